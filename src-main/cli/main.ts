@@ -1,0 +1,92 @@
+/**
+ * faceswap-studio: the command line over the engine, for headless GPU boxes and scripts. Every stage command,
+ * its flags and their help come from the shared option schemas (src-shared/stages/*) via the stage registry.
+ */
+import { Command, Option } from 'commander';
+import { isUserError } from '../../src-shared/errors';
+import { doctorLines } from '../../src-shared/doctor';
+import { parseOptions } from '../../src-shared/options';
+import { appVersion } from '../engine/app-info';
+import { runDoctor } from '../engine/doctor';
+import { stages, type StageEntry } from '../engine/registry';
+import { addSchemaOptions, collectRaw } from './options-to-commander';
+import { createPrinter } from './progress-printer';
+
+function buildProgram(): Command {
+  const program = new Command('faceswap-studio')
+    .description('Faceswap Studio: extract, train and convert face swaps. Every output is labelled as synthetic media.')
+    .version(appVersion)
+    .showHelpAfterError('(add --help for usage)');
+
+  program
+    .command('doctor')
+    .description('Report Node, Electron, ffmpeg, tfjs backends and face models found on this machine')
+    .option('--json', 'print one JSON object', false)
+    .action(async (o: { json: boolean }) => {
+      const report = await runDoctor();
+      if (o.json) {
+        console.log(JSON.stringify(report, null, 2));
+        return;
+      }
+      for (const [name, value, ok] of doctorLines(report)) console.log(`${ok ? 'ok  ' : 'no  '}${name.padEnd(20)} ${value}`);
+    });
+
+  program
+    .command('start')
+    .description('Open the studio: an Electron window, or the browser studio where no Electron binary is available')
+    .option('--serve', 'serve the studio to a browser instead of opening a window', false)
+    .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').default(0).argParser((v) => Number(v)))
+    .option('--host <host>', 'address to listen on; keep 127.0.0.1 unless you know why', '127.0.0.1')
+    .option('--root <dirs...>', 'folders the studio may open and write (default: your home folder)', [])
+    .action(async (o: { serve: boolean; port: number; host: string; root: string[] }) => {
+      const { start } = await import('./start');
+      await start({ serve: o.serve, port: o.port, host: o.host, roots: o.root });
+    });
+
+  for (const stage of stages) addStageCommand(program, stage);
+  return program;
+}
+
+function addStageCommand(program: Command, stage: StageEntry): void {
+  const cmd = program.command(stage.def.id).description(stage.def.summary);
+  const bound = addSchemaOptions(cmd, stage.def.options);
+  cmd.option('--json', 'print progress, logs and the result as one JSON object per line', false);
+  cmd.option('--verbose', 'also print debug messages', false);
+  cmd.action(async (values: Record<string, unknown>) => {
+    const options = parseOptions(stage.def.options, collectRaw(bound, values));
+    const printer = createPrinter({ json: values.json === true, verbose: values.verbose === true });
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts += 1;
+      if (interrupts > 1) process.exit(130); // a second Ctrl+C stops at once
+      printer.finish();
+      process.stderr.write('stopping after the current step (Ctrl+C again to stop now)...\n');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const run = await stage.load();
+      printer.result(await run(options, printer.context(controller.signal)));
+    } finally {
+      printer.finish();
+      process.off('SIGINT', onSigint);
+    }
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (isUserError(e)) {
+      // User errors: one line, no stack trace.
+      process.stderr.write(`error: ${e.message}\n`);
+      return e.code === 'cancelled' ? 130 : 2;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,36 @@
+/**
+ * How the engine runs a stage: `run(options, ctx)` where ctx carries the AbortSignal (cooperative cancel,
+ * checked at each frame or batch) and the progress/log callbacks. Shells (CLI, server, Electron) build the
+ * context; the engine never prints.
+ */
+import type { LogLevel, Progress, StageReporter } from '../../src-shared/progress';
+import { UserError } from '../../src-shared/errors';
+
+export interface StageContext extends StageReporter {
+  signal: AbortSignal;
+}
+
+/** A context that reports nothing and is never cancelled (tests, library use). */
+export function quietContext(signal: AbortSignal = new AbortController().signal): StageContext {
+  return { signal, progress: () => {}, log: () => {} };
+}
+
+/** A context that records everything it is told (tests check progress invariants with it). */
+export function recordingContext(signal?: AbortSignal): StageContext & {
+  events: Progress[];
+  logs: Array<[LogLevel, string]>;
+} {
+  const events: Progress[] = [];
+  const logs: Array<[LogLevel, string]> = [];
+  return {
+    signal: signal ?? new AbortController().signal,
+    events,
+    logs,
+    progress: (p) => events.push(p),
+    log: (level, message) => logs.push([level, message]),
+  };
+}
+
+export function throwIfCancelled(signal: AbortSignal): void {
+  if (signal.aborted) throw new UserError('cancelled', 'cancelled by the user');
+}

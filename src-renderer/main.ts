@@ -1,0 +1,7 @@
+import { mount } from 'svelte';
+import App from './App.svelte';
+import { createClient } from './lib/api';
+
+const target = document.getElementById('app');
+if (!target) throw new Error('#app missing from index.html');
+mount(App, { target, props: { client: createClient() } });

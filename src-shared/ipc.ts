@@ -1,0 +1,92 @@
+/**
+ * The one IPC contract between the studio's renderer and its main process, used over Electron IPC (preload)
+ * and over the browser-mode WebSocket alike. Every request is validated against `requestSchemas` by the
+ * receiving side before any handler runs; events flow main -> renderer only.
+ * Channel names are `domain:verb`.
+ */
+import { z } from 'zod';
+import type { DoctorReport } from './doctor';
+import type { Progress, LogLevel } from './progress';
+
+export const requestSchemas = {
+  /** Facts about this machine (the doctor report). */
+  'app:doctor': z.object({}).strict(),
+  /** Version, shell (electron or browser) and the roots the user may browse. */
+  'app:info': z.object({}).strict(),
+  /** List a folder inside the allowed roots (browser-mode folder picker). */
+  'fs:list': z.object({ path: z.string().min(1).max(4096) }).strict(),
+} as const;
+
+export type Channel = keyof typeof requestSchemas;
+export type RequestParams<C extends Channel> = z.input<(typeof requestSchemas)[C]>;
+
+export interface AppInfo {
+  name: string;
+  version: string;
+  shell: 'electron' | 'browser';
+  roots: string[];
+  /** Every output is labelled as synthetic media unless the user turns it off per conversion. */
+  labelOutputs: boolean;
+}
+
+export interface DirEntry {
+  name: string;
+  path: string;
+  kind: 'dir' | 'file';
+}
+
+export interface ResponseMap {
+  'app:doctor': DoctorReport;
+  'app:info': AppInfo;
+  'fs:list': { path: string; parent?: string; entries: DirEntry[] };
+}
+
+/** Main -> renderer events. */
+export type AppEvent =
+  | { type: 'job:progress'; jobId: string; progress: Progress }
+  | { type: 'job:log'; jobId: string; level: LogLevel; message: string }
+  | { type: 'job:done'; jobId: string; result: unknown }
+  | { type: 'job:failed'; jobId: string; error: WireError }
+  | { type: 'job:cancelled'; jobId: string };
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+/** WebSocket framing (browser mode). Electron IPC uses `ipcRenderer.invoke(channel, params)` directly. */
+export const wireRequestSchema = z
+  .object({
+    id: z.int().nonnegative(),
+    channel: z.string().max(64),
+    params: z.unknown(),
+  })
+  .strict();
+
+export type WireRequest = z.infer<typeof wireRequestSchema>;
+
+export type WireMessage =
+  | { kind: 'response'; id: number; ok: true; result: unknown }
+  | { kind: 'response'; id: number; ok: false; error: WireError }
+  | { kind: 'event'; event: AppEvent };
+
+export function isChannel(c: string): c is Channel {
+  return Object.hasOwn(requestSchemas, c);
+}
+
+/**
+ * Validates a request for a channel. Returns the parsed params or a WireError with code `bad-request` that
+ * names the channel and each bad field.
+ */
+export function validateRequest(
+  channel: string,
+  params: unknown,
+): { ok: true; channel: Channel; params: unknown } | { ok: false; error: WireError } {
+  if (!isChannel(channel)) return { ok: false, error: { code: 'bad-request', message: `unknown channel '${channel}'` } };
+  const r = requestSchemas[channel].safeParse(params ?? {});
+  if (!r.success) {
+    const detail = r.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+    return { ok: false, error: { code: 'bad-request', message: `${channel}: ${detail}` } };
+  }
+  return { ok: true, channel, params: r.data };
+}
