@@ -6,7 +6,12 @@
  */
 import { z } from 'zod';
 import type { DoctorReport } from './doctor';
-import type { Progress, LogLevel } from './progress';
+import { newProjectSchema, type Project, type Side } from './formats/project';
+import type { Progress, LogLevel, PreviewEvent } from './progress';
+
+const absPath = z.string().min(1).max(4096);
+const side = z.enum(['A', 'B']);
+const faceName = z.string().min(1).max(255).regex(/^[^/\\]+$/, 'a file name, not a path');
 
 export const requestSchemas = {
   /** Facts about this machine (the doctor report). */
@@ -14,7 +19,23 @@ export const requestSchemas = {
   /** Version, shell (electron or browser) and the roots the user may browse. */
   'app:info': z.object({}).strict(),
   /** List a folder inside the allowed roots (browser-mode folder picker). */
-  'fs:list': z.object({ path: z.string().min(1).max(4096) }).strict(),
+  'fs:list': z.object({ path: absPath }).strict(),
+  /** Create a project folder with project.json and its sub-folders. */
+  'project:create': newProjectSchema,
+  /** Open (and validate) the project in a folder; it becomes the current project and an allowed root. */
+  'project:open': z.object({ dir: absPath }).strict(),
+  /** Recently opened projects. */
+  'project:recent': z.object({}).strict(),
+  /** The aligned faces of one identity of the current project. */
+  'faces:list': z.object({ side }).strict(),
+  /** Move faces to the project trash (undoable). */
+  'faces:delete': z.object({ side, names: z.array(faceName).min(1).max(100_000) }).strict(),
+  /** Put a deleted batch back. */
+  'faces:undo': z.object({ batchId: z.string().min(1).max(100) }).strict(),
+  /** Queue a stage job; options are validated against the stage's schema. */
+  'job:start': z.object({ stage: z.string().min(1).max(64), options: z.record(z.string(), z.unknown()), title: z.string().max(200).optional() }).strict(),
+  'job:cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
+  'job:list': z.object({}).strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -35,15 +56,53 @@ export interface DirEntry {
   kind: 'dir' | 'file';
 }
 
+export interface ProjectView {
+  dir: string;
+  project: Project;
+  faces: { A: number; B: number };
+}
+
+export interface FaceList {
+  side: Side;
+  dir: string;
+  names: string[];
+}
+
+export interface JobInfo {
+  id: string;
+  stage: string;
+  title: string;
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+  created: number;
+  started?: number;
+  ended?: number;
+  progress?: Progress;
+  result?: unknown;
+  error?: WireError;
+  logs: Array<{ level: LogLevel; message: string }>;
+}
+
 export interface ResponseMap {
   'app:doctor': DoctorReport;
   'app:info': AppInfo;
   'fs:list': { path: string; parent?: string; entries: DirEntry[] };
+  'project:create': ProjectView;
+  'project:open': ProjectView;
+  'project:recent': { projects: Array<{ dir: string; name: string; opened: string }> };
+  'faces:list': FaceList;
+  'faces:delete': { batchId: string; side: Side; names: string[]; remaining: number };
+  'faces:undo': { side: Side; names: string[]; remaining: number };
+  'job:start': JobInfo;
+  'job:cancel': { ok: true };
+  'job:list': { jobs: JobInfo[] };
 }
 
 /** Main -> renderer events. */
 export type AppEvent =
+  | { type: 'job:queued'; job: JobInfo }
+  | { type: 'job:started'; jobId: string }
   | { type: 'job:progress'; jobId: string; progress: Progress }
+  | { type: 'job:preview'; jobId: string; preview: PreviewEvent }
   | { type: 'job:log'; jobId: string; level: LogLevel; message: string }
   | { type: 'job:done'; jobId: string; result: unknown }
   | { type: 'job:failed'; jobId: string; error: WireError }

@@ -28,10 +28,21 @@ export interface Progress {
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** A new image the GUI should show: a training preview grid, a conversion preview frame. */
+export interface PreviewEvent {
+  /** What it shows, for example `train-grid`, `timelapse`, `convert-frame`. */
+  kind: string;
+  /** Absolute path of the PNG/JPEG on disk (the shells serve it to the renderer). */
+  path: string;
+  iteration?: number;
+}
+
 /** Callbacks every stage receives; the AbortSignal is passed beside them (see src-main/engine/stage.ts). */
 export interface StageReporter {
   progress(p: Progress): void;
   log(level: LogLevel, message: string): void;
+  /** Optional: shells that show images (GUI) listen; the CLI ignores it. */
+  preview?(p: PreviewEvent): void;
 }
 
 /** Maps the progress of sub-step `index` (fraction f) into the overall fraction, given the weights of all sub-steps. */

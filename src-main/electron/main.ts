@@ -12,7 +12,7 @@ import type { AppEvent } from '../../src-shared/ipc';
 import { appRoot } from '../engine/app-info';
 import { writeJsonAtomic } from '../engine/util/atomic-write';
 import { CSP } from '../server/server';
-import { createHandlers, dispatch } from '../services/handlers';
+import { createServices, dispatch } from '../services/handlers';
 import { PathGuard } from '../services/path-guard';
 
 const rendererIndex = join(appRoot, 'dist', 'renderer', 'index.html');
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const emit = (event: AppEvent) => {
     for (const w of BrowserWindow.getAllWindows()) w.webContents.send('fss:event', event);
   };
-  const handlers = createHandlers({ shell: 'electron', guard, emit });
+  const { handlers } = createServices({ shell: 'electron', guard, emit });
   ipcMain.handle('fss:invoke', async (event, channel: unknown, params: unknown) => {
     // Only our own page may call in.
     if (event.senderFrame?.url !== rendererUrl) return { ok: false, error: { code: 'forbidden', message: 'unknown sender' } };

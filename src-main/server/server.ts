@@ -12,8 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { wireRequestSchema, type AppEvent, type WireMessage } from '../../src-shared/ipc';
-import { createHandlers, dispatch } from '../services/handlers';
+import { createServices, dispatch, type Services } from '../services/handlers';
+import { isUserError } from '../../src-shared/errors';
 import { PathGuard } from '../services/path-guard';
+import type { SettingsStore } from '../services/settings';
 
 export interface ServerOptions {
   /** Folder with the built renderer (index.html + assets). */
@@ -25,9 +27,12 @@ export interface ServerOptions {
   token?: string;
   /** Folders the GUI may read and write. */
   roots: string[];
+  /** Settings store (tests pass one in a temp folder). */
+  settings?: SettingsStore;
 }
 
 export interface RunningServer {
+  services: Services;
   url: string;
   /** The URL with the token, to open in a browser. */
   loginUrl: string;
@@ -52,6 +57,16 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
+const MEDIA_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.mp4': 'video/mp4',
+  '.webm': 'video/webm',
+  '.json': 'application/json',
+};
+
 /** The same policy as the Electron window's: only our own scripts, styles and the WebSocket back home. */
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -66,7 +81,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const msg = JSON.stringify({ kind: 'event', event } satisfies WireMessage);
     for (const s of sockets) s.send(msg);
   };
-  const handlers = createHandlers({ shell: 'browser', guard, emit });
+  const services = createServices({ shell: 'browser', guard, emit, settings: opts.settings });
+  const { handlers } = services;
 
   const server = createServer((req, res) => {
     void handleHttp(req, res).catch((e: unknown) => {
@@ -91,6 +107,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     if (!authorized(req, token)) return deny(res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405).end();
+      return;
+    }
+    if (url.pathname === '/file') {
+      await serveUserFile(guard, url.searchParams.get('path') ?? '', res);
       return;
     }
     await serveStatic(staticDir, url.pathname, res);
@@ -140,12 +160,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const shownHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${shownHost}:${port}/`;
   return {
+    services,
     url,
     loginUrl: `${url}?token=${token}`,
     token,
     port,
     emit,
     close: async () => {
+      await services.jobs.shutdown();
       for (const s of sockets) s.terminate();
       wss.close();
       server.closeAllConnections();
@@ -174,6 +196,25 @@ function tokenMatches(given: string, token: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(token);
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Media the GUI shows (thumbnails, previews, results): only inside the allowed roots, only media types. */
+async function serveUserFile(guard: PathGuard, path: string, res: ServerResponse): Promise<void> {
+  let file: string;
+  try {
+    file = await guard.check(path);
+  } catch (e) {
+    res.writeHead(isUserError(e) ? 403 : 500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(isUserError(e) ? e.message : 'error');
+    return;
+  }
+  const type = MEDIA_TYPES[extname(file).toLowerCase()];
+  const st = await stat(file).catch(() => undefined);
+  if (!type || !st?.isFile()) {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': st.size, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+  createReadStream(file).pipe(res);
 }
 
 async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<void> {

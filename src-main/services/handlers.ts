@@ -4,30 +4,65 @@
  */
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isUserError } from '../../src-shared/errors';
-import { validateRequest, type AppEvent, type Channel, type ResponseMap, type WireError, type requestSchemas } from '../../src-shared/ipc';
 import type { z } from 'zod';
+import { isUserError, UserError } from '../../src-shared/errors';
+import type { Side } from '../../src-shared/formats/project';
+import { validateRequest, type AppEvent, type Channel, type ProjectView, type ResponseMap, type WireError, type requestSchemas } from '../../src-shared/ipc';
 import { appName, appVersion } from '../engine/app-info';
 import { runDoctor } from '../engine/doctor';
+import { createProject, deleteFaces, facesDir, listFaces, openProject, undoDelete, type OpenProject } from '../engine/project/project';
+import { JobQueue } from './jobs';
 import type { PathGuard } from './path-guard';
+import { SettingsStore } from './settings';
 
 export interface ServiceContext {
   shell: 'electron' | 'browser';
   guard: PathGuard;
   /** Sends an event to every connected renderer. */
   emit(event: AppEvent): void;
+  settings?: SettingsStore;
 }
 
-type Handlers = { [C in Channel]: (params: z.output<(typeof requestSchemas)[C]>) => Promise<ResponseMap[C]> };
+export type Handlers = { [C in Channel]: (params: z.output<(typeof requestSchemas)[C]>) => Promise<ResponseMap[C]> };
 
-export function createHandlers(ctx: ServiceContext): Handlers {
+export interface Services {
+  handlers: Handlers;
+  jobs: JobQueue;
+  /** The open project, if any. */
+  project(): OpenProject | undefined;
+}
+
+export function createServices(ctx: ServiceContext): Services {
   let doctor: Promise<ResponseMap['app:doctor']> | undefined;
-  return {
+  let current: OpenProject | undefined;
+  const settings = ctx.settings ?? new SettingsStore();
+  const jobs = new JobQueue({ emit: ctx.emit });
+
+  const requireProject = (): OpenProject => {
+    if (!current) throw new UserError('not-found', 'no project is open: create or open one first');
+    return current;
+  };
+  const view = async (p: OpenProject): Promise<ProjectView> => ({
+    dir: p.dir,
+    project: p.project,
+    faces: { A: (await listFaces(p.dir, 'A')).length, B: (await listFaces(p.dir, 'B')).length },
+  });
+  const use = async (p: OpenProject): Promise<ProjectView> => {
+    current = p;
+    await ctx.guard.addRoot(p.dir);
+    await settings.addRecent(p.dir, p.project.name);
+    return view(p);
+  };
+  const count = async (side: Side) => (await listFaces(requireProject().dir, side)).length;
+
+  const handlers: Handlers = {
     'app:doctor': () => (doctor ??= runDoctor()),
     'app:info': async () => ({ name: appName, version: appVersion, shell: ctx.shell, roots: ctx.guard.roots, labelOutputs: true }),
     'fs:list': async ({ path }) => {
       const dir = await ctx.guard.check(path);
-      const entries = await readdir(dir, { withFileTypes: true });
+      const entries = await readdir(dir, { withFileTypes: true }).catch(() => {
+        throw new UserError('not-found', `${dir}: not a readable folder`, dir);
+      });
       const parent = dirname(dir);
       return {
         path: dir,
@@ -38,7 +73,42 @@ export function createHandlers(ctx: ServiceContext): Handlers {
           .sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name, undefined, { numeric: true }) : a.kind === 'dir' ? -1 : 1)),
       };
     },
+    'project:create': async (p) => {
+      const dir = await ctx.guard.check(p.dir);
+      for (const s of [...p.identities.A.sources, ...p.identities.B.sources]) await ctx.guard.check(s);
+      return use(await createProject({ ...p, dir }));
+    },
+    'project:open': async ({ dir }) => use(await openProject(await ctx.guard.check(dir))),
+    'project:recent': async () => ({ projects: (await settings.get()).recent }),
+    'faces:list': async ({ side }) => {
+      const p = requireProject();
+      return { side, dir: facesDir(p.dir, side), names: await listFaces(p.dir, side) };
+    },
+    'faces:delete': async ({ side, names }) => {
+      const batch = await deleteFaces(requireProject().dir, side, names);
+      return { batchId: batch.id, side, names: batch.names, remaining: await count(side) };
+    },
+    'faces:undo': async ({ batchId }) => {
+      const batch = await undoDelete(requireProject().dir, batchId);
+      return { side: batch.side, names: batch.names, remaining: await count(batch.side) };
+    },
+    'job:start': async ({ stage, options, title }) => {
+      // Every path option must stay inside the allowed roots.
+      for (const [k, v] of Object.entries(options)) {
+        const paths = typeof v === 'string' && v.startsWith('/') ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.startsWith('/')) : [];
+        for (const p of paths) await ctx.guard.check(p).catch((e: unknown) => {
+          throw isUserError(e) ? new UserError(e.code, `${k}: ${e.message}`, p) : e;
+        });
+      }
+      return jobs.enqueue(stage, options, title);
+    },
+    'job:cancel': async ({ jobId }) => {
+      jobs.cancel(jobId);
+      return { ok: true as const };
+    },
+    'job:list': async () => ({ jobs: jobs.list() }),
   };
+  return { handlers, jobs, project: () => current };
 }
 
 export type DispatchResult = { ok: true; result: unknown } | { ok: false; error: WireError };

@@ -9,6 +9,12 @@ import { UserError } from '../../src-shared/errors';
 export class PathGuard {
   private constructor(readonly roots: string[]) {}
 
+  /** Adds an allowed root (an opened project folder). */
+  async addRoot(dir: string): Promise<void> {
+    const real = await realpath(resolve(dir));
+    if (!this.roots.includes(real)) this.roots.push(real);
+  }
+
   static async create(roots: string[]): Promise<PathGuard> {
     const real = await Promise.all(roots.map(async (r) => realpath(resolve(r))));
     return new PathGuard([...new Set(real)]);

@@ -1,0 +1,112 @@
+/**
+ * Projects on disk: create, open (validated against the shared schema), save atomically, and the faces of each
+ * identity with delete-to-trash and undo. A deleted face is moved, never destroyed, so nothing the user made is
+ * lost; training and conversion simply no longer see it.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { UserError } from '../../../src-shared/errors';
+import { PROJECT_FILE, PROJECT_VERSION, projectFolders, projectSchema, type NewProject, type Project, type Side } from '../../../src-shared/formats/project';
+import { writeJsonAtomic } from '../util/atomic-write';
+
+export interface OpenProject {
+  dir: string;
+  project: Project;
+}
+
+export async function createProject(p: NewProject): Promise<OpenProject> {
+  const file = join(p.dir, PROJECT_FILE);
+  if (await exists(file)) throw new UserError('bad-file', `${file}: a project already exists here; open it instead`, file);
+  const project: Project = projectSchema.parse({
+    version: PROJECT_VERSION,
+    name: p.name,
+    created: new Date().toISOString(),
+    identities: p.identities,
+  });
+  for (const sub of [projectFolders.faces('A'), projectFolders.faces('B'), projectFolders.alignments, projectFolders.model, projectFolders.trash, projectFolders.output]) {
+    await mkdir(join(p.dir, sub), { recursive: true });
+  }
+  await writeJsonAtomic(file, project);
+  return { dir: p.dir, project };
+}
+
+export async function openProject(dir: string): Promise<OpenProject> {
+  const file = join(dir, PROJECT_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new UserError('not-found', `${file}: no project here (project.json not found)`, file);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new UserError('bad-file', `${file}: not valid JSON (${(e as Error).message})`, file);
+  }
+  const r = projectSchema.safeParse(raw);
+  if (!r.success) {
+    const detail = r.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ');
+    throw new UserError('bad-file', `${file}: not a valid project (${detail})`, file);
+  }
+  return { dir, project: r.data };
+}
+
+export async function saveProject(p: OpenProject): Promise<void> {
+  await writeJsonAtomic(join(p.dir, PROJECT_FILE), projectSchema.parse(p.project), { backup: true });
+}
+
+export function facesDir(dir: string, side: Side): string {
+  return join(dir, projectFolders.faces(side));
+}
+
+const FACE_RE = /\.(png|jpe?g)$/i;
+const collator = new Intl.Collator(undefined, { numeric: true });
+
+/** The aligned face files of one identity, in natural order. */
+export async function listFaces(dir: string, side: Side): Promise<string[]> {
+  const names = await readdir(facesDir(dir, side)).catch(() => [] as string[]);
+  return names.filter((n) => FACE_RE.test(n)).sort(collator.compare);
+}
+
+export interface TrashBatch {
+  id: string;
+  side: Side;
+  names: string[];
+}
+
+/** Moves faces to `trash/<batch id>/`; the batch id undoes it. Unknown or non-face names are refused. */
+export async function deleteFaces(dir: string, side: Side, names: string[]): Promise<TrashBatch> {
+  const faces = new Set(await listFaces(dir, side));
+  for (const n of names) {
+    if (basename(n) !== n || !faces.has(n)) throw new UserError('not-found', `${join(facesDir(dir, side), n)}: no such face`, n);
+  }
+  const id = `${Date.now()}-${randomUUID().slice(0, 8)}`;
+  const target = join(dir, projectFolders.trash, id, side);
+  await mkdir(target, { recursive: true });
+  for (const n of names) await rename(join(facesDir(dir, side), n), join(target, n));
+  return { id, side, names };
+}
+
+/** Puts a deleted batch back where it was. */
+export async function undoDelete(dir: string, batchId: string): Promise<TrashBatch> {
+  if (!/^[\w-]+$/.test(batchId)) throw new UserError('bad-option', `${batchId}: not a trash batch id`);
+  const batchDir = join(dir, projectFolders.trash, batchId);
+  const sides = await readdir(batchDir).catch(() => {
+    throw new UserError('not-found', `${batchDir}: nothing to undo (trash batch not found)`, batchDir);
+  });
+  const side = sides[0] as Side | undefined;
+  if (side !== 'A' && side !== 'B') throw new UserError('bad-file', `${batchDir}: not a trash batch`, batchDir);
+  const names = await readdir(join(batchDir, side));
+  for (const n of names) await rename(join(batchDir, side, n), join(facesDir(dir, side), n));
+  await rm(batchDir, { recursive: true, force: true });
+  return { id: batchId, side, names };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,0 +1,152 @@
+/**
+ * The job queue: one queue, one job at a time on the compute device, each job in its own worker thread.
+ * Every change is an AppEvent for the renderers (queued, started, progress, log, preview, done, failed,
+ * cancelled). Cancel is cooperative (the stage checks its AbortSignal at each frame or batch; training saves
+ * first); a worker that has not stopped `hardStopMs` after a cancel is terminated.
+ */
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { parseOptions } from '../../src-shared/options';
+import type { AppEvent, JobInfo } from '../../src-shared/ipc';
+import { UserError } from '../../src-shared/errors';
+import { findStage } from '../engine/registry';
+import type { FromWorker, StageWorkerData } from './stage-worker-protocol';
+
+const MAX_LOG_LINES = 500;
+
+export interface JobQueueOptions {
+  emit(e: AppEvent): void;
+  /** How long a cancelled job may take to save and stop before its worker is terminated. */
+  hardStopMs?: number;
+}
+
+interface JobRecord {
+  info: JobInfo;
+  options: unknown;
+  worker?: Worker;
+  cancelRequested: boolean;
+}
+
+export class JobQueue {
+  private readonly jobs = new Map<string, JobRecord>();
+  private running: JobRecord | undefined;
+
+  constructor(private readonly opts: JobQueueOptions) {}
+
+  /** Validates the options against the stage schema (a UserError names each bad option) and queues the job. */
+  enqueue(stageId: string, rawOptions: unknown, title?: string): JobInfo {
+    const stage = findStage(stageId);
+    if (!stage) throw new UserError('bad-option', `unknown stage '${stageId}'`);
+    const options = parseOptions(stage.def.options, rawOptions);
+    const info: JobInfo = { id: randomUUID(), stage: stageId, title: title ?? stage.def.title, state: 'queued', created: Date.now(), logs: [] };
+    this.jobs.set(info.id, { info, options, cancelRequested: false });
+    this.opts.emit({ type: 'job:queued', job: info });
+    this.pump();
+    return info;
+  }
+
+  list(): JobInfo[] {
+    return [...this.jobs.values()].map((j) => j.info);
+  }
+
+  get(id: string): JobInfo | undefined {
+    return this.jobs.get(id)?.info;
+  }
+
+  cancel(id: string): void {
+    const job = this.jobs.get(id);
+    if (!job) throw new UserError('not-found', `no job ${id}`);
+    if (job.info.state === 'queued') {
+      this.finish(job, 'cancelled');
+      return;
+    }
+    if (job.info.state !== 'running' || job.cancelRequested) return;
+    job.cancelRequested = true;
+    job.worker?.postMessage({ type: 'cancel' });
+    const timer = setTimeout(() => void job.worker?.terminate(), this.opts.hardStopMs ?? 120_000);
+    timer.unref();
+  }
+
+  /** Resolves when no job is queued or running (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.running || [...this.jobs.values()].some((j) => j.info.state === 'queued')) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Cancels everything and waits (shutdown). */
+  async shutdown(): Promise<void> {
+    for (const j of this.jobs.values()) if (j.info.state === 'queued' || j.info.state === 'running') this.cancel(j.info.id);
+    await this.idle();
+  }
+
+  private pump(): void {
+    if (this.running) return;
+    const next = [...this.jobs.values()].find((j) => j.info.state === 'queued');
+    if (!next) return;
+    this.running = next;
+    next.info.state = 'running';
+    next.info.started = Date.now();
+    this.opts.emit({ type: 'job:started', jobId: next.info.id });
+    const data: StageWorkerData = { stageId: next.info.stage, options: next.options };
+    const worker = new Worker(new URL('./stage-worker.mjs', import.meta.url), { workerData: data });
+    next.worker = worker;
+    let settled = false;
+    worker.on('message', (m: FromWorker) => {
+      switch (m.type) {
+        case 'progress':
+          next.info.progress = m.progress;
+          this.opts.emit({ type: 'job:progress', jobId: next.info.id, progress: m.progress });
+          break;
+        case 'log':
+          next.info.logs.push({ level: m.level, message: m.message });
+          if (next.info.logs.length > MAX_LOG_LINES) next.info.logs.shift();
+          this.opts.emit({ type: 'job:log', jobId: next.info.id, level: m.level, message: m.message });
+          break;
+        case 'preview':
+          this.opts.emit({ type: 'job:preview', jobId: next.info.id, preview: m.preview });
+          break;
+        case 'done':
+          settled = true;
+          next.info.result = m.result;
+          this.finish(next, next.cancelRequested ? 'cancelled' : 'done');
+          break;
+        case 'failed':
+          settled = true;
+          if (m.error.code === 'cancelled') this.finish(next, 'cancelled');
+          else {
+            if (!m.error.user) console.error(`job ${next.info.id} (${next.info.stage}) failed:`, m.error.message);
+            next.info.error = { code: m.error.code, message: m.error.user ? m.error.message : (m.error.message.split('\n')[0] ?? 'internal error') };
+            this.finish(next, 'failed');
+          }
+          break;
+      }
+    });
+    worker.on('error', (e) => {
+      if (settled) return;
+      settled = true;
+      next.info.error = { code: 'internal', message: e.message };
+      this.finish(next, 'failed');
+    });
+    worker.on('exit', () => {
+      if (!settled) {
+        settled = true;
+        if (next.cancelRequested) this.finish(next, 'cancelled');
+        else {
+          next.info.error = { code: 'internal', message: 'the job stopped unexpectedly' };
+          this.finish(next, 'failed');
+        }
+      }
+    });
+  }
+
+  private finish(job: JobRecord, state: 'done' | 'failed' | 'cancelled'): void {
+    job.info.state = state;
+    job.info.ended = Date.now();
+    job.worker = undefined;
+    if (this.running === job) this.running = undefined;
+    const jobId = job.info.id;
+    if (state === 'done') this.opts.emit({ type: 'job:done', jobId, result: job.info.result });
+    else if (state === 'failed') this.opts.emit({ type: 'job:failed', jobId, error: job.info.error ?? { code: 'internal', message: 'failed' } });
+    else this.opts.emit({ type: 'job:cancelled', jobId });
+    setImmediate(() => this.pump());
+  }
+}

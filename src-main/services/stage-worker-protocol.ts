@@ -1,0 +1,20 @@
+/**
+ * The typed protocol between the job queue (main thread) and a stage worker thread. One job per worker;
+ * the worker ends after `done` or `failed`.
+ */
+import type { LogLevel, PreviewEvent, Progress } from '../../src-shared/progress';
+
+export interface StageWorkerData {
+  stageId: string;
+  /** Already validated against the stage's schema. */
+  options: unknown;
+}
+
+export type ToWorker = { type: 'cancel' };
+
+export type FromWorker =
+  | { type: 'progress'; progress: Progress }
+  | { type: 'log'; level: LogLevel; message: string }
+  | { type: 'preview'; preview: PreviewEvent }
+  | { type: 'done'; result: unknown }
+  | { type: 'failed'; error: { code: string; message: string; user: boolean } };
