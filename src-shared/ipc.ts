@@ -13,6 +13,9 @@ const absPath = z.string().min(1).max(4096);
 const side = z.enum(['A', 'B']);
 const faceName = z.string().min(1).max(255).regex(/^[^/\\]+$/, 'a file name, not a path');
 
+/** Compute backends the user may choose in Settings. */
+export const SETTINGS_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
 export const requestSchemas = {
   /** Facts about this machine (the doctor report). */
   'app:doctor': z.object({}).strict(),
@@ -30,12 +33,26 @@ export const requestSchemas = {
   'faces:list': z.object({ side }).strict(),
   /** Move faces to the project trash (undoable). */
   'faces:delete': z.object({ side, names: z.array(faceName).min(1).max(100_000) }).strict(),
+  /**
+   * Per-face metadata for sorting and overlays (blur, face size, yaw, distance from the identity's mean,
+   * landmarks), read from the PNG text chunks and alignments where present, measured from the image otherwise.
+   */
+  'faces:meta': z.object({ side }).strict(),
   /** Put a deleted batch back. */
   'faces:undo': z.object({ batchId: z.string().min(1).max(100) }).strict(),
   /** Queue a stage job; options are validated against the stage's schema. */
   'job:start': z.object({ stage: z.string().min(1).max(64), options: z.record(z.string(), z.unknown()), title: z.string().max(200).optional() }).strict(),
   'job:cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
   'job:list': z.object({}).strict(),
+  /** The studio's settings (compute backend, ffmpeg path, default projects folder). */
+  'settings:get': z.object({}).strict(),
+  'settings:set': z
+    .object({
+      backend: z.enum(SETTINGS_BACKENDS).optional(),
+      ffmpegPath: z.string().min(1).max(4096).optional(),
+      projectsDir: z.string().min(1).max(4096).optional(),
+    })
+    .strict(),
 } as const;
 
 export type Channel = keyof typeof requestSchemas;
@@ -68,6 +85,26 @@ export interface FaceList {
   names: string[];
 }
 
+/** One face's metadata; a field is absent when it cannot be had. */
+export interface FaceMeta {
+  /** Sharpness: variance of the Laplacian of the grey thumbnail (low = blurry). */
+  blur?: number;
+  /** Face size in the source frame, px (side of the aligned square). */
+  size?: number;
+  /** Head yaw in degrees (0 = frontal). */
+  yaw?: number;
+  /** Distance from the mean face of the identity (0..1 scale of the grey thumbnail). */
+  distance?: number;
+  /** Landmarks in 0..1 coordinates of the aligned face. */
+  landmarks?: Array<[number, number]>;
+}
+
+export interface StudioSettings {
+  backend: (typeof SETTINGS_BACKENDS)[number];
+  ffmpegPath?: string;
+  projectsDir?: string;
+}
+
 export interface JobInfo {
   id: string;
   stage: string;
@@ -92,9 +129,12 @@ export interface ResponseMap {
   'faces:list': FaceList;
   'faces:delete': { batchId: string; side: Side; names: string[]; remaining: number };
   'faces:undo': { side: Side; names: string[]; remaining: number };
+  'faces:meta': { side: Side; faces: Record<string, FaceMeta> };
   'job:start': JobInfo;
   'job:cancel': { ok: true };
   'job:list': { jobs: JobInfo[] };
+  'settings:get': StudioSettings;
+  'settings:set': StudioSettings;
 }
 
 /** Main -> renderer events. */

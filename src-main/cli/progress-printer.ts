@@ -23,6 +23,11 @@ export function formatProgress(p: Progress): string {
   return parts.join('  ');
 }
 
+/** Human output keeps long per-frame series out of the terminal (`--json` prints them whole). */
+function compactArrays(_key: string, value: unknown): unknown {
+  return Array.isArray(value) && value.length > 24 && typeof value[0] === 'object' ? `[${value.length} entries; --json prints them]` : value;
+}
+
 export interface Printer {
   context(signal: AbortSignal): StageContext;
   result(value: unknown): void;
@@ -73,7 +78,7 @@ export function createPrinter(opts: { json: boolean; verbose?: boolean }): Print
     result(value) {
       clear();
       if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'result', result: value })}\n`);
-      else if (value !== undefined) process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+      else if (value !== undefined) process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, compactArrays, 2)}\n`);
     },
     finish: clear,
   };

@@ -3,7 +3,7 @@
  * isolation, sandbox, no node integration, a strict CSP, navigation and new windows denied, every IPC request
  * checked for its sender and validated against the shared contract (in `dispatch`).
  */
-import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, net, protocol, session, shell } from 'electron';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { writeJsonAtomic } from '../engine/util/atomic-write';
 import { CSP } from '../server/server';
 import { createServices, dispatch } from '../services/handlers';
 import { PathGuard } from '../services/path-guard';
+import { resolveUserMedia } from '../services/user-files';
 
 const rendererIndex = join(appRoot, 'dist', 'renderer', 'index.html');
 const rendererUrl = pathToFileURL(rendererIndex).toString();
@@ -70,6 +71,9 @@ async function createWindow(): Promise<BrowserWindow> {
   return win;
 }
 
+// The user's media reach the page through fss-file://local/?path=... (see src-renderer/lib/api.ts fileUrl).
+protocol.registerSchemesAsPrivileged([{ scheme: 'fss-file', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
     app.quit();
@@ -84,6 +88,14 @@ async function main(): Promise<void> {
     for (const w of BrowserWindow.getAllWindows()) w.webContents.send('fss:event', event);
   };
   const { handlers } = createServices({ shell: 'electron', guard, emit });
+  protocol.handle('fss-file', async (req) => {
+    try {
+      const media = await resolveUserMedia(guard, new URL(req.url).searchParams.get('path') ?? '');
+      return await net.fetch(pathToFileURL(media.file).toString());
+    } catch {
+      return new Response('not found', { status: 404 });
+    }
+  });
   ipcMain.handle('fss:invoke', async (event, channel: unknown, params: unknown) => {
     // Only our own page may call in.
     if (event.senderFrame?.url !== rendererUrl) return { ok: false, error: { code: 'forbidden', message: 'unknown sender' } };

@@ -62,26 +62,23 @@ export function electronFacts(): ToolFacts {
 }
 
 async function mediaFacts(): Promise<{ ffmpeg: ToolFacts; ffprobe: ToolFacts }> {
-  try {
-    const spec = './media/ffmpeg'; // TODO(lead): static import once the media engine lands
-    const { ffmpegFacts } = (await import(spec)) as { ffmpegFacts(): Promise<{ ffmpeg: ToolFacts; ffprobe: ToolFacts }> };
-    return await ffmpegFacts();
-  } catch (e) {
-    const error = e instanceof Error ? e.message : String(e);
-    return { ffmpeg: { found: false, error }, ffprobe: { found: false, error } };
-  }
+  const { ffmpegFacts } = await import('./media/ffmpeg');
+  const f = await ffmpegFacts();
+  const tool = (t: { path: string; version: string; source: string } | undefined, name: string): ToolFacts =>
+    t ? { found: true, path: t.path, version: t.version, source: t.source } : { found: false, error: f.error ?? `${name} not found` };
+  return { ffmpeg: tool(f.ffmpeg, 'ffmpeg'), ffprobe: tool(f.ffprobe, 'ffprobe') };
 }
 
 async function tfjsFacts(): Promise<DoctorReport['tfjs']> {
   try {
-    const spec = './tf/backend'; // TODO(lead): static import once the tf backend lands
-    const { tfFacts } = (await import(spec)) as { tfFacts(): Promise<DoctorReport['tfjs']> };
+    const { tfFacts } = await import('./tf/backend');
     return await tfFacts();
   } catch (e) {
     return { backends: [], error: e instanceof Error ? e.message : String(e) };
   }
 }
 
+/** human's models folder, found without loading human or tfjs (doctor must stay fast). */
 export function humanModelsDir(): string | undefined {
   try {
     const entry = require.resolve('@vladmandic/human'); // .../dist/human.node.js

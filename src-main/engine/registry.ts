@@ -6,6 +6,11 @@
 import type { z } from 'zod';
 import type { StageDef } from '../../src-shared/options';
 import type { StageContext } from './stage';
+import { evaluateStage } from '../../src-shared/stages/evaluate';
+import { framesStage, probeStage, videoStage } from '../../src-shared/stages/media';
+import { convertStage } from '../../src-shared/stages/convert';
+import { extractStage } from '../../src-shared/stages/extract';
+import { trainStage } from '../../src-shared/stages/train';
 
 export interface StageEntry<S extends z.ZodObject = z.ZodObject> {
   def: StageDef<S>;
@@ -20,6 +25,13 @@ function entry<S extends z.ZodObject>(e: StageEntry<S>): StageEntry {
 export const stages: StageEntry[] = [
   // entries are added here by each stage, e.g.
   // entry({ def: extractStage, load: async () => (await import('./extract/run')).runExtract }),
+  entry({ def: framesStage, load: async () => (await import('./media/stages')).runFrames }),
+  entry({ def: videoStage, load: async () => (await import('./media/stages')).runVideo }),
+  entry({ def: probeStage, load: async () => (await import('./media/stages')).runProbe }),
+  entry({ def: extractStage, load: async () => (await import('./extract/run')).runExtract }),
+  entry({ def: trainStage, load: async () => (await import('./train/run')).runTrain }),
+  entry({ def: convertStage, load: async () => (await import('./convert/run')).runConvert }),
+  entry({ def: evaluateStage, load: async () => (await import('./evaluate/run')).runEvaluate }),
 ];
 void entry;
 

@@ -16,6 +16,7 @@ import { createServices, dispatch, type Services } from '../services/handlers';
 import { isUserError } from '../../src-shared/errors';
 import { PathGuard } from '../services/path-guard';
 import type { SettingsStore } from '../services/settings';
+import { resolveUserMedia } from '../services/user-files';
 
 export interface ServerOptions {
   /** Folder with the built renderer (index.html + assets). */
@@ -57,19 +58,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-const MEDIA_TYPES: Record<string, string> = {
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.mp4': 'video/mp4',
-  '.webm': 'video/webm',
-  '.json': 'application/json',
-};
 
 /** The same policy as the Electron window's: only our own scripts, styles and the WebSocket back home. */
 export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: fss-file:; media-src 'self' blob: fss-file:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
@@ -200,21 +192,16 @@ function tokenMatches(given: string, token: string): boolean {
 
 /** Media the GUI shows (thumbnails, previews, results): only inside the allowed roots, only media types. */
 async function serveUserFile(guard: PathGuard, path: string, res: ServerResponse): Promise<void> {
-  let file: string;
+  let media: Awaited<ReturnType<typeof resolveUserMedia>>;
   try {
-    file = await guard.check(path);
+    media = await resolveUserMedia(guard, path);
   } catch (e) {
-    res.writeHead(isUserError(e) ? 403 : 500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(isUserError(e) ? e.message : 'error');
+    const code = isUserError(e) ? (e.code === 'outside-root' ? 403 : 404) : 500;
+    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' }).end(isUserError(e) ? e.message : 'error');
     return;
   }
-  const type = MEDIA_TYPES[extname(file).toLowerCase()];
-  const st = await stat(file).catch(() => undefined);
-  if (!type || !st?.isFile()) {
-    res.writeHead(404).end();
-    return;
-  }
-  res.writeHead(200, { 'Content-Type': type, 'Content-Length': st.size, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
-  createReadStream(file).pipe(res);
+  res.writeHead(200, { 'Content-Type': media.type, 'Content-Length': media.size, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+  createReadStream(media.file).pipe(res);
 }
 
 async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<void> {

@@ -14,6 +14,8 @@ import { createProject, deleteFaces, facesDir, listFaces, openProject, undoDelet
 import { JobQueue } from './jobs';
 import type { PathGuard } from './path-guard';
 import { SettingsStore } from './settings';
+import { facesMeta } from './face-meta';
+import { projectFolders } from '../../src-shared/formats/project';
 
 export interface ServiceContext {
   shell: 'electron' | 'browser';
@@ -88,6 +90,10 @@ export function createServices(ctx: ServiceContext): Services {
       const batch = await deleteFaces(requireProject().dir, side, names);
       return { batchId: batch.id, side, names: batch.names, remaining: await count(side) };
     },
+    'faces:meta': async ({ side }) => {
+      const p = requireProject();
+      return { side, faces: await facesMeta(join(p.dir, projectFolders.alignments), await listFaces(p.dir, side)) };
+    },
     'faces:undo': async ({ batchId }) => {
       const batch = await undoDelete(requireProject().dir, batchId);
       return { side: batch.side, names: batch.names, remaining: await count(batch.side) };
@@ -107,6 +113,15 @@ export function createServices(ctx: ServiceContext): Services {
       return { ok: true as const };
     },
     'job:list': async () => ({ jobs: jobs.list() }),
+    'settings:get': async () => {
+      const s = await settings.get();
+      return { backend: s.backend, ffmpegPath: s.ffmpegPath, projectsDir: s.projectsDir };
+    },
+    'settings:set': async ({ backend, ffmpegPath, projectsDir }) => {
+      if (projectsDir !== undefined) await ctx.guard.check(projectsDir);
+      const s = await settings.update((cur) => ({ ...cur, ...(backend ? { backend } : {}), ffmpegPath, projectsDir }));
+      return { backend: s.backend, ffmpegPath: s.ffmpegPath, projectsDir: s.projectsDir };
+    },
   };
   return { handlers, jobs, project: () => current };
 }

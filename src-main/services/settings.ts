@@ -12,6 +12,8 @@ const settingsSchema = z.object({
   recent: z.array(z.object({ dir: z.string(), name: z.string(), opened: z.string() })).default([]),
   backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
   ffmpegPath: z.string().optional(),
+  /** Where new projects are created by default. */
+  projectsDir: z.string().optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

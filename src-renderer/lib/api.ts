@@ -28,6 +28,16 @@ declare global {
   }
 }
 
+/**
+ * URL from which the page loads a user file (thumbnail, preview, video) inside the allowed roots: the server's
+ * `GET /file?path=` in browser mode, the `fss-file:` protocol in Electron. `version` defeats the cache for files
+ * rewritten in place (training previews).
+ */
+export function fileUrl(path: string, version?: string | number): string {
+  const q = `path=${encodeURIComponent(path)}${version === undefined ? '' : `&v=${encodeURIComponent(String(version))}`}`;
+  return window.fss ? `fss-file://local/?${q}` : `/file?${q}`;
+}
+
 export function createClient(): Client {
   return window.fss ? preloadClient(window.fss) : socketClient(new URL('ws', window.location.href.replace(/^http/, 'ws')).toString());
 }

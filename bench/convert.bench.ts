@@ -1,0 +1,101 @@
+/**
+ * Conversion speed on this machine, with a lightweight model (trained for 1 iteration: the speed of a model does
+ * not depend on its training): the single-frame preview on a 720p frame (cold: decode + model + blend; re-blend
+ * after a blend option changed), and the whole convert stage (decode, model, blend, encode, label) in frames/s
+ * on a 480p clip (personA, 216 frames) and a 720p clip (edge_vertical720p, first 120 frames, 720x1280), default
+ * options. Alignments come from extract beforehand (not timed).
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bench } from './types';
+import { hasTestdata, videos } from '../tests/helpers/testdata';
+
+interface Setup {
+  dir: string;
+  model: string;
+  a480: string;
+  v720: string;
+}
+let setup: Promise<Setup> | null = null;
+
+async function prepare(): Promise<Setup> {
+  const { runExtract } = await import('../src-main/engine/extract/run');
+  const { runTrain } = await import('../src-main/engine/train/run');
+  const { parseOptions } = await import('../src-shared/options');
+  const { extractStage } = await import('../src-shared/stages/extract');
+  const { trainStage } = await import('../src-shared/stages/train');
+  const { quietContext } = await import('../src-main/engine/stage');
+  const { decodeFrames } = await import('../src-main/engine/media/decode');
+  const { createVideoWriter } = await import('../src-main/engine/media/encode');
+  const { probeVideo } = await import('../src-main/engine/media/probe');
+  const dir = await mkdtemp(join(tmpdir(), 'fss-bench-convert-'));
+  const a480 = join(dir, 'personA.mp4');
+  await cp(videos.personA, a480);
+  // 720p: the first 120 frames of the vertical clip.
+  const v720 = join(dir, 'vertical720.mp4');
+  const info = await probeVideo(videos.vertical);
+  const w = await createVideoWriter({ path: v720, width: info.width, height: info.height, fps: info.fpsRational, crf: 18, preset: 'veryfast' });
+  for await (const f of decodeFrames(videos.vertical, { end: 120 })) await w.write(f.data);
+  await w.close();
+  await runExtract(parseOptions(extractStage.options, { input: a480, output: join(dir, 'facesA') }), quietContext());
+  await runExtract(parseOptions(extractStage.options, { input: v720, output: join(dir, 'facesV') }), quietContext());
+  const model = join(dir, 'model');
+  await runTrain(parseOptions(trainStage.options, { inputA: join(dir, 'facesA'), inputB: join(dir, 'facesA'), modelDir: model, trainer: 'lightweight', iterations: 1, previewEvery: 0 }), quietContext());
+  return { dir, model, a480, v720 };
+}
+
+async function fullConvert(pick: (s: Setup) => string): Promise<Record<string, unknown>> {
+  if (!hasTestdata) return { skipped: 'test data not found' };
+  setup ??= prepare();
+  const s = await setup;
+  const { runConvert } = await import('../src-main/engine/convert/run');
+  const { parseOptions } = await import('../src-shared/options');
+  const { convertOptions } = await import('../src-shared/stages/convert');
+  const { quietContext } = await import('../src-main/engine/stage');
+  const input = pick(s);
+  const t0 = performance.now();
+  const r = await runConvert(parseOptions(convertOptions, { input, output: join(s.dir, 'out.mp4'), model: s.model }), quietContext());
+  const ms = performance.now() - t0;
+  return { framesPerSecond: +(r.frames / (ms / 1000)).toFixed(2), frames: r.frames, faces: r.faces, elapsedMs: Math.round(ms) };
+}
+
+export const benches: Bench[] = [
+  {
+    name: 'convert.preview.720p',
+    description: 'single-frame preview, 720x1280 frame 60, lightweight model, default options: cold (decode + model + blend) and re-blend after a blend option change, ms',
+    async run() {
+      if (!hasTestdata) return { skipped: 'test data not found' };
+      setup ??= prepare();
+      const s = await setup;
+      const { createPreviewer } = await import('../src-main/engine/convert/preview');
+      const t0 = performance.now();
+      const p = await createPreviewer({ input: s.v720, model: s.model });
+      const openMs = performance.now() - t0;
+      try {
+        const cold = await p.preview(60);
+        const other = await p.preview(61);
+        const reblend = await p.preview(61, { color: 'hist', erosion: 2 });
+        const seamless = await p.preview(61, { seamless: true });
+        return { openMs: Math.round(openMs), frameMs: Math.round(cold.ms), nextFrameMs: Math.round(other.ms), reblendMs: Math.round(reblend.ms), reblendSeamlessMs: Math.round(seamless.ms), faces: cold.faces };
+      } finally {
+        p.dispose();
+      }
+    },
+  },
+  {
+    name: 'convert.480p',
+    description: 'convert stage frames/s, personA_short_lp-d18.mp4 (480x480, 216 frames, audio), lightweight model, default options (crf 18, preset medium)',
+    run: () => fullConvert((s) => s.a480),
+  },
+  {
+    name: 'convert.720p',
+    description: 'convert stage frames/s, edge_vertical720p first 120 frames (720x1280), lightweight model, default options',
+    async run() {
+      const r = await fullConvert((s) => s.v720);
+      const s = await setup;
+      if (s) await rm(s.dir, { recursive: true, force: true });
+      return r;
+    },
+  },
+];

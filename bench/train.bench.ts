@@ -1,0 +1,133 @@
+/**
+ * Training throughput of each trainer on each tfjs backend present: EGs/s (faces per second over both sides,
+ * faceswap's definition: 2 x batch / seconds per iteration) and achieved GFLOP/s (3 x forward FLOPs per face,
+ * the usual forward + backward estimate), at batch 8 and 16. Also `half`: the half-width Original of the
+ * baseline in ../shared/COMPUTE.md (wasm: 3.2 EGs/s at batch 8).
+ * Runs unchanged on a GPU machine (tensorflow / webgpu are measured where they load). Limits:
+ *   FSS_BENCH_BACKENDS=wasm,webgpu   FSS_BENCH_TRAINERS=lightweight,original   FSS_BENCH_SECONDS=20 (per point)
+ * cpu is only measured for lightweight (the others take minutes per iteration there).
+ */
+import type { Bench } from './types';
+import { availableBackends, loadTf, type TfBackendName } from '../src-main/engine/tf/backend';
+import { Adam } from '../src-main/engine/train/adam';
+import { makeBatch, type CachedFace } from '../src-main/engine/train/augment';
+import { buildAutoencoder, trainers, type AutoencoderConfig } from '../src-main/engine/train/models/index';
+import { Rng } from '../src-main/engine/train/rng';
+import { ADAM_DEFAULTS, trainStep } from '../src-main/engine/train/trainer';
+
+const half: AutoencoderConfig = {
+  ...trainers.original,
+  name: 'half',
+  summary: 'half-width Original (COMPUTE.md baseline)',
+  encoder: [64, 128, 256, 512],
+  dense: 512,
+  latentChannels: 512,
+  encoderUpscale: 256,
+  decoder: [128, 64, 32],
+};
+
+const configs: AutoencoderConfig[] = [trainers.lightweight, half, trainers.masked128, trainers.original];
+const secondsPerPoint = Number(process.env.FSS_BENCH_SECONDS ?? 20);
+const onlyBackends = process.env.FSS_BENCH_BACKENDS?.split(',');
+const onlyTrainers = process.env.FSS_BENCH_TRAINERS?.split(',');
+
+function synthFaces(size: number, n: number): CachedFace[] {
+  const rng = new Rng(1);
+  return Array.from({ length: n }, () => {
+    const rgba = new Uint8Array(size * size * 4);
+    for (let i = 0; i < rgba.length; i++) rgba[i] = (i & 3) === 3 ? 255 : Math.floor(rng.next() * 256);
+    return { rgba, size };
+  });
+}
+
+async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: number): Promise<Record<string, number | string>> {
+  const { tf } = await loadTf({ backend });
+  const model = buildAutoencoder(tf, cfg, 1);
+  const params = model.params.count();
+  const mode = backend === 'wasm' && params > 16_000_000 ? 'host' : 'device';
+  const adam = new Adam(tf, model.params.vars, { learningRate: 5e-5, ...ADAM_DEFAULTS }, mode);
+  const faces = synthFaces(Math.ceil(cfg.size / 0.75 / 2) * 2, 8);
+  const rng = new Rng(2);
+  const aug = { outSize: cfg.size, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
+  const next = () => makeBatch(faces, batch, aug, rng, cfg.mask, () => rng.int(faces.length));
+  try {
+    let prepMs = 0;
+    const t0 = performance.now();
+    trainStep(tf, model, adam, next(), next(), 'mae'); // warm-up (kernel setup, shader compile)
+    const warm = (performance.now() - t0) / 1000;
+    let n = 0;
+    let stepS = 0;
+    const start = performance.now();
+    while (n < 2 || (performance.now() - start) / 1000 < secondsPerPoint) {
+      const p0 = performance.now();
+      const a = next();
+      const b = next();
+      const p1 = performance.now();
+      trainStep(tf, model, adam, a, b, 'mae');
+      prepMs += p1 - p0;
+      stepS += (performance.now() - p1) / 1000;
+      n++;
+      if (warm * (n + 1) > secondsPerPoint * 6) break; // very slow points: keep it bounded
+    }
+    const sPerIt = stepS / n;
+    return {
+      secondsPerIteration: +sPerIt.toFixed(3),
+      egs: +((2 * batch) / sPerIt).toFixed(2),
+      gflops: +((3 * model.flopsPerFace * 2 * batch) / sPerIt / 1e9).toFixed(2),
+      iterations: n,
+      warmupSeconds: +warm.toFixed(2),
+      batchPrepMsPerIteration: +(prepMs / n).toFixed(1),
+      adam: mode,
+    };
+  } finally {
+    adam.dispose();
+    model.dispose();
+  }
+}
+
+async function makeBenches(): Promise<Bench[]> {
+  const { probes } = await availableBackends();
+  const present = probes.filter((p) => p.available && (!onlyBackends || onlyBackends.includes(p.name)));
+  const out: Bench[] = [];
+  for (const p of present) {
+    for (const cfg of configs) {
+      if (onlyTrainers && !onlyTrainers.includes(cfg.name)) continue;
+      if (p.name === 'cpu' && cfg.name !== 'lightweight') continue;
+      out.push({
+        name: `train.${cfg.name}.${p.name}`,
+        description: `${cfg.name} (${cfg.size} px) training on ${p.name}${p.detail ? ` (${p.detail})` : ''}: EGs/s and GFLOP/s at batch 8 and 16`,
+        async run() {
+          const r: Record<string, unknown> = { backend: p.name, gpu: p.gpu ?? null, forwardGflopPerFace: +(buildFlops(cfg) / 1e9).toFixed(3) };
+          for (const batch of [8, 16]) r[`batch${batch}`] = await measure(p.name, cfg, batch);
+          return r;
+        },
+      });
+    }
+  }
+  return out;
+}
+
+function buildFlops(cfg: AutoencoderConfig): number {
+  // Same count as the model's flopsPerFace, without allocating the model.
+  let f = 0;
+  let ch = 3;
+  let s = cfg.size;
+  for (const w of cfg.encoder) {
+    s /= 2;
+    f += 2 * s * s * 25 * ch * w;
+    ch = w;
+  }
+  f += 2 * s * s * ch * cfg.dense + 2 * cfg.dense * cfg.latent * cfg.latent * cfg.latentChannels;
+  f += 2 * cfg.latent * cfg.latent * 9 * cfg.latentChannels * cfg.encoderUpscale * 4;
+  let c = cfg.encoderUpscale;
+  let hs = cfg.latent * 2;
+  for (const w of cfg.decoder) {
+    f += 2 * hs * hs * 9 * c * w * 4;
+    c = w;
+    hs *= 2;
+  }
+  f += 2 * hs * hs * 25 * c * (cfg.mask ? 4 : 3);
+  return f;
+}
+
+export const benches: Bench[] = await makeBenches();

@@ -1,0 +1,64 @@
+/**
+ * `loadSwapper`: a trained model folder as a FaceSwapper, through the train engine's `loadFaceModel`. Faces of
+ * identity A become B by default (shared encoder, then decoder B); `direction: 'b2a'` uses decoder A.
+ * Errors are one line naming the folder: missing folder, a folder without a Faceswap Studio model (for example
+ * a Python faceswap model), a trainer this app does not know, or weights that do not fit the trainer.
+ */
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../../src-shared/errors';
+import { MODEL_STATE_FILE, type ModelState } from '../../../src-shared/formats/model-state';
+import type { TfBackendChoice } from '../tf/backend';
+import { hasModel, readModelFiles } from '../train/model-io';
+import { trainers } from '../train/models/index';
+import { loadFaceModel } from '../train/predict';
+import type { FaceSwapper } from './swapper';
+
+export interface LoadSwapperOptions {
+  direction: 'a2b' | 'b2a';
+  backend?: TfBackendChoice;
+}
+
+export interface LoadedSwapper extends FaceSwapper {
+  state: ModelState;
+}
+
+/** Checks a model folder without loading tfjs (used before any heavy work). */
+export async function checkModelFolder(dir: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(dir);
+  } catch {
+    throw new UserError('not-found', `${dir}: no such model folder`, dir);
+  }
+  if (!st.isDirectory()) throw new UserError('not-a-file', `${dir}: the model must be a folder written by train`, dir);
+  if (!(await hasModel(dir))) {
+    throw new UserError('mismatch', `${dir}: not a Faceswap Studio model folder (no ${MODEL_STATE_FILE}; models of other trainers, e.g. Python faceswap, cannot be read)`, dir);
+  }
+}
+
+export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promise<LoadedSwapper> {
+  await checkModelFolder(dir);
+  const file = join(dir, MODEL_STATE_FILE);
+  const { state } = await readModelFiles(dir);
+  if (!(state.trainer in trainers)) {
+    throw new UserError('mismatch', `${file}: trained with '${state.trainer}', which this app does not know (have ${Object.keys(trainers).join(', ')})`, file);
+  }
+  const m = await loadFaceModel(dir, { backend: opts.backend ?? 'auto' });
+  const direction = opts.direction === 'a2b' ? 'a-to-b' : 'b-to-a';
+  return {
+    state,
+    inputSize: m.size,
+    outputSize: m.size,
+    coverage: m.coverage,
+    hasMask: m.hasMask,
+    trainer: m.trainer,
+    swap(faces, n) {
+      const r = m.predict(faces.subarray(0, n * m.size * m.size * 3), n, direction);
+      return Promise.resolve(r.mask ? { faces: r.face, masks: r.mask } : { faces: r.face });
+    },
+    dispose() {
+      m.dispose();
+    },
+  };
+}

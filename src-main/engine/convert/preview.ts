@@ -1,0 +1,107 @@
+/**
+ * Single-frame preview with the convert options (the GUI's convert tuning). A previewer keeps the model, the
+ * alignments and the last frame with its model output, so changing a blend option (mask, blur, erosion, colour,
+ * seamless, sharpen) only re-blends: no decode and no model run. `previewFrame` is the one-shot form.
+ */
+import { resolve } from 'node:path';
+import sharp from 'sharp';
+import { UserError } from '../../../src-shared/errors';
+import type { Alignments } from '../../../src-shared/formats/alignments';
+import { parseOptions } from '../../../src-shared/options';
+import { convertOptions, type ConvertOptions } from '../../../src-shared/stages/convert';
+import { openExtractSource, type ExtractSource } from '../extract/source';
+import type { RgbImage } from '../face/types';
+import type { ModelFace } from './blend';
+import { checkAlignmentsSource, createFaceProvider, createIdentityFilter, defaultAlignmentsPath, readAlignmentsFile, type FaceProvider } from './faces';
+import { blendFaces, swapFaces } from './frame';
+import { loadSwapper } from './model-swapper';
+import { createWatermark } from './output';
+import { blendOptionsOf } from './run';
+import type { FaceSwapper } from './swapper';
+
+export interface PreviewResult {
+  width: number;
+  height: number;
+  /** RGB24 of the converted frame. */
+  data: Buffer;
+  /** PNG of the same, when asked for. */
+  png?: Buffer;
+  /** Faces swapped in this frame. */
+  faces: number;
+  /** Milliseconds spent: total, and whether the model ran (false: re-blend of a cached model output). */
+  ms: number;
+  modelRan: boolean;
+}
+
+export interface Previewer {
+  /** Converts frame `index` (video frame index, or position in a photo folder) with `options` (blend and output fields may change between calls; input, model, alignments, faces folder and filters are those of createPreviewer). */
+  preview(index: number, options?: Partial<ConvertOptions>, opts?: { png?: boolean }): Promise<PreviewResult>;
+  dispose(): void;
+}
+
+export async function createPreviewer(raw: Partial<ConvertOptions> & Pick<ConvertOptions, 'input' | 'model'>, hooks: { swapper?: FaceSwapper; signal?: AbortSignal } = {}): Promise<Previewer> {
+  const base = parseOptions(convertOptions, { output: 'preview.png', ...raw });
+  const signal = hooks.signal ?? new AbortController().signal;
+  const input = resolve(base.input);
+  const source: ExtractSource = await openExtractSource(input, signal);
+  let alignments: Alignments | null = null;
+  const alPath = base.alignments ? resolve(base.alignments) : defaultAlignmentsPath(input, source.kind === 'folder');
+  try {
+    alignments = await readAlignmentsFile(alPath);
+  } catch (e) {
+    if (base.alignments) throw e;
+  }
+  if (alignments) checkAlignmentsSource(alignments, alPath, { path: input, sha256: await source.sha256() });
+  const swapper = hooks.swapper ?? (await loadSwapper(resolve(base.model), { direction: base.swapModel ? 'b2a' : 'a2b', backend: base.backend }));
+  const identity = base.filter.length || base.nfilter.length ? await createIdentityFilter({ filter: base.filter, nfilter: base.nfilter, threshold: base.filterThreshold }) : undefined;
+  const faces: FaceProvider = await createFaceProvider({ alignments, kind: source.kind, ...(base.facesDir ? { facesDir: resolve(base.facesDir) } : {}), ...(identity ? { identity } : {}) });
+  let cached: { index: number; image: RgbImage; swapped: ModelFace[] } | null = null;
+
+  async function frameAt(index: number): Promise<{ image: RgbImage; key: string; stem: string }> {
+    if (source.kind === 'video') {
+      if (!Number.isInteger(index) || index < 0 || index >= source.total) throw new UserError('bad-option', `preview: frame ${index} is outside 0..${source.total - 1}`);
+      for await (const f of source.frames({ start: index, every: 1, signal })) return { image: f.image, key: f.key, stem: f.stem };
+    } else {
+      let i = 0;
+      for await (const f of source.frames({ start: 0, every: 1, signal })) if (i++ === index) return { image: f.image, key: f.key, stem: f.stem };
+    }
+    throw new UserError('bad-option', `preview: no frame ${index} in ${base.input}`);
+  }
+
+  return {
+    async preview(index, options = {}, opts = {}) {
+      const t0 = performance.now();
+      const o = parseOptions(convertOptions, { ...base, ...options });
+      if (o.mask === 'predicted' && !swapper.hasMask) throw new UserError('bad-option', `--mask predicted: the ${swapper.trainer} model does not learn a mask`);
+      let modelRan = false;
+      if (!cached || cached.index !== index) {
+        const f = await frameAt(index);
+        const found = await faces.facesFor(f.key, f.stem, index, f.image);
+        cached = { index, image: f.image, swapped: await swapFaces(f.image, found.faces, swapper) };
+        modelRan = true;
+      }
+      const out = blendFaces(cached.image, cached.swapped, blendOptionsOf(o));
+      const { width, height } = cached.image;
+      if (o.watermark) (await createWatermark(width, height))(out.data);
+      const res: PreviewResult = { width, height, data: out.data, faces: out.faces.filter(Boolean).length, ms: 0, modelRan };
+      if (opts.png) res.png = await sharp(out.data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+      res.ms = performance.now() - t0;
+      return res;
+    },
+    dispose() {
+      faces.dispose();
+      if (!hooks.swapper) swapper.dispose();
+      cached = null;
+    },
+  };
+}
+
+/** One-shot preview of frame `index` with `options`. */
+export async function previewFrame(options: Partial<ConvertOptions> & Pick<ConvertOptions, 'input' | 'model'>, index: number, hooks: { swapper?: FaceSwapper; signal?: AbortSignal; png?: boolean } = {}): Promise<PreviewResult> {
+  const p = await createPreviewer(options, hooks);
+  try {
+    return await p.preview(index, {}, { png: hooks.png ?? false });
+  } finally {
+    p.dispose();
+  }
+}

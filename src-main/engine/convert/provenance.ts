@@ -1,0 +1,40 @@
+/**
+ * The provenance sidecar of a converted output: `<output>.provenance.json` beside a video, `provenance.json`
+ * inside an image folder. It states that the faces were replaced (synthetic media), by which app and version,
+ * when, from which inputs (SHA-256 of the input and alignments, the model's trainer, iteration and weights hash)
+ * and with which options, plus the output's own hash. Written atomically after the output is in place.
+ */
+import { join } from 'node:path';
+import type { ConvertOptions } from '../../../src-shared/stages/convert';
+import { appName, appVersion } from '../app-info';
+import { sha256File } from '../media/probe';
+import { writeJsonAtomic } from '../util/atomic-write';
+
+export const PROVENANCE_FORMAT = 'faceswap-studio/provenance';
+
+export interface ProvenanceInputs {
+  input: { path: string; sha256: string };
+  alignments?: { path: string; sha256: string };
+  model: { path: string; trainer: string; iteration?: number; weightsSha256?: string };
+}
+
+export function provenancePath(output: string, isFolder: boolean): string {
+  return isFolder ? join(output, 'provenance.json') : `${output}.provenance.json`;
+}
+
+export async function writeProvenance(o: { output: string; isFolder: boolean; date: string; options: ConvertOptions; inputs: ProvenanceInputs; frames: number }): Promise<string> {
+  const path = provenancePath(o.output, o.isFolder);
+  const doc = {
+    format: PROVENANCE_FORMAT,
+    version: 1,
+    syntheticMedia: true,
+    statement: `The faces in this media were replaced by ${appName} ${appVersion} (face swap); it does not show real events as recorded.`,
+    generator: { app: appName, version: appVersion },
+    createdAt: o.date,
+    inputs: o.inputs,
+    options: o.options,
+    output: { path: o.output, frames: o.frames, ...(o.isFolder ? {} : { sha256: await sha256File(o.output) }) },
+  };
+  await writeJsonAtomic(path, doc);
+  return path;
+}

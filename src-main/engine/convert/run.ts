@@ -1,0 +1,246 @@
+/**
+ * The convert stage runner: input (video, photo, folder) -> faces (alignments, curated by --faces-dir, or
+ * detected on the fly) -> model swap -> blend -> output (MP4 with the input's audio, or PNG folder), streamed:
+ * ffmpeg decodes in its own process, frames are converted while the next are decoded and the previous ones are
+ * encoded by another ffmpeg process, with a small window of frames in flight and no temporary frame files.
+ * The output is labelled as synthetic media by default (container tags + `<output>.provenance.json`).
+ */
+import { stat } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
+import { UserError } from '../../../src-shared/errors';
+import type { Alignments } from '../../../src-shared/formats/alignments';
+import { RateMeter } from '../../../src-shared/progress';
+import { inRanges, parseFrameRanges, type ConvertOptions } from '../../../src-shared/stages/convert';
+import { openExtractSource, type ExtractSource, type SourceFrame } from '../extract/source';
+import { probeVideo, sha256File } from '../media/probe';
+import { throwIfCancelled, type StageContext } from '../stage';
+import type { BlendOptions } from './blend';
+import { checkAlignmentsSource, createFaceProvider, createIdentityFilter, defaultAlignmentsPath, readAlignmentsFile } from './faces';
+import { convertFrame } from './frame';
+import { checkModelFolder, loadSwapper } from './model-swapper';
+import { checkOutputWritable, createWatermark, folderSink, labelMetadata, videoSink, VIDEO_OUT, type FrameSink } from './output';
+import { writeProvenance } from './provenance';
+import type { FaceSwapper } from './swapper';
+
+export interface ConvertResult {
+  output: string;
+  /** Frames written. */
+  frames: number;
+  /** Frames whose faces were swapped (inside the ranges). */
+  swappedFrames: number;
+  faces: number;
+  /** Faces left alone because their aligned PNG was deleted from --faces-dir. */
+  skippedFaces: number;
+  /** Faces left alone by --filter / --nfilter. */
+  filteredFaces: number;
+  /** Frames the alignments did not list, detected on the fly. */
+  detectedFrames: number;
+  /** Conversion speed over the whole run, frames/s. */
+  fps: number;
+  provenance?: string;
+}
+
+export function blendOptionsOf(o: ConvertOptions): BlendOptions {
+  return { mask: o.mask, blurSize: o.blurSize, erosion: o.erosion, color: o.color, seamless: o.seamless, sharpen: o.sharpen, sharpenAmount: o.sharpenAmount };
+}
+
+/** Test and bench hook: a swapper to use instead of loading `options.model`. */
+export interface ConvertHooks {
+  swapper?: FaceSwapper;
+}
+
+export async function runConvert(options: ConvertOptions, ctx: StageContext, hooks: ConvertHooks = {}): Promise<ConvertResult> {
+  const { signal } = ctx;
+  const t0 = performance.now();
+  const input = resolve(options.input), output = resolve(options.output);
+  const videoOut = VIDEO_OUT.test(output);
+
+  // Everything that can be wrong is checked before the model loads and before the output is touched.
+  const source = await openExtractSource(input, signal);
+  if (videoOut && source.kind !== 'video') throw new UserError('bad-option', `${options.output}: a video output needs a video input (${options.input} is ${source.kind === 'image' ? 'a photo' : 'a folder of photos'}); give a folder`);
+  await checkOutputWritable(output, input);
+  if (!hooks.swapper) await checkModelFolder(resolve(options.model));
+  const ranges = parseFrameRanges(options.frameRanges);
+  if (options.discardFrames && ranges.length === 0) throw new UserError('bad-option', '--discard-frames: needs --frame-ranges');
+  if (ranges.length && source.kind === 'video' && ranges.every((r) => r[0] >= source.total)) {
+    throw new UserError('bad-option', `--frame-ranges: every range starts after the last frame (${source.total - 1})`);
+  }
+
+  const inputSha = await source.sha256();
+  let alignments: Alignments | null = null;
+  const alPath = options.alignments ? resolve(options.alignments) : defaultAlignmentsPath(input, source.kind === 'folder');
+  if (options.alignments || (await exists(alPath))) {
+    alignments = await readAlignmentsFile(alPath);
+    checkAlignmentsSource(alignments, alPath, { path: input, sha256: inputSha, ...(source.kind === 'video' ? { frameCount: source.total } : {}) });
+  } else {
+    ctx.log('info', `${alPath}: no alignments file; faces are detected on every frame`);
+  }
+  ctx.progress({ stage: 'convert', fraction: 0, title: 'Loading the model' });
+  const swapper = hooks.swapper ?? (await loadSwapper(resolve(options.model), { direction: options.swapModel ? 'b2a' : 'a2b', backend: options.backend }));
+  if (options.mask === 'predicted' && !swapper.hasMask) {
+    if (!hooks.swapper) swapper.dispose();
+    throw new UserError('bad-option', `--mask predicted: the ${swapper.trainer} model of ${options.model} does not learn a mask (use facehull, or a masked trainer)`);
+  }
+  const identity = options.filter.length || options.nfilter.length ? await createIdentityFilter({ filter: options.filter, nfilter: options.nfilter, threshold: options.filterThreshold }) : undefined;
+  const faces = await createFaceProvider({ alignments, kind: source.kind, ...(options.facesDir ? { facesDir: resolve(options.facesDir) } : {}), ...(identity ? { identity } : {}) });
+  const blend = blendOptionsOf(options);
+  const date = new Date().toISOString();
+  const modelState = 'state' in swapper ? (swapper as { state: { trainer: string; iteration: number; files: { weightsSha256: string } } }).state : undefined;
+
+  // Frames to write, in order.
+  const total = source.total;
+  const wanted = options.discardFrames ? countInRanges(ranges, total) : total;
+  let sink: FrameSink | null = null;
+  const watermarks = new Map<string, Promise<(f: Buffer) => void>>();
+  const result: ConvertResult = { output, frames: 0, swappedFrames: 0, faces: 0, skippedFaces: 0, filteredFaces: 0, detectedFrames: 0, fps: 0 };
+  const meter = new RateMeter();
+  let lastReport = 0;
+
+  const openSink = async (f: SourceFrame): Promise<FrameSink> => {
+    if (!videoOut) return folderSink(output, f.image.width, f.image.height);
+    const info = await probeVideo(input, { signal });
+    let audioOffsetSec = 0;
+    let audio = info.hasAudio;
+    if (options.discardFrames) {
+      if (ranges.length === 1) audioOffsetSec = (ranges[0]![0] - 0) / info.fps;
+      else if (audio) {
+        audio = false;
+        ctx.log('warn', `${options.input}: audio dropped: --discard-frames with several ranges cuts the video but not the sound`);
+      }
+    }
+    return videoSink({
+      path: output,
+      width: f.image.width,
+      height: f.image.height,
+      fps: info.fpsRational,
+      crf: options.crf,
+      preset: options.preset,
+      signal,
+      onWarning: (m) => ctx.log('warn', m),
+      ...(audio ? { audioFrom: input, audioOffsetSec } : {}),
+      ...(options.label ? { metadata: labelMetadata({ date, model: options.model, trainer: swapper.trainer }) } : {}),
+    });
+  };
+
+  const convertOne = async (f: SourceFrame): Promise<Buffer> => {
+    throwIfCancelled(signal);
+    const image = f.image;
+    let data: Buffer;
+    if (inRanges(ranges, f.index)) {
+      const found = await faces.facesFor(f.key, f.stem, f.index, image);
+      if (found.detected) result.detectedFrames++;
+      result.skippedFaces += found.skipped;
+      result.filteredFaces += found.filtered;
+      const r = await convertFrame(image, found.faces, swapper, blend);
+      data = r.data;
+      result.swappedFrames++;
+      result.faces += r.faces.filter(Boolean).length;
+    } else {
+      data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+    }
+    if (options.watermark) {
+      const k = `${image.width}x${image.height}`;
+      let w = watermarks.get(k);
+      if (!w) watermarks.set(k, (w = createWatermark(image.width, image.height)));
+      (await w)(data);
+    }
+    return data;
+  };
+
+  const frameName = (f: SourceFrame) => (source.kind === 'video' ? `${f.stem}_${String(f.index).padStart(6, '0')}.png` : `${basename(f.key, extname(f.key))}.png`);
+  const WINDOW = 3;
+  const inflight: Array<{ f: SourceFrame; p: Promise<Buffer> }> = [];
+  const flush = async () => {
+    const job = inflight.shift()!;
+    const data = await job.p;
+    sink ??= await openSink(job.f);
+    await sink.write(data, frameName(job.f));
+    result.frames++;
+    const now = performance.now();
+    const rate = meter.update(result.frames, now);
+    if (now - lastReport > 250 || result.frames === wanted) {
+      lastReport = now;
+      const eta = meter.etaMs(wanted - result.frames);
+      ctx.progress({
+        stage: 'convert',
+        fraction: Math.min(0.99, result.frames / Math.max(1, wanted)),
+        title: 'Converting',
+        detail: `frame ${result.frames} / ${wanted}`,
+        done: result.frames,
+        total: wanted,
+        rate,
+        rateUnit: 'frames/s',
+        ...(eta !== undefined ? { etaMs: eta } : {}),
+        metrics: { faces: result.faces, skippedFaces: result.skippedFaces, detectedFrames: result.detectedFrames },
+      });
+    }
+  };
+
+  try {
+    for await (const f of framesToWrite(source, ranges, options.discardFrames, signal)) {
+      const p = convertOne(f);
+      p.catch(() => {}); // awaited in order by flush; avoid an unhandled rejection while earlier frames finish
+      inflight.push({ f, p });
+      if (inflight.length >= WINDOW) await flush();
+    }
+    while (inflight.length) await flush();
+    if (!sink) throw new UserError('no-images', `${options.input}: no frame to write${ranges.length ? ' inside --frame-ranges' : ''}`, options.input);
+    await (sink as FrameSink).close();
+  } catch (e) {
+    await Promise.allSettled(inflight.map((j) => j.p));
+    if (sink) await (sink as FrameSink).abort().catch(() => {});
+    throw e;
+  } finally {
+    faces.dispose();
+    if (!hooks.swapper) swapper.dispose();
+  }
+
+  result.fps = result.frames / ((performance.now() - t0) / 1000);
+  if (options.label) {
+    result.provenance = await writeProvenance({
+      output,
+      isFolder: !videoOut,
+      date,
+      options,
+      inputs: {
+        input: { path: input, sha256: inputSha },
+        ...(alignments ? { alignments: { path: alPath, sha256: await sha256File(alPath) } } : {}),
+        model: { path: resolve(options.model), trainer: swapper.trainer, ...(modelState ? { iteration: modelState.iteration, weightsSha256: modelState.files.weightsSha256 } : {}) },
+      },
+      frames: result.frames,
+    });
+  }
+  ctx.progress({ stage: 'convert', fraction: 1, title: 'Done', done: result.frames, total: wanted, rate: result.fps, rateUnit: 'frames/s', metrics: { faces: result.faces, skippedFaces: result.skippedFaces, detectedFrames: result.detectedFrames } });
+  return result;
+}
+
+function countInRanges(ranges: ReadonlyArray<readonly [number, number]>, total: number): number {
+  return ranges.reduce((n, r) => n + Math.max(0, Math.min(r[1], total - 1) - r[0] + 1), 0);
+}
+
+/** All frames, or (with --discard-frames) only those inside the ranges, decoding each range from its start. */
+async function* framesToWrite(source: ExtractSource, ranges: Array<[number, number]>, discard: boolean, signal: AbortSignal): AsyncGenerator<SourceFrame> {
+  if (!discard || source.kind !== 'video') {
+    for await (const f of source.frames({ start: 0, every: 1, signal })) {
+      if (discard && !inRanges(ranges, f.index)) continue;
+      yield f;
+    }
+    return;
+  }
+  for (const [a, b] of ranges) {
+    if (a >= source.total) break;
+    for await (const f of source.frames({ start: a, every: 1, signal })) {
+      if (f.index > b) break;
+      yield f;
+    }
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

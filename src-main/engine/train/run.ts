@@ -1,0 +1,90 @@
+/**
+ * The `train` stage runner: validates the inputs, then trains in a worker thread (the studio's main process
+ * stays responsive) and forwards its progress, logs and preview events. ctx.signal stops training cleanly: the
+ * worker finishes the current step, saves and exits; runTrain then resolves with `stopped: true`.
+ */
+import { Worker } from 'node:worker_threads';
+import { UserError, type UserErrorCode } from '../../../src-shared/errors';
+import type { TrainOptions } from '../../../src-shared/stages/train';
+import type { StageContext } from '../stage';
+import type { PreviewEvent, TrainResult } from './trainer';
+import type { WorkerOutMessage } from './worker';
+
+export type { PreviewEvent, TrainResult } from './trainer';
+
+/** The stage context; its optional `preview` receives each preview grid (kind `train-grid`). */
+export type TrainContext = StageContext;
+
+export interface RunTrainExtras {
+  /** Tests only: poison the loss of this iteration. */
+  nanAt?: number;
+  /** Run in this thread instead of a worker (debugging). */
+  inline?: boolean;
+}
+
+export async function runTrain(options: TrainOptions, ctx: TrainContext, extras: RunTrainExtras = {}): Promise<TrainResult> {
+  if (ctx.signal.aborted) throw new UserError('cancelled', 'cancelled by the user');
+  if (extras.inline) {
+    const { trainLoop } = await import('./trainer');
+    return trainLoop(options, {
+      progress: ctx.progress,
+      log: ctx.log,
+      preview: (e) => forwardPreview(ctx, e),
+      shouldStop: () => ctx.signal.aborted,
+      ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}),
+    });
+  }
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+    workerData: { options, ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}) },
+  });
+  const onAbort = () => worker.postMessage({ type: 'stop' });
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await new Promise<TrainResult>((resolve, reject) => {
+      let settled = false;
+      worker.on('message', (m: WorkerOutMessage) => {
+        switch (m.type) {
+          case 'progress':
+            ctx.progress(m.progress);
+            break;
+          case 'log':
+            ctx.log(m.level, m.message);
+            break;
+          case 'preview':
+            forwardPreview(ctx, m.preview);
+            break;
+          case 'done':
+            settled = true;
+            resolve(m.result);
+            break;
+          case 'error': {
+            settled = true;
+            const e = m.error;
+            if (e.user) reject(new UserError((e.code ?? 'bad-option') as UserErrorCode, e.message, e.file));
+            else {
+              const err = new Error(e.message);
+              if (e.stack) err.stack = e.stack;
+              reject(err);
+            }
+            break;
+          }
+        }
+      });
+      worker.on('error', (e) => {
+        settled = true;
+        reject(e);
+      });
+      worker.on('exit', (code) => {
+        if (!settled) reject(new Error(`training worker exited with code ${code} before finishing`));
+      });
+    });
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+    await worker.terminate().catch(() => undefined);
+  }
+}
+
+function forwardPreview(ctx: TrainContext, e: PreviewEvent): void {
+  ctx.preview?.(e);
+  ctx.log('debug', `preview ${e.path} (iteration ${e.iteration ?? '?'})`);
+}

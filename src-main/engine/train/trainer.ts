@@ -1,0 +1,292 @@
+/**
+ * The training loop, run in whichever thread calls it (runTrain puts it in a worker). Each iteration trains A
+ * and B together on the shared encoder (the classic faceswap step), with Adam; saves every `saveEvery`, keeps
+ * snapshots, writes previews, stops cleanly on request (finishing the step and saving), and on a NaN loss stops
+ * and restores the last good save.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import { UserError } from '../../../src-shared/errors';
+import type { LogLevel, PreviewEvent, Progress } from '../../../src-shared/progress';
+import { RateMeter } from '../../../src-shared/progress';
+import type { TrainOptions } from '../../../src-shared/stages/train';
+import { loadTf, type TfBackendName } from '../tf/backend';
+import { Adam } from './adam';
+import { centreCrop, type AugmentOptions, type Batch, type CachedFace } from './augment';
+import { inlineFeeder, workerFeeder, type BatchFeeder } from './feeder';
+import { cacheSizeFor, listFaces, loadFaces } from './data';
+import { reconstructionLoss } from './loss';
+import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type StateFields } from './model-io';
+import { buildAutoencoder, trainerConfig, type FaceModel } from './models/index';
+import { previewPng, type PreviewFaces } from './preview';
+
+type Tf = typeof TfCore;
+
+export type { PreviewEvent } from '../../../src-shared/progress';
+
+export interface TrainHooks {
+  progress(p: Progress): void;
+  log(level: LogLevel, message: string): void;
+  preview?(e: PreviewEvent): void;
+  /** Polled after every step: true finishes the step, saves and returns. */
+  shouldStop(): boolean;
+  /** Tests only: make the loss of this iteration NaN. */
+  nanAt?: number;
+  /** Prepare batches on the training thread instead of the feeder thread. */
+  inlineBatches?: boolean;
+}
+
+export interface TrainResult {
+  trainer: string;
+  backend: TfBackendName;
+  modelDir: string;
+  startIteration: number;
+  iteration: number;
+  lossA: number;
+  lossB: number;
+  /** Mean EGs/s of this session (faces per second, both sides). */
+  egs: number;
+  previewPath?: string;
+  stopped: boolean;
+  resumed: boolean;
+  facesA: number;
+  facesB: number;
+  adamMode: 'device' | 'host';
+}
+
+export const ADAM_DEFAULTS = { beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
+/** Above this many parameters the wasm backend keeps Adam's state in JS memory (the wasm heap is 32-bit). */
+const HOST_ADAM_PARAMS = 16_000_000;
+
+const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
+
+/** Picks `n` faces spread over the set (fixed across sessions for the same folder). */
+function fixedFaces(faces: readonly CachedFace[], n: number): CachedFace[] {
+  const k = Math.min(n, faces.length);
+  return Array.from({ length: k }, (_, i) => faces[Math.floor((i * faces.length) / k)] as CachedFace);
+}
+
+export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
+  const modelDir = resolve(options.modelDir);
+  const cfg = trainerConfig(options.trainer);
+  const report = (title: string, fraction: number, extra: Partial<Progress> = {}) =>
+    hooks.progress({ stage: 'train', title, fraction, ...extra });
+  report('Loading faces', 0);
+  const [filesA, filesB] = await Promise.all([listFaces(options.inputA), listFaces(options.inputB)]);
+  const existing = (await hasModel(modelDir)) ? await readModelFiles(modelDir) : null;
+  if (existing && existing.state.trainer !== cfg.name) {
+    throw new UserError('mismatch', `${join(modelDir, 'state.json')}: the model is '${existing.state.trainer}', not '${cfg.name}' (use -t ${existing.state.trainer} or another folder)`, modelDir);
+  }
+  const coverage = existing?.state.coverage ?? options.coverage;
+  const cacheSize = cacheSizeFor(cfg.size, coverage);
+  const [facesA, facesB] = await Promise.all([loadFaces(filesA, cacheSize), loadFaces(filesB, cacheSize)]);
+  hooks.log('info', `faces: ${facesA.length} A, ${facesB.length} B (cached at ${cacheSize} px)`);
+
+  const loaded = await loadTf({ backend: options.backend });
+  const tf = loaded.tf;
+  hooks.log('info', `tfjs backend: ${loaded.backend}${loaded.gpu ? ` on ${loaded.gpu}` : ''} (available: ${loaded.available.join(', ')})`);
+  const seed = existing?.state.seed ?? options.seed ?? (Math.random() * 2 ** 31) >>> 0;
+  const model = buildAutoencoder(tf, cfg, seed);
+  const nParams = model.params.count();
+  const adamMode = loaded.backend === 'wasm' && nParams > HOST_ADAM_PARAMS ? 'host' : 'device';
+  let adam: Adam | null = null;
+  const lossA: number[] = existing ? [...existing.state.lossA] : [];
+  const lossB: number[] = existing ? [...existing.state.lossB] : [];
+  let iteration = existing?.state.iteration ?? 0;
+  const startIteration = iteration;
+  let trainSeconds = existing?.state.trainSeconds ?? 0;
+  const sessionStart = performance.now();
+  let previewPath: string | undefined;
+  let stopped = false;
+  let lastSaved = iteration;
+  let feeder: BatchFeeder | null = null;
+  const adamCfg = { learningRate: options.learningRate, ...ADAM_DEFAULTS };
+  try {
+    if (existing) {
+      importWeights(model, existing.state.tensors, existing.weights, join(modelDir, 'weights.bin'));
+      hooks.log('info', `resuming ${cfg.name} at iteration ${iteration} (${existing.from === 'backup' ? 'from the backup save' : 'last save'})`);
+    }
+    adam = new Adam(tf, model.params.vars, adamCfg, adamMode);
+    if (existing?.optimizer) adam.importMoments(existing.optimizer, existing.state.optimizer.step);
+    else if (existing) hooks.log('warn', 'optimizer state missing: Adam restarts from zero');
+    hooks.log('info', `${cfg.name}: ${(nParams / 1e6).toFixed(2)} M parameters, ${((model.flopsPerFace * 3) / 1e9).toFixed(2)} GFLOP per face per training step, Adam on ${adamMode}`);
+
+    const stateFields = (): StateFields => ({
+      trainer: cfg.name,
+      inputSize: cfg.size,
+      outputSize: cfg.size,
+      hasMask: cfg.mask,
+      coverage,
+      seed,
+      iteration,
+      lossA,
+      lossB,
+      optimizer: { name: 'adam' as const, ...adamCfg },
+      options: { ...options },
+      backend: loaded.backend,
+      trainSeconds: trainSeconds + (performance.now() - sessionStart) / 1000,
+    });
+    const save = async () => {
+      if (!adam) return;
+      await saveModel(modelDir, model, adam, stateFields());
+      lastSaved = iteration;
+      hooks.log('debug', `saved at iteration ${iteration}`);
+    };
+
+    const previewN = Math.min(4, facesA.length, facesB.length);
+    const crop = (faces: CachedFace[]) => {
+      const out = new Float32Array(faces.length * cfg.size * cfg.size * 3);
+      faces.forEach((f, i) => out.set(centreCrop(f, cfg.size, coverage).rgb, i * cfg.size * cfg.size * 3));
+      return out;
+    };
+    const pf: PreviewFaces = { a: crop(fixedFaces(facesA, previewN)), b: crop(fixedFaces(facesB, previewN)), n: previewN, size: cfg.size };
+    const previewDir = resolve(options.previewDir ?? modelDir);
+    const writePreview = async () => {
+      const png = await previewPng(tf, model, pf);
+      await mkdir(previewDir, { recursive: true });
+      previewPath = join(previewDir, 'preview.png');
+      await writeFile(previewPath, png);
+      if (options.timelapse) {
+        await mkdir(options.timelapse, { recursive: true });
+        await writeFile(join(options.timelapse, `${String(iteration).padStart(8, '0')}.png`), png);
+      }
+      hooks.preview?.({ kind: 'train-grid', path: previewPath, iteration });
+    };
+
+    const aug: AugmentOptions = { outSize: cfg.size, coverage, warp: !options.noWarp, flip: !options.noFlip, transform: true, color: options.colorAugment };
+    const bs = options.batchSize;
+    // Batches depend only on (seed, iteration): resume continues the exact sequence. Prepared one iteration
+    // ahead in the feeder thread; inline if that thread cannot start.
+    const plan = { seed, batchSize: bs, aug, withMask: cfg.mask };
+    feeder = hooks.inlineBatches ? inlineFeeder(facesA, facesB, plan) : workerFeeder(facesA, facesB, plan);
+    const nextBatches = async (): Promise<[Batch, Batch]> => {
+      try {
+        return await (feeder as BatchFeeder).get(iteration);
+      } catch (e) {
+        if (!feeder?.threaded) throw e;
+        hooks.log('warn', `batch feeder thread failed (${e instanceof Error ? e.message : String(e)}); preparing batches inline`);
+        await feeder.close().catch(() => undefined);
+        feeder = inlineFeeder(facesA, facesB, plan);
+        return feeder.get(iteration);
+      }
+    };
+
+    const meter = new RateMeter(10_000);
+    meter.update(iteration, performance.now());
+    const total = options.iterations;
+    let egs = 0;
+    let stepSeconds = 0;
+    let steps = 0;
+    report('Training', 0, { done: iteration, total });
+    while (iteration < total) {
+      const [ba, bb] = await nextBatches();
+      const t0 = performance.now();
+      const [la, lb] = trainStep(tf, model, adam, ba, bb, options.loss, hooks.nanAt === iteration + 1);
+      const dt = (performance.now() - t0) / 1000;
+      stepSeconds += dt;
+      steps++;
+      iteration++;
+      if (!Number.isFinite(la) || !Number.isFinite(lb)) {
+        // Restore the last good save (the files on disk are untouched) and stop.
+        let restored = 'no save yet: the model folder is unchanged';
+        if (await hasModel(modelDir)) {
+          const good = await readModelFiles(modelDir);
+          importWeights(model, good.state.tensors, good.weights, join(modelDir, 'weights.bin'));
+          if (good.optimizer) adam.importMoments(good.optimizer, good.state.optimizer.step);
+          restored = `restored the save of iteration ${good.state.iteration}`;
+        }
+        throw new UserError('bad-option', `loss became NaN at iteration ${iteration}; ${restored}; try a lower --learning-rate`);
+      }
+      lossA.push(Math.fround(la));
+      lossB.push(Math.fround(lb));
+      const rate = meter.update(iteration, performance.now());
+      egs = rate > 0 ? rate * 2 * bs : (2 * bs) / dt;
+      report('Training', Math.min(1, (iteration - startIteration) / Math.max(1, total - startIteration)), {
+        detail: `iteration ${iteration}: loss A ${la.toFixed(5)}, loss B ${lb.toFixed(5)}, ${egs.toFixed(1)} EGs/s`,
+        done: iteration,
+        total,
+        rate: egs,
+        rateUnit: 'EGs/s',
+        ...(meter.etaMs(total - iteration) !== undefined ? { etaMs: (meter.etaMs(total - iteration) as number) } : {}),
+        metrics: { iteration, lossA: la, lossB: lb, egs },
+      });
+      if (iteration % options.saveEvery === 0) await save();
+      if (options.snapshotEvery > 0 && iteration % options.snapshotEvery === 0) {
+        if (lastSaved !== iteration) await save();
+        const to = await snapshotModel(modelDir, iteration);
+        hooks.log('info', `snapshot ${to}`);
+      }
+      if (options.previewEvery > 0 && iteration % options.previewEvery === 0) await writePreview();
+      await yieldToEvents();
+      if (hooks.shouldStop()) {
+        stopped = true;
+        break;
+      }
+    }
+    if (lastSaved !== iteration || !(await hasModel(modelDir))) await save();
+    if (!previewPath || options.previewEvery === 0 || iteration % options.previewEvery !== 0) {
+      if (options.previewEvery > 0) await writePreview();
+    }
+    trainSeconds += (performance.now() - sessionStart) / 1000;
+    const meanEgs = stepSeconds > 0 ? (2 * bs * steps) / stepSeconds : 0;
+    report(stopped ? 'Stopped' : 'Done', 1, { done: iteration, total, metrics: { iteration, lossA: lossA.at(-1) ?? NaN, lossB: lossB.at(-1) ?? NaN, egs: meanEgs } });
+    void egs;
+    return {
+      trainer: cfg.name,
+      backend: loaded.backend,
+      modelDir,
+      startIteration,
+      iteration,
+      lossA: lossA.at(-1) ?? NaN,
+      lossB: lossB.at(-1) ?? NaN,
+      egs: meanEgs,
+      ...(previewPath ? { previewPath } : {}),
+      stopped,
+      resumed: existing !== null,
+      facesA: facesA.length,
+      facesB: facesB.length,
+      adamMode,
+    };
+  } finally {
+    await feeder?.close().catch(() => undefined);
+    adam?.dispose();
+    model.dispose();
+  }
+}
+
+/** One training step on both sides; returns the two losses. Leaves no tensor behind. */
+export function trainStep(tf: Tf, model: FaceModel, adam: Adam, a: Batch, b: Batch, loss: TrainOptions['loss'], poison = false): [number, number] {
+  const vars = [...model.params.vars.values()];
+  const S = model.config.size;
+  const sideLoss = (side: 'a' | 'b', batch: Batch) => {
+    const x = tf.tensor4d(batch.input, [batch.n, S, S, 3]);
+    const y = tf.tensor4d(batch.target, [batch.n, S, S, 3]);
+    const out = model.forward(x, side);
+    let l = reconstructionLoss(tf, loss, out.face, y);
+    if (out.mask && batch.mask) {
+      const m = tf.tensor4d(batch.mask, [batch.n, S, S, 1]);
+      l = tf.add(l, tf.mean(tf.square(tf.sub(out.mask, m))));
+    }
+    return l;
+  };
+  let la: TfCore.Scalar | null = null;
+  let lb: TfCore.Scalar | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const l1 = sideLoss('a', a);
+    const l2 = sideLoss('b', b);
+    la = tf.keep(l1);
+    lb = tf.keep(l2);
+    const sum = tf.add(l1, l2) as TfCore.Scalar;
+    return poison ? (tf.mul(sum, NaN) as TfCore.Scalar) : sum;
+  }, vars);
+  try {
+    if (poison) return [NaN, NaN];
+    adam.apply(vars.map((v) => grads[v.name] as TfCore.Tensor));
+    const va = (la as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
+    const vb = (lb as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
+    return [va, vb];
+  } finally {
+    tf.dispose([value, ...Object.values(grads), ...(la ? [la] : []), ...(lb ? [lb] : [])]);
+  }
+}

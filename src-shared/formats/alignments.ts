@@ -1,0 +1,119 @@
+/**
+ * The alignments file written by `extract` and read by the later stages (curate, train, convert): one JSON
+ * document per source (a video, a photo or a folder of photos). Documented in docs/alignments.md.
+ *
+ * Versioning: `version` is bumped on any change that an older reader would misread; readers reject newer
+ * versions with a clear message (see `parseAlignments`).
+ */
+import { z } from 'zod';
+import { UserError } from '../errors';
+
+export const ALIGNMENTS_FORMAT = 'faceswap-studio/alignments';
+export const ALIGNMENTS_VERSION = 1;
+
+const num = z.number().refine(Number.isFinite, 'must be a finite number');
+const point = z.tuple([num, num]);
+const row3 = z.tuple([num, num, num]);
+
+export const alignedFaceSchema = z.object({
+  /** Face box [x, y, w, h] in source pixels (bounding box of the 68 landmarks). */
+  box: z.tuple([num, num, num, num]),
+  /** Detection confidence 0..1 (detector score x mesh face score). */
+  score: num,
+  /** 68 [x, y] points in source pixels, iBUG 300-W order, 0-based (see docs/alignments.md). */
+  landmarks68: z.array(point).length(68),
+  /** 2x3 affine: source pixels -> aligned crop pixels at `settings.size` (OpenCV warpAffine convention). */
+  matrix: z.tuple([row3, row3]),
+  /** Head pose in degrees, when it could be estimated. */
+  pose: z.object({ pitch: num, yaw: num, roll: num }).optional(),
+  /** Sharpness (variance of the Laplacian of the inner face at 128x128). */
+  blur: num.optional(),
+  /** Best similarity (0..1) to the `--filter` reference faces, when filtering. */
+  identity: num.optional(),
+  /** File name of the aligned PNG in the faces folder (absent when the face was not written). */
+  file: z.string().optional(),
+  /** Temporal track id within a video (same person across consecutive frames). */
+  track: z.int().optional(),
+});
+export type AlignedFace = z.infer<typeof alignedFaceSchema>;
+
+export const alignmentsFrameSchema = z.object({
+  /** Frame size (photos differ from each other; video frames share `source.width/height`). */
+  width: z.int().optional(),
+  height: z.int().optional(),
+  /** Seconds from the start of the video. */
+  timeSec: num.optional(),
+  /** Clockwise rotation (degrees) that was applied to find the faces (`--rotate-images`); landmarks are in the unrotated image. */
+  rotated: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]).optional(),
+  /** Faces left to right; empty when the frame was processed and held none. */
+  faces: z.array(alignedFaceSchema),
+});
+export type AlignmentsFrame = z.infer<typeof alignmentsFrameSchema>;
+
+export const alignmentsSourceSchema = z.object({
+  kind: z.enum(['video', 'image', 'folder']),
+  /** Absolute path at extraction time. */
+  path: z.string(),
+  /** Video frame size (absent for photo folders). */
+  width: z.int().optional(),
+  height: z.int().optional(),
+  fps: num.optional(),
+  frameCount: z.int().optional(),
+  /** SHA-256 (hex) of the video or photo bytes; for a folder, of the lines `name<TAB>sha256` of its photos in order. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+export type AlignmentsSource = z.infer<typeof alignmentsSourceSchema>;
+
+export const alignmentsSchema = z.object({
+  format: z.literal(ALIGNMENTS_FORMAT),
+  version: z.literal(ALIGNMENTS_VERSION),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** Tool and model versions that produced the landmarks. */
+  generator: z.object({ app: z.string(), detector: z.string(), landmarks: z.string() }),
+  source: alignmentsSourceSchema,
+  /** The extraction settings that shaped `matrix` and the crops. */
+  settings: z.object({
+    size: z.int(),
+    centering: z.enum(['face', 'legacy', 'head']),
+    everyN: z.int(),
+    smooth: z.boolean(),
+    alignEyes: z.boolean(),
+  }),
+  /** False while extraction runs or after it was cancelled; `--skip-existing` resumes such a file. */
+  complete: z.boolean(),
+  /**
+   * Per processed frame: key = frame index (0-based, decimal string) for a video, file name (relative to the
+   * folder) for photos. A frame that is absent was not processed.
+   */
+  frames: z.record(z.string(), alignmentsFrameSchema),
+});
+export type Alignments = z.infer<typeof alignmentsSchema>;
+
+/** Validates a parsed alignments document; `file` names it in the error. */
+export function parseAlignments(data: unknown, file: string): Alignments {
+  const v = (data as { version?: unknown } | null)?.version;
+  if (typeof v === 'number' && v > ALIGNMENTS_VERSION) {
+    throw new UserError(
+      'bad-file',
+      `${file}: alignments version ${v} is newer than this app reads (${ALIGNMENTS_VERSION}); update the app`,
+      file,
+    );
+  }
+  const r = alignmentsSchema.safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const where = issue ? issue.path.join('.') : '';
+    throw new UserError(
+      'bad-file',
+      `${file}: not a valid alignments file (${where ? `${where}: ` : ''}${issue?.message ?? 'invalid'})`,
+      file,
+    );
+  }
+  return r.data;
+}
+
+/** Frame key of a video frame index. */
+export function videoFrameKey(index: number): string {
+  return String(index);
+}

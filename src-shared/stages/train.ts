@@ -1,0 +1,41 @@
+/**
+ * `faceswap-studio train -A <faces A> -B <faces B> -m <model folder> [options]`: trains a face-swap model on two
+ * folders of aligned faces (the curated output of extract). `--iterations` is the total to reach: running again
+ * on the same model folder resumes from its last save.
+ */
+import { z } from 'zod';
+import { defineStage, field } from '../options';
+
+export const TRAINERS = ['original', 'lightweight', 'masked128'] as const;
+export type TrainerName = (typeof TRAINERS)[number];
+export const TRAIN_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const TRAIN_LOSSES = ['mae', 'ssim', 'mae+ssim'] as const;
+
+export const trainStage = defineStage({
+  id: 'train',
+  title: 'Train',
+  summary: 'Train a face-swap model on two folders of aligned faces; resumes from the model folder.',
+  options: z.object({
+    inputA: field.path({ label: 'Faces A', help: 'Folder of aligned faces of person A (the face to replace)', group: 'Input', short: 'A', flag: 'input-a', pathKind: 'dir' }),
+    inputB: field.path({ label: 'Faces B', help: 'Folder of aligned faces of person B (the face to put in)', group: 'Input', short: 'B', flag: 'input-b', pathKind: 'dir' }),
+    modelDir: field.path({ label: 'Model folder', help: 'Where the model is saved; an existing model is resumed', group: 'Input', short: 'm', flag: 'model-dir', pathKind: 'dir' }),
+    trainer: field.choice({ label: 'Trainer', help: 'Model: original (64 px, classic), lightweight (64 px, trains on a CPU), masked128 (128 px, learns a face mask)', group: 'Model', short: 't', choices: TRAINERS, default: 'original' }),
+    batchSize: field.int({ label: 'Batch size', help: 'Faces of each side per iteration', group: 'Training', short: 'b', default: 16, min: 1, max: 256 }),
+    iterations: field.int({ label: 'Iterations', help: 'Total iterations to reach (a resumed model continues its count)', group: 'Training', short: 'i', default: 1_000_000, min: 1, max: 100_000_000 }),
+    saveEvery: field.int({ label: 'Save every', help: 'Save the model every N iterations (and on stop)', group: 'Saving', short: 's', default: 250, min: 1 }),
+    snapshotEvery: field.int({ label: 'Snapshot every', help: 'Keep a copy of the model every N iterations (0 = never)', group: 'Saving', default: 0, min: 0 }),
+    previewEvery: field.int({ label: 'Preview every', help: 'Write the preview grid every N iterations (0 = never)', group: 'Preview', default: 250, min: 0 }),
+    previewDir: field.optionalPath({ label: 'Preview folder', help: 'Where preview.png is written (default: the model folder)', group: 'Preview', pathKind: 'dir' }),
+    timelapse: field.optionalPath({ label: 'Timelapse folder', help: 'Also keep each preview as <iteration>.png in this folder', group: 'Preview', pathKind: 'dir' }),
+    learningRate: field.number({ label: 'Learning rate', help: 'Adam learning rate', group: 'Training', default: 5e-5, min: 1e-7, max: 1e-1, advanced: true }),
+    loss: field.choice({ label: 'Loss', help: 'Reconstruction loss', group: 'Training', choices: TRAIN_LOSSES, default: 'mae' }),
+    noWarp: field.boolean({ label: 'No warp', help: 'Disable the random warp of the input (for fine-tuning a converged model)', group: 'Augmentation', default: false }),
+    noFlip: field.boolean({ label: 'No flip', help: 'Disable random horizontal flips', group: 'Augmentation', default: false }),
+    colorAugment: field.boolean({ label: 'Colour augmentation', help: 'Random brightness, contrast and colour shifts', group: 'Augmentation', default: false, advanced: true }),
+    coverage: field.number({ label: 'Coverage', help: 'Fraction of the aligned face the model sees (centre crop)', group: 'Model', default: 0.75, min: 0.5, max: 1, advanced: true }),
+    backend: field.choice({ label: 'Backend', help: 'Compute backend: auto picks the fastest available (tensorflow CUDA, WebGPU, wasm, cpu)', group: 'Hardware', choices: TRAIN_BACKENDS, default: 'auto' }),
+    seed: field.optionalNumber({ label: 'Seed', help: 'Random seed (initial weights, augmentation) for reproducible runs', group: 'Training', int: true, min: 0, advanced: true }),
+  }),
+});
+
+export type TrainOptions = z.output<typeof trainStage.options>;

@@ -1,0 +1,169 @@
+/**
+ * The studio's whole flow in browser mode, driven in Debian's Chromium: create a project from the quick pair
+ * (identities with consent), extract A and B, delete 3 faces in the grid (files move to the trash, the training
+ * set shrinks by 3), train a tiny model (preview image and loss chart update), move a convert slider (the
+ * preview changes), convert the clip (the output is listed). Steps whose backend stage is not registered yet are
+ * skipped, saying so. A screenshot of every view is kept in tests/artifacts/e2e/.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { hasChromium, launchChromium } from '../helpers/browser';
+import { startStudio, type StartedStudio } from '../helpers/studio';
+import { hasTestdata, repoRoot, testdataDir, videos } from '../helpers/testdata';
+import { findStage } from '../../src-main/engine/registry';
+
+const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
+const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
+const pngs = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.png'));
+
+describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () => {
+  let studio: StartedStudio;
+  let browser: Browser;
+  let page: Page;
+  let root: string;
+  let projectDir: string;
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'fss-flow-'));
+    await mkdir(artifacts, { recursive: true });
+    process.env.FSS_CONFIG_DIR = join(root, 'config'); // recent projects and settings stay in the scratch folder
+    studio = await startStudio(['--serve', '--port', '0', '--root', root, testdataDir]);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
+    });
+    await page.goto(studio.loginUrl);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    expect(await studio?.stop()).toBe(0);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function pickFile(button: string, file: string) {
+    await page.getByTestId(button).click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('input').fill(join(file, '..'));
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    await dialog.getByRole('button', { name: file.split('/').pop() as string, exact: true }).dblclick();
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+  }
+
+  it('creates a project with identities A and B, their sources and consent', async () => {
+    await page.locator('#proj-name').fill('flow');
+    await page.locator('#proj-loc').fill(root);
+    await page.locator('#id-A-name').fill('Alice');
+    await page.locator('#id-B-name').fill('Bob');
+    await pickFile('add-source-A', videos.personA);
+    await pickFile('add-source-B', videos.personB);
+    await page.locator('#id-A-agreed').fill('Alice Example <alice@example.org>');
+    await page.locator('#id-A-note').fill('signed release form, kept in the studio archive');
+    await page.locator('#id-B-agreed').fill('Bob Example');
+    await shot(page, 'projects-new');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByTestId('project-summary').waitFor();
+    projectDir = join(root, 'flow');
+    const saved = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { identities: Record<string, { sources: string[]; consent: { agreedBy: string; note: string } }> };
+    expect(saved.identities.A?.sources).toEqual([videos.personA]);
+    expect(saved.identities.A?.consent.agreedBy).toBe('Alice Example <alice@example.org>');
+    expect(saved.identities.B?.consent.agreedBy).toBe('Bob Example');
+    await expect.poll(() => page.getByTestId('recent-projects').innerText()).toContain('flow');
+    await shot(page, 'projects');
+  });
+
+  it.skipIf(!findStage('extract'))('extracts the faces of A and B with progress', async () => {
+    await page.getByTestId('nav-extract').click();
+    await page.locator('#extract-everyN').fill('6');
+    await page.locator('#extract-everyN').blur();
+    await page.getByTestId('extract-run').click();
+    await page.getByTestId('job-extract').first().waitFor();
+    await shot(page, 'extract-running');
+    await expect
+      .poll(async () => page.locator('[data-testid="job-extract"][data-state="done"]').count(), { timeout: 240_000, interval: 1000 })
+      .toBe(2);
+    const a = await pngs(join(projectDir, 'faces', 'A'));
+    const b = await pngs(join(projectDir, 'faces', 'B'));
+    expect(a.length).toBeGreaterThan(5);
+    expect(b.length).toBeGreaterThan(5);
+    await expect.poll(() => page.getByTestId('extract-count-A').innerText()).toBe(String(a.length));
+    await expect.poll(() => page.getByTestId('extract-count-B').innerText()).toBe(String(b.length));
+    await shot(page, 'extract');
+  });
+
+  it.skipIf(!findStage('extract'))('deletes 3 faces in the grid to the trash, and undo is offered', async () => {
+    const facesA = join(projectDir, 'faces', 'A');
+    const before = await pngs(facesA);
+    await page.getByTestId('nav-faces').click();
+    const grid = page.getByTestId('faces-grid');
+    await expect.poll(() => grid.getAttribute('data-count')).toBe(String(before.length));
+    const cells = grid.locator('[role=gridcell]');
+    await cells.nth(0).click();
+    await cells.nth(2).click({ modifiers: ['Shift'] });
+    await expect(page.getByTestId('faces-status').innerText()).resolves.toContain('3 selected');
+    const picked = await grid.locator('[role=gridcell][aria-selected=true]').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+    expect(picked).toHaveLength(3);
+    await shot(page, 'faces');
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => (await pngs(facesA)).length).toBe(before.length - 3);
+    // The files are in the project trash, and the training set (the faces folder) shrank by 3.
+    const batches = await readdir(join(projectDir, 'trash'));
+    expect(batches).toHaveLength(1);
+    expect((await readdir(join(projectDir, 'trash', batches[0] as string, 'A'))).sort()).toEqual([...picked].sort());
+    await expect.poll(() => grid.getAttribute('data-count')).toBe(String(before.length - 3));
+    expect(await page.getByTestId('faces-undo').isEnabled()).toBe(true);
+    await shot(page, 'faces-after-delete');
+  });
+
+  it.skipIf(!findStage('train'))('trains a tiny model: the preview image and the loss chart update', async () => {
+    await page.getByTestId('nav-train').click();
+    await page.locator('#train-trainer').selectOption('lightweight');
+    await page.locator('#train-batchSize').fill('4');
+    await page.locator('#train-iterations').fill('6');
+    await page.locator('#train-saveEvery').fill('3');
+    await page.locator('#train-previewEvery').fill('2');
+    await page.locator('#train-iterations').blur();
+    await page.getByTestId('train-start').click();
+    await page.getByTestId('train-preview').waitFor({ timeout: 240_000 });
+    const firstSeq = Number(await page.getByTestId('train-preview').getAttribute('data-seq'));
+    await expect.poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points')), { timeout: 240_000 }).toBeGreaterThan(1);
+    await expect.poll(async () => Number(await page.getByTestId('train-preview').getAttribute('data-seq')), { timeout: 240_000 }).toBeGreaterThan(firstSeq);
+    const d = await page.getByTestId('loss-a').getAttribute('d');
+    expect(d).toMatch(/^M[\d.]+ [\d.]+ L/);
+    await expect.poll(() => page.locator('[data-testid="job-train"][data-state="done"]').count(), { timeout: 240_000 }).toBeGreaterThan(0);
+    await shot(page, 'train');
+  });
+
+  it.skipIf(!findStage('train') || !findStage('convert'))('moves a convert slider and the preview changes; converts the clip', async () => {
+    await page.getByTestId('nav-convert').click();
+    await expect(page.getByTestId('synthetic-label').innerText()).resolves.toContain('synthetic media');
+    const preview = page.getByTestId('convert-preview');
+    await preview.waitFor({ timeout: 240_000 });
+    const before = await preview.getAttribute('src');
+    await page.locator('#convert-live-erosion').fill('20');
+    await page.locator('#convert-live-erosion').blur();
+    await expect.poll(() => preview.getAttribute('src'), { timeout: 240_000 }).not.toBe(before);
+    await shot(page, 'convert');
+    await page.getByTestId('convert-run').click();
+    await expect.poll(() => page.getByTestId('convert-outputs').innerText(), { timeout: 300_000, interval: 1000 }).toContain('_swapped.mp4');
+    const out = await readdir(join(projectDir, 'output'));
+    expect(out.some((n) => n.endsWith('_swapped.mp4'))).toBe(true);
+    await shot(page, 'convert-done');
+  });
+
+  it('shows the jobs and settings views', async () => {
+    await page.getByTestId('nav-jobs').click();
+    await page.getByTestId('jobs-list').waitFor();
+    await shot(page, 'jobs');
+    await page.getByTestId('nav-settings').click();
+    await page.getByRole('heading', { name: 'Settings' }).waitFor();
+    await page.getByTestId('doctor').last().waitFor({ timeout: 120_000 });
+    await shot(page, 'settings');
+    expect(consoleErrors).toEqual([]);
+  });
+});

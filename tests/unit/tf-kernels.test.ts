@@ -1,0 +1,138 @@
+/**
+ * The training kernels tfjs lacks (wasm Conv2DBackpropFilter, DepthToSpace gradient) against the cpu backend.
+ */
+import { describe, expect, it, beforeAll } from 'vitest';
+import { loadTf, type Tf } from '../../src-main/engine/tf/backend';
+
+let tf: Tf;
+
+beforeAll(async () => {
+  tf = (await loadTf({ backend: 'wasm' })).tf;
+});
+
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
+    den = Math.max(den, Math.abs(b[i] ?? 0));
+  }
+  return num / Math.max(den, 1e-12);
+}
+
+async function onBackend<T>(name: string, f: () => T): Promise<T> {
+  await tf.setBackend(name);
+  return f();
+}
+
+function rand(shape: number[], seed: number): Float32Array {
+  let s = seed >>> 0;
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+const cases: Array<{ x: [number, number, number, number]; k: [number, number, number, number]; s: number; pad: 'same' | 'valid' }> = [
+  { x: [2, 16, 16, 3], k: [5, 5, 3, 8], s: 2, pad: 'same' },
+  { x: [3, 9, 11, 4], k: [3, 3, 4, 6], s: 1, pad: 'same' },
+  { x: [2, 13, 12, 5], k: [5, 5, 5, 7], s: 2, pad: 'same' },
+  { x: [2, 10, 10, 4], k: [3, 3, 4, 5], s: 2, pad: 'valid' },
+  { x: [1, 8, 8, 16], k: [1, 1, 16, 4], s: 1, pad: 'valid' },
+];
+
+describe('wasm Conv2DBackpropFilter', () => {
+  it('is registered', () => {
+    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
+  });
+  for (const c of cases) {
+    it(`matches cpu for x ${c.x.join('x')} k ${c.k.join('x')} s${c.s} ${c.pad} within 1e-4`, async () => {
+      const xv = rand(c.x, 1);
+      const probe = tf.conv2d(tf.zeros(c.x) as ReturnType<typeof tf.tensor4d>, tf.zeros(c.k) as ReturnType<typeof tf.tensor4d>, c.s, c.pad);
+      const dyShape = probe.shape;
+      probe.dispose();
+      const dyv = rand(dyShape, 2);
+      const run = () =>
+        tf.tidy(() =>
+          (tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor4d(dyv, dyShape as never) }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.k } as never) as ReturnType<typeof tf.tensor>).dataSync(),
+        );
+      const ref = await onBackend('cpu', run);
+      const got = await onBackend('wasm', run);
+      const err = relErr(got, ref);
+      console.log(`Conv2DBackpropFilter ${c.x.join('x')} k${c.k.join('x')} s${c.s} ${c.pad}: rel err ${err.toExponential(2)}`);
+      expect(got.length).toBe(ref.length);
+      expect(err).toBeLessThan(1e-4);
+    });
+  }
+});
+
+describe('wasm Conv2DBackpropInput (XNNPACK conv of the upsampled dy)', () => {
+  for (const c of cases) {
+    it(`matches cpu for x ${c.x.join('x')} k ${c.k.join('x')} s${c.s} ${c.pad} within 1e-4`, async () => {
+      const wv = rand(c.k, 11);
+      const probe = tf.conv2d(tf.zeros(c.x) as ReturnType<typeof tf.tensor4d>, tf.zeros(c.k) as ReturnType<typeof tf.tensor4d>, c.s, c.pad);
+      const dyShape = probe.shape;
+      probe.dispose();
+      const dyv = rand(dyShape, 12);
+      const run = () =>
+        tf.tidy(() =>
+          (tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, dyShape as never), filter: tf.tensor4d(wv, c.k) }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as never) as ReturnType<typeof tf.tensor>).dataSync(),
+        );
+      const ref = await onBackend('cpu', run);
+      const got = await onBackend('wasm', run);
+      const err = relErr(got, ref);
+      console.log(`Conv2DBackpropInput ${c.x.join('x')} k${c.k.join('x')} s${c.s} ${c.pad}: rel err ${err.toExponential(2)}`);
+      expect(got.length).toBe(ref.length);
+      expect(err).toBeLessThan(1e-4);
+    });
+  }
+});
+
+describe('DepthToSpace gradient', () => {
+  it('is the exact inverse permutation (cpu and wasm)', async () => {
+    for (const be of ['cpu', 'wasm']) {
+      await tf.setBackend(be);
+      const x = tf.tensor4d(rand([2, 3, 4, 12], 3), [2, 3, 4, 12]);
+      const g = tf.grad((t) => tf.sum(tf.mul(tf.depthToSpace(t as ReturnType<typeof tf.tensor4d>, 2), tf.depthToSpace(x, 2))));
+      const dx = g(tf.clone(x));
+      // d/dx sum(d2s(x) * d2s(x0)) at x = x0 is x0 itself.
+      expect(relErr(dx.dataSync(), x.dataSync())).toBe(0);
+      tf.dispose([x, dx]);
+    }
+  });
+
+  it('a conv(stride 2) + PixelShuffle + dense net has the same gradients on wasm and cpu (1e-4 relative)', async () => {
+    const xv = rand([4, 16, 16, 3], 5);
+    const w1v = rand([5, 5, 3, 16], 6);
+    const w2v = rand([3, 3, 16, 32], 7);
+    const w3v = rand([16 * 16 * 8, 4], 8);
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(xv, [4, 16, 16, 3]);
+        const w1 = tf.variable(tf.tensor4d(w1v, [5, 5, 3, 16]));
+        const w2 = tf.variable(tf.tensor4d(w2v, [3, 3, 16, 32]));
+        const w3 = tf.variable(tf.tensor2d(w3v, [16 * 16 * 8, 4]));
+        const f = () => {
+          const h1 = tf.leakyRelu(tf.conv2d(x, w1, 2, 'same'), 0.1); // 8x8x16
+          const h2 = tf.leakyRelu(tf.conv2d(h1, w2, 1, 'same'), 0.1); // 8x8x32
+          const h3 = tf.depthToSpace(h2, 2); // 16x16x8
+          const flat = tf.reshape(h3, [4, 16 * 16 * 8]);
+          return tf.mean(tf.abs(tf.sigmoid(tf.matMul(flat, w3)))) as ReturnType<typeof tf.scalar>;
+        };
+        const { grads } = tf.variableGrads(f, [w1, w2, w3]);
+        const out = [w1, w2, w3].map((v) => (grads[v.name] as ReturnType<typeof tf.tensor>).dataSync());
+        tf.dispose([w1, w2, w3]);
+        return out;
+      });
+    const ref = await onBackend('cpu', run);
+    const got = await onBackend('wasm', run);
+    for (let i = 0; i < ref.length; i++) {
+      const err = relErr(got[i] as Float32Array, ref[i] as Float32Array);
+      console.log(`net grad ${i}: rel err ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-4);
+    }
+  });
+});
