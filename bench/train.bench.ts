@@ -13,7 +13,7 @@ import { Adam } from '../src-main/engine/train/adam';
 import { makeBatch, type CachedFace } from '../src-main/engine/train/augment';
 import { buildAutoencoder, trainers, type AutoencoderConfig } from '../src-main/engine/train/models/index';
 import { Rng } from '../src-main/engine/train/rng';
-import { ADAM_DEFAULTS, trainStep } from '../src-main/engine/train/trainer';
+import { ADAM_DEFAULTS, HOST_ADAM_PARAMS, trainStep } from '../src-main/engine/train/trainer';
 
 const half: AutoencoderConfig = {
   ...trainers.original,
@@ -44,7 +44,7 @@ async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: nu
   const { tf } = await loadTf({ backend });
   const model = buildAutoencoder(tf, cfg, 1);
   const params = model.params.count();
-  const mode = backend === 'wasm' && params > 16_000_000 ? 'host' : 'device';
+  const mode = backend === 'wasm' && params > HOST_ADAM_PARAMS ? 'host' : 'device';
   const adam = new Adam(tf, model.params.vars, { learningRate: 5e-5, ...ADAM_DEFAULTS }, mode);
   const faces = synthFaces(Math.ceil(cfg.size / 0.75 / 2) * 2, 8);
   const rng = new Rng(2);

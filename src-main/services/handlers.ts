@@ -13,7 +13,8 @@ import { runDoctor } from '../engine/doctor';
 import { createProject, deleteFaces, facesDir, listFaces, openProject, undoDelete, type OpenProject } from '../engine/project/project';
 import { JobQueue } from './jobs';
 import type { PathGuard } from './path-guard';
-import { SettingsStore } from './settings';
+import { SettingsStore, type Settings } from './settings';
+import { resetMediaToolsCache } from '../engine/media/ffmpeg';
 import { facesMeta } from './face-meta';
 import { projectFolders } from '../../src-shared/formats/project';
 
@@ -39,6 +40,7 @@ export function createServices(ctx: ServiceContext): Services {
   let current: OpenProject | undefined;
   const settings = ctx.settings ?? new SettingsStore();
   const jobs = new JobQueue({ emit: ctx.emit });
+  void settings.get().then(applySettings);
 
   const requireProject = (): OpenProject => {
     if (!current) throw new UserError('not-found', 'no project is open: create or open one first');
@@ -120,10 +122,24 @@ export function createServices(ctx: ServiceContext): Services {
     'settings:set': async ({ backend, ffmpegPath, projectsDir }) => {
       if (projectsDir !== undefined) await ctx.guard.check(projectsDir);
       const s = await settings.update((cur) => ({ ...cur, ...(backend ? { backend } : {}), ffmpegPath, projectsDir }));
+      applySettings(s);
+      doctor = undefined; // the facts may have changed
       return { backend: s.backend, ffmpegPath: s.ffmpegPath, projectsDir: s.projectsDir };
     },
   };
   return { handlers, jobs, project: () => current };
+}
+
+/**
+ * Makes the user's settings effective for this process and the job workers it starts (workers copy the
+ * environment when they start): the ffmpeg path (user setting first in the media engine's resolve order)
+ * and the default compute backend.
+ */
+function applySettings(s: Settings): void {
+  if (s.ffmpegPath) process.env.FSS_FFMPEG = s.ffmpegPath;
+  else delete process.env.FSS_FFMPEG;
+  process.env.FSS_BACKEND = s.backend;
+  resetMediaToolsCache();
 }
 
 export type DispatchResult = { ok: true; result: unknown } | { ok: false; error: WireError };

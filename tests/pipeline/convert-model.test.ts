@@ -4,7 +4,7 @@
  * audio presence as the input, the synthetic-media label in the container metadata, frames unchanged outside
  * the swapped regions (PSNR >= 40 dB against a plain re-encode) and changed inside; plus the preview call.
  */
-import { cp, readFile, rm } from 'node:fs/promises';
+import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src-shared/options';
@@ -24,6 +24,7 @@ import { probeVideo } from '../../src-main/engine/media/probe';
 import { resolveFfprobe } from '../../src-main/engine/media/ffmpeg';
 import { runTool } from '../../src-main/engine/media/proc';
 import { quietContext } from '../../src-main/engine/stage';
+import { isUserError } from '../../src-shared/errors';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
 const TRAIN_S = Number(process.env.FSS_CONVERT_TRAIN_S ?? 120);
@@ -110,6 +111,21 @@ describe.skipIf(!hasTestdata)('convert with a trained lightweight model (accepta
     console.log(`convert-model: ${trainInfo}; model iteration ${model.iteration}; convert ${r.frames} frames in ${convertS.toFixed(1)} s (${r.fps.toFixed(2)} frames/s), ${r.faces} faces; PSNR outside worst ${worstOutside.toFixed(1)} dB, inside mean ${meanInside.toFixed(1)} dB`);
     expect(worstOutside).toBeGreaterThanOrEqual(40);
     expect(meanInside).toBeLessThan(30);
+  });
+
+  it('a model folder of another trainer gives a one-line error and writes nothing', async () => {
+    const out = join(dir, 'never.mp4');
+    for (const [trainer, re] of [['dfl-sae', /trained with 'dfl-sae', which this app does not know/], ['original', /the original model needs/]] as const) {
+      const other = join(dir, `model-${trainer}`);
+      await cp(modelDir, other, { recursive: true });
+      const state = JSON.parse(await readFile(join(other, 'state.json'), 'utf8')) as Record<string, unknown>;
+      await writeFile(join(other, 'state.json'), JSON.stringify({ ...state, trainer }));
+      const e = await runConvert(parseOptions(convertOptions, { input: inputA, output: out, model: other }), quietContext()).then(() => null, (x: unknown) => x as Error);
+      expect(isUserError(e)).toBe(true);
+      expect(e!.message).toMatch(re);
+      expect(e!.message).not.toContain('\n');
+      await expect(readFile(out)).rejects.toThrow();
+    }
   });
 
   it('previews one frame with the same options; a blend-only change re-blends without the model', async () => {

@@ -42,6 +42,10 @@ const cases: Array<{ x: [number, number, number, number]; k: [number, number, nu
   { x: [2, 13, 12, 5], k: [5, 5, 5, 7], s: 2, pad: 'same' },
   { x: [2, 10, 10, 4], k: [3, 3, 4, 5], s: 2, pad: 'valid' },
   { x: [1, 8, 8, 16], k: [1, 1, 16, 4], s: 1, pad: 'valid' },
+  { x: [2, 8, 8, 6], k: [3, 3, 6, 5], s: 2, pad: 'same' },
+  { x: [2, 9, 9, 4], k: [4, 4, 4, 3], s: 2, pad: 'same' },
+  { x: [1, 12, 12, 3], k: [5, 5, 3, 4], s: 3, pad: 'same' },
+  { x: [1, 8, 8, 4], k: [1, 1, 4, 4], s: 2, pad: 'valid' },
 ];
 
 describe('wasm Conv2DBackpropFilter', () => {
@@ -89,6 +93,26 @@ describe('wasm Conv2DBackpropInput (XNNPACK conv of the upsampled dy)', () => {
       expect(err).toBeLessThan(1e-4);
     });
   }
+});
+
+describe('wasm BatchMatMul with transposed A (JS heap transpose)', () => {
+  it('matches cpu for a^T b, a^T b^T and plain a b (1e-4 relative)', async () => {
+    const av = rand([2, 7, 5], 21);
+    const bv = rand([2, 7, 3], 22);
+    const cv = rand([2, 3, 7], 23);
+    const run = () =>
+      tf.tidy(() => {
+        const a = tf.tensor3d(av, [2, 7, 5]);
+        return [
+          tf.matMul(a, tf.tensor3d(bv, [2, 7, 3]), true, false).dataSync(),
+          tf.matMul(a, tf.tensor3d(cv, [2, 3, 7]), true, true).dataSync(),
+          tf.matMul(tf.tensor3d(cv, [2, 3, 7]), a, false, false).dataSync(),
+        ];
+      });
+    const ref = await onBackend('cpu', run);
+    const got = await onBackend('wasm', run);
+    for (let i = 0; i < 3; i++) expect(relErr(got[i] as Float32Array, ref[i] as Float32Array)).toBeLessThan(1e-4);
+  });
 });
 
 describe('DepthToSpace gradient', () => {

@@ -146,6 +146,22 @@ describe('training step', () => {
     m.dispose();
   });
 
+  it('masked128 trains its face and mask (one step, finite loss that includes the mask term)', () => {
+    const cfg = trainers.masked128;
+    const m = buildAutoencoder(tf, cfg, 2);
+    const adam = new Adam(tf, m.params.vars, { learningRate: 5e-5, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 }, 'device');
+    const faces = [synthFace(172, 1)];
+    const o = { outSize: 128, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
+    const b = makeBatch(faces, 1, o, new Rng(1), true, () => 0);
+    const before = m.params.get('decoder_a/mask/kernel').dataSync().slice();
+    const [la, lb] = trainStep(tf, m, adam, b, b, 'mae');
+    expect(Number.isFinite(la) && Number.isFinite(lb)).toBe(true);
+    const after = m.params.get('decoder_a/mask/kernel').dataSync();
+    expect(after.some((v, i) => v !== before[i])).toBe(true);
+    adam.dispose();
+    m.dispose();
+  }, 120_000);
+
   it('host-side Adam gives the same update as device Adam', () => {
     const faces = [synthFace(22, 1)];
     const o = { outSize: 16, coverage: 0.75, warp: false, flip: false, transform: false, color: false };

@@ -32,14 +32,51 @@ export function registerTrainingKernels(tf: Tf): void {
   const existing = tf.getKernel('Conv2DBackpropInput', 'wasm');
   if (existing && !(existing as { fss?: boolean }).fss) {
     tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    // Keep the native kernel's setupFunc (it binds the wasm function the fallback path calls).
     const k = wasmConv2DBackpropInput(tf);
-    tf.registerKernel(k);
+    tf.registerKernel(existing.setupFunc ? { ...k, setupFunc: existing.setupFunc } : k);
     (tf.getKernel('Conv2DBackpropInput', 'wasm') as { fss?: boolean }).fss = true;
     nativeBackpropInput = existing.kernelFunc as unknown as KFunc;
+  }
+  const mm = tf.getKernel('BatchMatMul', 'wasm');
+  if (mm && !(mm as { fss?: boolean }).fss) {
+    nativeBatchMatMul = mm.kernelFunc as unknown as KFunc;
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    const k = wasmBatchMatMul();
+    tf.registerKernel(mm.setupFunc ? { ...k, setupFunc: mm.setupFunc } : k);
+    (tf.getKernel('BatchMatMul', 'wasm') as { fss?: boolean }).fss = true;
   }
 }
 
 let nativeBackpropInput: KFunc | undefined;
+let nativeBatchMatMul: KFunc | undefined;
+
+/**
+ * BatchMatMul with transposeA (every dense layer's weight gradient, x^T dy) is 20x slower than without on
+ * tfjs-wasm: transpose A in JS on the heap (it is the activation, small), then multiply without it.
+ */
+function wasmBatchMatMul(): KernelConfig {
+  return {
+    kernelName: 'BatchMatMul',
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const native = nativeBatchMatMul as KFunc;
+      const { inputs, backend, attrs } = args;
+      const { a, b } = inputs as unknown as { a: TensorInfo; b: TensorInfo };
+      const at = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+      if (!at.transposeA || a.shape.length !== 3 || a.dtype !== 'float32') return native(args as never);
+      const be = backend as WasmBackendLike;
+      const [bt, m, k] = a.shape as [number, number, number];
+      const t4 = heapTranspose(be, { dataId: a.dataId, shape: [1, bt, m, k], dtype: 'float32' }, [0, 1, 3, 2]);
+      try {
+        const aT: TensorInfo = { dataId: t4.dataId, shape: [bt, k, m], dtype: 'float32' };
+        return native({ inputs: { a: aT, b }, backend, attrs: { ...at, transposeA: false } } as never);
+      } finally {
+        be.disposeData(t4.dataId);
+      }
+    },
+  };
+}
 
 /**
  * Inverse of depthToSpace (NHWC, TensorFlow channel order): y[n,h*b+i,w*b+j,c] = x[n,h,w,(i*b+j)*C+c].
@@ -58,6 +95,45 @@ export function spaceToDepth(tf: Tf, y: TfCore.Tensor4D, b: number): TfCore.Tens
 
 interface WasmBackendLike {
   disposeData(dataId: object): boolean;
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+/**
+ * 4-D transpose in JS directly on the wasm heap, optionally flipping source dims 0 and 1 (a conv filter's
+ * spatial flip). tfjs-wasm's Transpose and Reverse kernels are scalar index loops: on a 3x3x512x1024 filter
+ * they take 100-200 ms; this takes a fraction of that.
+ */
+function heapTranspose(be: WasmBackendLike, x: TensorInfo, perm: [number, number, number, number], flip01 = false): TensorInfo {
+  const shape = x.shape as [number, number, number, number];
+  const outShape = perm.map((p) => shape[p] as number) as [number, number, number, number];
+  const out = be.makeOutput(outShape, 'float32');
+  const src = be.typedArrayFromHeap(x);
+  const dst = be.typedArrayFromHeap(out);
+  const st = [shape[1] * shape[2] * shape[3], shape[2] * shape[3], shape[3], 1];
+  // Source offset of each output index along each output dim.
+  const s0 = st[perm[0]] as number;
+  const s1 = st[perm[1]] as number;
+  const s2 = st[perm[2]] as number;
+  const s3 = st[perm[3]] as number;
+  const [n0, n1, n2, n3] = outShape;
+  const flipOff = (d: number, i: number) => (flip01 && (d === 0 || d === 1) ? (shape[d] as number) - 1 - i : i);
+  let o = 0;
+  for (let a = 0; a < n0; a++) {
+    const ba = flipOff(perm[0], a) * s0;
+    for (let b = 0; b < n1; b++) {
+      const bb = ba + flipOff(perm[1], b) * s1;
+      for (let c = 0; c < n2; c++) {
+        const bc = bb + flipOff(perm[2], c) * s2;
+        if (flip01 && (perm[3] === 0 || perm[3] === 1)) {
+          for (let d = 0; d < n3; d++) dst[o++] = src[bc + flipOff(perm[3], d) * s3] as number;
+        } else {
+          for (let d = 0, si = bc; d < n3; d++, si += s3) dst[o++] = src[si] as number;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 type KFunc = (args: { inputs: NamedTensorMap | Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => TensorInfo;
@@ -111,6 +187,10 @@ function wasmConv2DBackpropInput(tf: Tf): KernelConfig {
         return t;
       };
       try {
+        if (sh > 1) {
+          const r = polyphaseBackpropInput(tf, be, backend, dy, filter, info, a.inputShape, keep);
+          if (r) return r;
+        }
         let up: TensorInfo = dy;
         let upH = oh;
         let upW = ow;
@@ -131,8 +211,7 @@ function wasmConv2DBackpropInput(tf: Tf): KernelConfig {
           bottom = Math.max(0, bottom);
           right = Math.max(0, right);
         }
-        const rev = keep(k('Reverse')({ inputs: { x: filter }, backend, attrs: { dims: [0, 1] } }));
-        const wT = keep(k('Transpose')({ inputs: { x: rev }, backend, attrs: { perm: [0, 1, 3, 2] } })); // [kh,kw,co,ci]
+        const wT = keep(heapTranspose(be, filter, [0, 1, 3, 2], true)); // flipped, [kh,kw,co,ci]
         const out = k('Conv2D')({
           inputs: { x: up, filter: wT },
           backend,
@@ -160,6 +239,80 @@ function wasmConv2DBackpropInput(tf: Tf): KernelConfig {
   };
 }
 
+/**
+ * Stride-s input gradient without multiplying by zeros: the output rows/cols of each phase r (i + pt = q*s + r)
+ * only meet the filter taps k = r + s*j, so dx of phase r is a stride-1 correlation of dy with the flipped
+ * sub-filter W[r::s]; the s*s phase maps are interleaved by depth-to-space and cropped by the padding.
+ * Returns null for shapes it does not handle (the caller then zero-upsamples dy).
+ */
+function polyphaseBackpropInput(
+  tf: Tf,
+  be: WasmBackendLike,
+  backend: unknown,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: TfCore.backend_util.Conv2DInfo,
+  inputShape: [number, number, number, number],
+  keep: <T extends TensorInfo>(t: T) => T,
+): TensorInfo | null {
+  const { filterHeight: kh, filterWidth: kw, strideHeight: s, outHeight: oh, outWidth: ow } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const [n, inH, inW, ci] = inputShape;
+  if (kh < s || kw < s) return null;
+  const qh = Math.ceil((inH + pt) / s);
+  const qw = Math.ceil((inW + pl) / s);
+  if (qh < oh || qw < ow) return null;
+  const co = filter.shape[3] as number;
+  const cin = filter.shape[2] as number;
+  const conv = kernelOf(tf, 'Conv2D');
+  const phases: TensorInfo[] = [];
+  for (let ry = 0; ry < s; ry++) {
+    for (let rx = 0; rx < s; rx++) {
+      const jy = Math.ceil((kh - ry) / s);
+      const jx = Math.ceil((kw - rx) / s);
+      // Sub-filter W[ry + s*j, rx + s*i], flipped in space, in/out swapped: [jy, jx, co, ci].
+      const sub = keep(be.makeOutput([jy, jx, co, cin], 'float32'));
+      const dst = be.typedArrayFromHeap(sub);
+      const src = be.typedArrayFromHeap(filter);
+      let o = 0;
+      for (let a = 0; a < jy; a++) {
+        const fy = ry + s * (jy - 1 - a);
+        for (let b = 0; b < jx; b++) {
+          const fx = rx + s * (jx - 1 - b);
+          const base = (fy * kw + fx) * cin * co;
+          for (let c = 0; c < co; c++) for (let d = 0, si = base + c; d < cin; d++, si += co) dst[o++] = src[si] as number;
+        }
+      }
+      phases.push(
+        keep(
+          conv({
+            inputs: { x: dy, filter: sub },
+            backend,
+            attrs: {
+              strides: [1, 1],
+              pad: [
+                [0, 0],
+                [jy - 1, qh - oh],
+                [jx - 1, qw - ow],
+                [0, 0],
+              ],
+              dataFormat: 'NHWC',
+              dilations: [1, 1],
+              dimRoundingMode: undefined,
+            },
+          }),
+        ),
+      );
+    }
+  }
+  const cat = keep(kernelOf(tf, 'Concat')({ inputs: phases as unknown as NamedTensorMap, backend, attrs: { axis: 3 } }));
+  const full = kernelOf(tf, 'DepthToSpace')({ inputs: { x: cat }, backend, attrs: { blockSize: s, dataFormat: 'NHWC' } });
+  if (full.shape[1] === inH && full.shape[2] === inW && pt === 0 && pl === 0) return full;
+  keep(full);
+  return kernelOf(tf, 'Slice')({ inputs: { x: full }, backend, attrs: { begin: [0, pt, pl, 0], size: [n, inH, inW, ci] } });
+}
+
 function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
   return {
     kernelName: 'Conv2DBackpropFilter',
@@ -183,7 +336,6 @@ function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
         a.dimRoundingMode,
       );
       const be = backend as WasmBackendLike;
-      const transpose = kernelOf(tf, 'Transpose');
       const conv2d = kernelOf(tf, 'Conv2D');
       const slice = kernelOf(tf, 'Slice');
       const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
@@ -195,9 +347,9 @@ function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
       const right = Math.max(0, kw - 1 + (ow - 1) * sw - (inW + left - 1));
       const temps: TensorInfo[] = [];
       try {
-        const xT = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }); // [ci, H, W, B]
+        const xT = heapTranspose(be, x, [3, 1, 2, 0]); // [ci, H, W, B]
         temps.push(xT);
-        const dyT = transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [OH, OW, B, co]
+        const dyT = heapTranspose(be, dy, [1, 2, 0, 3]); // [OH, OW, B, co]
         temps.push(dyT);
         const conv = conv2d({
           inputs: { x: xT, filter: dyT },
@@ -221,7 +373,7 @@ function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
           cropped = slice({ inputs: { x: conv }, backend, attrs: { begin: [0, 0, 0, 0], size: [conv.shape[0], kh, kw, conv.shape[3]] } });
           temps.push(cropped);
         }
-        return transpose({ inputs: { x: cropped }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [kh, kw, ci, co]
+        return heapTranspose(be, cropped, [1, 2, 0, 3]); // [kh, kw, ci, co]
       } finally {
         for (const t of temps) be.disposeData(t.dataId);
       }

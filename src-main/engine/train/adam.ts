@@ -53,20 +53,22 @@ export class Adam {
     const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this.config;
     const lrT = (lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
     if (this.mode === 'device') {
-      tf.tidy(() => {
-        for (let i = 0; i < this.vars.length; i++) {
-          const g = grads[i];
-          const m = this.m[i];
-          const v = this.v[i];
-          const w = this.vars[i];
-          if (!g || !m || !v || !w) continue;
+      // One tidy per variable: temporaries of one update are freed before the next (peak memory ~ the largest
+      // variable, not the whole model; this matters on the 32-bit wasm heap).
+      for (let i = 0; i < this.vars.length; i++) {
+        const g = grads[i];
+        const m = this.m[i];
+        const v = this.v[i];
+        const w = this.vars[i];
+        if (!g || !m || !v || !w) continue;
+        tf.tidy(() => {
           const m2 = tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1));
           const v2 = tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2));
           m.assign(m2);
           v.assign(v2);
           w.assign(tf.sub(w, tf.mul(tf.div(m2, tf.add(tf.sqrt(v2), eps)), lrT)));
-        }
-      });
+        });
+      }
       return;
     }
     for (let i = 0; i < this.vars.length; i++) {

@@ -20,7 +20,6 @@ export function inlineFeeder(facesA: readonly CachedFace[], facesB: readonly Cac
 
 export function workerFeeder(facesA: readonly CachedFace[], facesB: readonly CachedFace[], plan: BatchPlan): BatchFeeder {
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { entry: 'feeder-worker', facesA, facesB, plan } });
-  worker.unref();
   const pending = new Map<number, { resolve: (b: [Batch, Batch]) => void; reject: (e: unknown) => void; promise: Promise<[Batch, Batch]> }>();
   let failed: unknown = null;
   const request = (iteration: number) => {

@@ -57,7 +57,7 @@ export interface TrainResult {
 
 export const ADAM_DEFAULTS = { beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
 /** Above this many parameters the wasm backend keeps Adam's state in JS memory (the wasm heap is 32-bit). */
-const HOST_ADAM_PARAMS = 16_000_000;
+export const HOST_ADAM_PARAMS = 48_000_000;
 
 const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
 
