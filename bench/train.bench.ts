@@ -5,7 +5,7 @@
  * baseline in ../shared/COMPUTE.md (wasm: 3.2 EGs/s at batch 8).
  * Runs unchanged on a GPU machine (tensorflow / webgpu are measured where they load). Limits:
  *   FSS_BENCH_BACKENDS=wasm,webgpu   FSS_BENCH_TRAINERS=lightweight,original   FSS_BENCH_SECONDS=20 (per point)
- * cpu is only measured for lightweight (the others take minutes per iteration there).
+ * cpu is only measured for lightweight at batch 8 (everything else takes minutes per iteration there).
  */
 import type { Bench } from './types';
 import { availableBackends, loadTf, type TfBackendName } from '../src-main/engine/tf/backend';
@@ -13,7 +13,7 @@ import { Adam } from '../src-main/engine/train/adam';
 import { makeBatch, type CachedFace } from '../src-main/engine/train/augment';
 import { buildAutoencoder, trainers, type AutoencoderConfig } from '../src-main/engine/train/models/index';
 import { Rng } from '../src-main/engine/train/rng';
-import { ADAM_DEFAULTS, HOST_ADAM_PARAMS, trainStep } from '../src-main/engine/train/trainer';
+import { ADAM_DEFAULTS, HOST_ADAM_PARAMS, SPLIT_SIDES_FLOPS, trainStep } from '../src-main/engine/train/trainer';
 
 const half: AutoencoderConfig = {
   ...trainers.original,
@@ -45,6 +45,7 @@ async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: nu
   const model = buildAutoencoder(tf, cfg, 1);
   const params = model.params.count();
   const mode = backend === 'wasm' && params > HOST_ADAM_PARAMS ? 'host' : 'device';
+  const split = backend === 'wasm' && model.flopsPerFace > SPLIT_SIDES_FLOPS;
   const adam = new Adam(tf, model.params.vars, { learningRate: 5e-5, ...ADAM_DEFAULTS }, mode);
   const faces = synthFaces(Math.ceil(cfg.size / 0.75 / 2) * 2, 8);
   const rng = new Rng(2);
@@ -53,17 +54,18 @@ async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: nu
   try {
     let prepMs = 0;
     const t0 = performance.now();
-    trainStep(tf, model, adam, next(), next(), 'mae'); // warm-up (kernel setup, shader compile)
+    trainStep(tf, model, adam, next(), next(), 'mae', false, split); // warm-up (kernel setup, shader compile)
     const warm = (performance.now() - t0) / 1000;
     let n = 0;
     let stepS = 0;
     const start = performance.now();
-    while (n < 2 || (performance.now() - start) / 1000 < secondsPerPoint) {
+    const minIterations = warm > secondsPerPoint ? 1 : 2; // very slow points (cpu, big models): one timed step
+    while (n < minIterations || (performance.now() - start) / 1000 < secondsPerPoint) {
       const p0 = performance.now();
       const a = next();
       const b = next();
       const p1 = performance.now();
-      trainStep(tf, model, adam, a, b, 'mae');
+      trainStep(tf, model, adam, a, b, 'mae', false, split);
       prepMs += p1 - p0;
       stepS += (performance.now() - p1) / 1000;
       n++;
@@ -78,6 +80,7 @@ async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: nu
       warmupSeconds: +warm.toFixed(2),
       batchPrepMsPerIteration: +(prepMs / n).toFixed(1),
       adam: mode,
+      splitSides: split ? 1 : 0,
     };
   } finally {
     adam.dispose();
@@ -98,7 +101,8 @@ async function makeBenches(): Promise<Bench[]> {
         description: `${cfg.name} (${cfg.size} px) training on ${p.name}${p.detail ? ` (${p.detail})` : ''}: EGs/s and GFLOP/s at batch 8 and 16`,
         async run() {
           const r: Record<string, unknown> = { backend: p.name, gpu: p.gpu ?? null, forwardGflopPerFace: +(buildFlops(cfg) / 1e9).toFixed(3) };
-          for (const batch of [8, 16]) r[`batch${batch}`] = await measure(p.name, cfg, batch);
+          // cpu (pure JS) only at batch 8: one point takes minutes there.
+          for (const batch of p.name === 'cpu' ? [8] : [8, 16]) r[`batch${batch}`] = await measure(p.name, cfg, batch);
           return r;
         },
       });

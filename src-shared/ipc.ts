@@ -43,6 +43,11 @@ export const requestSchemas = {
   /** Queue a stage job; options are validated against the stage's schema. */
   'job:start': z.object({ stage: z.string().min(1).max(64), options: z.record(z.string(), z.unknown()), title: z.string().max(200).optional() }).strict(),
   'job:cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
+  /**
+   * Render one frame with convert options (the Convert view's live preview). The model stays loaded between
+   * calls; a change of blend options only re-blends. Options are validated against the convert schema.
+   */
+  'convert:preview': z.object({ input: absPath, model: absPath, frame: z.int().min(0), options: z.record(z.string(), z.unknown()) }).strict(),
   'job:list': z.object({}).strict(),
   /** The studio's settings (compute backend, ffmpeg path, default projects folder). */
   'settings:get': z.object({}).strict(),
@@ -131,6 +136,7 @@ export interface ResponseMap {
   'faces:undo': { side: Side; names: string[]; remaining: number };
   'faces:meta': { side: Side; faces: Record<string, FaceMeta> };
   'job:start': JobInfo;
+  'convert:preview': { image: string; width: number; height: number; faces: number; ms: number; modelRan: boolean };
   'job:cancel': { ok: true };
   'job:list': { jobs: JobInfo[] };
   'settings:get': StudioSettings;

@@ -118,10 +118,11 @@ export function flagName(key: string, meta: FieldMeta): string {
 export function parseOptions<S extends z.ZodObject>(schema: S, raw: unknown): z.output<S> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  const fields = new Map(describeOptions(schema).map((f) => [f.key, f.meta]));
   const parts = r.error.issues.map((issue) => {
     const key = String(issue.path[0] ?? '');
-    const meta = fields.get(key);
+    // Derived schemas (.partial(), .pick()) wrap fields; unwrap one level to find the meta.
+    const field = schema.shape[key] as (z.ZodType & { unwrap?: () => z.ZodType }) | undefined;
+    const meta = field ? (fieldMeta.get(field) ?? (field.unwrap ? fieldMeta.get(field.unwrap()) : undefined)) : undefined;
     const name = meta ? `--${flagName(key, meta)}` : key || 'options';
     return `${name}: ${issue.message}`;
   });

@@ -159,7 +159,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     port,
     emit,
     close: async () => {
-      await services.jobs.shutdown();
+      await services.close();
       for (const s of sockets) s.terminate();
       wss.close();
       server.closeAllConnections();

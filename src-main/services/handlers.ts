@@ -12,6 +12,9 @@ import { appName, appVersion } from '../engine/app-info';
 import { runDoctor } from '../engine/doctor';
 import { createProject, deleteFaces, facesDir, listFaces, openProject, undoDelete, type OpenProject } from '../engine/project/project';
 import { JobQueue } from './jobs';
+import { PreviewService } from './preview-service';
+import { parseOptions } from '../../src-shared/options';
+import { convertOptions } from '../../src-shared/stages/convert';
 import type { PathGuard } from './path-guard';
 import { SettingsStore, type Settings } from './settings';
 import { resetMediaToolsCache } from '../engine/media/ffmpeg';
@@ -33,6 +36,8 @@ export interface Services {
   jobs: JobQueue;
   /** The open project, if any. */
   project(): OpenProject | undefined;
+  /** Cancels jobs and stops workers (shutdown). */
+  close(): Promise<void>;
 }
 
 export function createServices(ctx: ServiceContext): Services {
@@ -40,6 +45,7 @@ export function createServices(ctx: ServiceContext): Services {
   let current: OpenProject | undefined;
   const settings = ctx.settings ?? new SettingsStore();
   const jobs = new JobQueue({ emit: ctx.emit });
+  const previews = new PreviewService();
   void settings.get().then(applySettings);
 
   const requireProject = (): OpenProject => {
@@ -110,6 +116,14 @@ export function createServices(ctx: ServiceContext): Services {
       }
       return jobs.enqueue(stage, options, title);
     },
+    'convert:preview': async ({ input, model, frame, options }) => {
+      await ctx.guard.check(input);
+      await ctx.guard.check(model);
+      const o = parseOptions(convertOptions.partial(), options);
+      for (const p of [o.alignments, o.facesDir, ...(o.filter ?? []), ...(o.nfilter ?? [])]) if (p) await ctx.guard.check(p);
+      const { id: _id, ok: _ok, ...r } = await previews.render({ input, model, frame, options: o });
+      return r;
+    },
     'job:cancel': async ({ jobId }) => {
       jobs.cancel(jobId);
       return { ok: true as const };
@@ -127,7 +141,15 @@ export function createServices(ctx: ServiceContext): Services {
       return { backend: s.backend, ffmpegPath: s.ffmpegPath, projectsDir: s.projectsDir };
     },
   };
-  return { handlers, jobs, project: () => current };
+  return {
+    handlers,
+    jobs,
+    project: () => current,
+    close: async () => {
+      await jobs.shutdown();
+      await previews.close();
+    },
+  };
 }
 
 /**

@@ -86,8 +86,8 @@ export class JobQueue {
     next.info.state = 'running';
     next.info.started = Date.now();
     this.opts.emit({ type: 'job:started', jobId: next.info.id });
-    const data: StageWorkerData = { stageId: next.info.stage, options: next.options };
-    const worker = new Worker(new URL('./stage-worker.mjs', import.meta.url), { workerData: data });
+    const data: StageWorkerData = { entry: new URL('./stage-worker.ts', import.meta.url).href, stageId: next.info.stage, options: next.options };
+    const worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: data });
     next.worker = worker;
     let settled = false;
     worker.on('message', (m: FromWorker) => {

@@ -5,6 +5,8 @@
 import type { LogLevel, PreviewEvent, Progress } from '../../src-shared/progress';
 
 export interface StageWorkerData {
+  /** The worker module (file: URL) ts-worker.mjs imports. */
+  entry: string;
   stageId: string;
   /** Already validated against the stage's schema. */
   options: unknown;

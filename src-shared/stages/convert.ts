@@ -36,6 +36,7 @@ export const convertOptions = z.object({
   crf: field.int({ label: 'CRF', help: 'x264 quality (lower is better, 18 is visually lossless)', group: 'Output', default: 18, min: 0, max: 51 }),
   preset: field.choice({ label: 'Preset', help: 'x264 speed preset', group: 'Output', choices: X264_PRESETS, default: 'medium' }),
   label: field.boolean({ label: 'Label', help: 'mark the output as synthetic media (container metadata + provenance sidecar)', group: 'Output', default: true }),
+  qualityReport: field.boolean({ label: 'Quality report', help: 'measure the swap (identity, pose, expression, temporal) into <output>.quality.json; needs the model\'s training faces', group: 'Output', default: true }),
   watermark: field.boolean({ label: 'Watermark', help: 'draw a visible "synthetic" mark in the corner of every frame', group: 'Output', default: false }),
   backend: field.choice({ label: 'Backend', help: 'tfjs backend for the model', group: 'Model', choices: ['auto', 'webgpu', 'wasm', 'cpu'] as const, default: 'auto', advanced: true }),
 });
@@ -45,7 +46,7 @@ export type ConvertOptions = z.output<typeof convertOptions>;
 export const convertStage = defineStage({
   id: 'convert',
   title: 'Convert',
-  summary: 'swap the faces of a video or images with a trained model and write a labelled result',
+  summary: 'Swap the faces of a video or images with a trained model and write a labelled result.',
   options: convertOptions,
 });
 

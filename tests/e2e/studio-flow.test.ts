@@ -153,6 +153,9 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await expect.poll(() => page.getByTestId('convert-outputs').innerText(), { timeout: 300_000, interval: 1000 }).toContain('_swapped.mp4');
     const out = await readdir(join(projectDir, 'output'));
     expect(out.some((n) => n.endsWith('_swapped.mp4'))).toBe(true);
+    // The conversion's quality report (evaluate) is written beside it and shown.
+    expect(out.some((n) => n.endsWith('_swapped.mp4.quality.json'))).toBe(true);
+    await expect.poll(() => page.getByTestId('quality-report').innerText(), { timeout: 60_000 }).toContain('identity.similarityToTarget');
     await shot(page, 'convert-done');
   });
 

@@ -15,6 +15,7 @@ import { parseAlignments, type Alignments } from '../../src-shared/formats/align
 import { runExtract } from '../../src-main/engine/extract/run';
 import { runTrain } from '../../src-main/engine/train/run';
 import { runConvert } from '../../src-main/engine/convert/run';
+import type { QualityReport } from '../../src-shared/formats/quality';
 import { createPreviewer } from '../../src-main/engine/convert/preview';
 import { faceRoi, DEFAULT_BLEND } from '../../src-main/engine/convert/blend';
 import { modelMatrix } from '../../src-main/engine/convert/swapper';
@@ -111,6 +112,16 @@ describe.skipIf(!hasTestdata)('convert with a trained lightweight model (accepta
     console.log(`convert-model: ${trainInfo}; model iteration ${model.iteration}; convert ${r.frames} frames in ${convertS.toFixed(1)} s (${r.fps.toFixed(2)} frames/s), ${r.faces} faces; PSNR outside worst ${worstOutside.toFixed(1)} dB, inside mean ${meanInside.toFixed(1)} dB`);
     expect(worstOutside).toBeGreaterThanOrEqual(40);
     expect(meanInside).toBeLessThan(30);
+    // Every conversion writes its quality report beside the output (the evaluate stage, issue 6).
+    expect(r.quality).toBe(`${out}.quality.json`);
+    const q = JSON.parse(await readFile(`${out}.quality.json`, 'utf8')) as QualityReport;
+    const { perFrame: _perFrame, ...summary } = q;
+    console.log(JSON.stringify({ quickPairQuality: summary }));
+    expect(q.frames.total).toBe(a.frameCount);
+    expect(q.frames.withFaceBoth).toBeGreaterThan(0.9 * a.frameCount);
+    for (const v of [q.identity.similarityToTarget.mean, q.identity.retrievalToTarget, q.pose.errorDeg.mean, q.expression.error.mean, q.temporal.jitter, q.temporal.flicker]) {
+      expect(Number.isFinite(v)).toBe(true);
+    }
   });
 
   it('a model folder of another trainer gives a one-line error and writes nothing', async () => {

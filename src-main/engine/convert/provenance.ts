@@ -4,11 +4,12 @@
  * when, from which inputs (SHA-256 of the input and alignments, the model's trainer, iteration and weights hash)
  * and with which options, plus the output's own hash. Written atomically after the output is in place.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ConvertOptions } from '../../../src-shared/stages/convert';
 import { appName, appVersion } from '../app-info';
 import { sha256File } from '../media/probe';
 import { writeJsonAtomic } from '../util/atomic-write';
+import { openProject } from '../project/project';
 
 export const PROVENANCE_FORMAT = 'faceswap-studio/provenance';
 
@@ -22,6 +23,20 @@ export function provenancePath(output: string, isFolder: boolean): string {
   return isFolder ? join(output, 'provenance.json') : `${output}.provenance.json`;
 }
 
+/**
+ * The consent each identity was used under, from the studio project that owns the model (`<project>/model`
+ * beside `<project>/project.json`); undefined for a model outside a project (CLI use).
+ */
+export async function projectConsent(modelDir: string): Promise<{ project: string; A: unknown; B: unknown } | undefined> {
+  try {
+    const { project } = await openProject(dirname(modelDir));
+    const who = (side: 'A' | 'B') => ({ name: project.identities[side].name, consent: project.identities[side].consent });
+    return { project: project.name, A: who('A'), B: who('B') };
+  } catch {
+    return undefined;
+  }
+}
+
 export async function writeProvenance(o: { output: string; isFolder: boolean; date: string; options: ConvertOptions; inputs: ProvenanceInputs; frames: number }): Promise<string> {
   const path = provenancePath(o.output, o.isFolder);
   const doc = {
@@ -32,6 +47,7 @@ export async function writeProvenance(o: { output: string; isFolder: boolean; da
     generator: { app: appName, version: appVersion },
     createdAt: o.date,
     inputs: o.inputs,
+    consent: (await projectConsent(o.inputs.model.path)) ?? null,
     options: o.options,
     output: { path: o.output, frames: o.frames, ...(o.isFolder ? {} : { sha256: await sha256File(o.output) }) },
   };

@@ -38,6 +38,8 @@ export interface ConvertResult {
   /** Conversion speed over the whole run, frames/s. */
   fps: number;
   provenance?: string;
+  /** `<output>.quality.json`, when written. */
+  quality?: string;
 }
 
 export function blendOptionsOf(o: ConvertOptions): BlendOptions {
@@ -85,7 +87,7 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   const faces = await createFaceProvider({ alignments, kind: source.kind, ...(options.facesDir ? { facesDir: resolve(options.facesDir) } : {}), ...(identity ? { identity } : {}) });
   const blend = blendOptionsOf(options);
   const date = new Date().toISOString();
-  const modelState = 'state' in swapper ? (swapper as { state: { trainer: string; iteration: number; files: { weightsSha256: string } } }).state : undefined;
+  const modelState = 'state' in swapper ? (swapper as { state: { trainer: string; iteration: number; options: Record<string, unknown>; files: { weightsSha256: string } } }).state : undefined;
 
   // Frames to write, in order.
   const total = source.total;
@@ -210,8 +212,32 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
       frames: result.frames,
     });
   }
+  if (options.qualityReport && videoOut && !options.discardFrames && modelState) {
+    result.quality = await writeQualityReport({ input, output, modelOptions: modelState.options, swapModel: options.swapModel, ctx });
+  }
   ctx.progress({ stage: 'convert', fraction: 1, title: 'Done', done: result.frames, total: wanted, rate: result.fps, rateUnit: 'frames/s', metrics: { faces: result.faces, skippedFaces: result.skippedFaces, detectedFrames: result.detectedFrames } });
   return result;
+}
+
+/**
+ * `<output>.quality.json` beside a converted video: the evaluate stage on the output against its input, with the
+ * model's training faces as the identities (A is replaced by B, or the reverse with --swap-model).
+ */
+async function writeQualityReport(o: { input: string; output: string; modelOptions: Record<string, unknown>; swapModel: boolean; ctx: StageContext }): Promise<string | undefined> {
+  const a = o.modelOptions.inputA;
+  const b = o.modelOptions.inputB;
+  if (typeof a !== 'string' || typeof b !== 'string' || !(await exists(a)) || !(await exists(b))) {
+    o.ctx.log('warn', 'no quality report: the model does not name its training faces, or they are gone');
+    return undefined;
+  }
+  const { runEvaluate } = await import('../evaluate/run');
+  const report = `${o.output}.quality.json`;
+  // Its progress is a sub-step of the conversion's last percent; logs go through.
+  await runEvaluate(
+    { original: o.input, swapped: o.output, sourceFaces: [o.swapModel ? b : a], targetFaces: [o.swapModel ? a : b], everyN: 1, report },
+    { signal: o.ctx.signal, log: o.ctx.log, progress: (p) => o.ctx.progress({ ...p, stage: 'convert', fraction: 0.99, title: `Quality report: ${p.title}` }) },
+  );
+  return report;
 }
 
 function countInRanges(ranges: ReadonlyArray<readonly [number, number]>, total: number): number {

@@ -58,6 +58,8 @@ export interface TrainResult {
 export const ADAM_DEFAULTS = { beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
 /** Above this many parameters the wasm backend keeps Adam's state in JS memory (the wasm heap is 32-bit). */
 export const HOST_ADAM_PARAMS = 48_000_000;
+/** Above this many forward FLOPs per face the wasm backend computes the A and B gradients separately. */
+export const SPLIT_SIDES_FLOPS = 1e9;
 
 const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
 
@@ -90,6 +92,8 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   const model = buildAutoencoder(tf, cfg, seed);
   const nParams = model.params.count();
   const adamMode = loaded.backend === 'wasm' && nParams > HOST_ADAM_PARAMS ? 'host' : 'device';
+  // Big models on wasm: A and B gradients one after the other (half the activation memory).
+  const splitSides = loaded.backend === 'wasm' && model.flopsPerFace > SPLIT_SIDES_FLOPS;
   let adam: Adam | null = null;
   const lossA: number[] = existing ? [...existing.state.lossA] : [];
   const lossB: number[] = existing ? [...existing.state.lossB] : [];
@@ -154,7 +158,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       hooks.preview?.({ kind: 'train-grid', path: previewPath, iteration });
     };
 
-    const aug: AugmentOptions = { outSize: cfg.size, coverage, warp: !options.noWarp, flip: !options.noFlip, transform: true, color: options.colorAugment };
+    const aug: AugmentOptions = { outSize: cfg.size, coverage, warp: options.warp, flip: options.flip, transform: true, color: options.colorAugment };
     const bs = options.batchSize;
     // Batches depend only on (seed, iteration): resume continues the exact sequence. Prepared one iteration
     // ahead in the feeder thread; inline if that thread cannot start.
@@ -182,7 +186,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
     while (iteration < total) {
       const [ba, bb] = await nextBatches();
       const t0 = performance.now();
-      const [la, lb] = trainStep(tf, model, adam, ba, bb, options.loss, hooks.nanAt === iteration + 1);
+      const [la, lb] = trainStep(tf, model, adam, ba, bb, options.loss, hooks.nanAt === iteration + 1, splitSides);
       const dt = (performance.now() - t0) / 1000;
       stepSeconds += dt;
       steps++;
@@ -256,7 +260,16 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
 }
 
 /** One training step on both sides; returns the two losses. Leaves no tensor behind. */
-export function trainStep(tf: Tf, model: FaceModel, adam: Adam, a: Batch, b: Batch, loss: TrainOptions['loss'], poison = false): [number, number] {
+export function trainStep(
+  tf: Tf,
+  model: FaceModel,
+  adam: Adam,
+  a: Batch,
+  b: Batch,
+  loss: TrainOptions['loss'],
+  poison = false,
+  splitSides = false,
+): [number, number] {
   const vars = [...model.params.vars.values()];
   const S = model.config.size;
   const sideLoss = (side: 'a' | 'b', batch: Batch) => {
@@ -270,6 +283,34 @@ export function trainStep(tf: Tf, model: FaceModel, adam: Adam, a: Batch, b: Bat
     }
     return l;
   };
+  if (splitSides) {
+    // One side at a time: half the activation memory (the wasm heap is 32-bit), gradients summed.
+    const ga = tf.variableGrads(() => sideLoss('a', a), vars);
+    let gb: ReturnType<typeof tf.variableGrads> | null = null;
+    try {
+      gb = tf.variableGrads(() => sideLoss('b', b), vars);
+      const va = ga.value.dataSync()[0] ?? NaN;
+      const vb = gb.value.dataSync()[0] ?? NaN;
+      if (poison || !Number.isFinite(va) || !Number.isFinite(vb)) return [NaN, NaN];
+      // Each decoder only gets a gradient from its own side; the shared encoder from both.
+      const sum = vars.map((v) => {
+        const x = ga.grads[v.name] ?? null;
+        const y = (gb as ReturnType<typeof tf.variableGrads>).grads[v.name] ?? null;
+        if (x && y) return tf.add(x, y);
+        const one = x ?? y;
+        return one ? tf.clone(one) : tf.zerosLike(v);
+      });
+      try {
+        adam.apply(sum);
+      } finally {
+        tf.dispose(sum);
+      }
+      return [va, vb];
+    } finally {
+      tf.dispose([ga.value, ...Object.values(ga.grads)]);
+      if (gb) tf.dispose([gb.value, ...Object.values(gb.grads)]);
+    }
+  }
   let la: TfCore.Scalar | null = null;
   let lb: TfCore.Scalar | null = null;
   const { value, grads } = tf.variableGrads(() => {
