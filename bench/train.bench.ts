@@ -6,7 +6,11 @@
  * Runs unchanged on a GPU machine (tensorflow / webgpu are measured where they load). Limits:
  *   FSS_BENCH_BACKENDS=wasm,webgpu   FSS_BENCH_TRAINERS=lightweight,original   FSS_BENCH_SECONDS=20 (per point)
  * cpu is only measured for lightweight at batch 8 (everything else takes minutes per iteration there).
+ * Each point runs in its own process: the wasm heap only grows, so a big model after another can run out of
+ * the 32-bit address space although it fits on its own.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Bench } from './types';
 import { availableBackends, loadTf, type TfBackendName } from '../src-main/engine/tf/backend';
 import { Adam } from '../src-main/engine/train/adam';
@@ -88,6 +92,30 @@ async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: nu
   }
 }
 
+/** Runs one point in a child process (fresh wasm heap, fresh GPU device); returns its numbers. */
+function measureIsolated(backend: TfBackendName, trainer: string, batch: number): Promise<Record<string, number | string>> {
+  return new Promise((resolve, reject) => {
+    const self = fileURLToPath(import.meta.url);
+    const p = spawn(process.execPath, ['--import', 'tsx', self, CHILD_FLAG, backend, trainer, String(batch)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FSS_BENCH_CHILD: '1' },
+    });
+    let out = '';
+    let err = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (code === 0 && line) resolve(JSON.parse(line) as Record<string, number | string>);
+      else resolve({ error: `exit ${code}: ${(err.split('\n').filter((l) => /Error|Abort|out of bounds/.test(l)).pop() ?? err.slice(-300)).trim()}` });
+    });
+  });
+}
+
+const CHILD_FLAG = '--train-bench-child';
+const byName = new Map(configs.map((c) => [c.name, c]));
+
 async function makeBenches(): Promise<Bench[]> {
   const { probes } = await availableBackends();
   const present = probes.filter((p) => p.available && (!onlyBackends || onlyBackends.includes(p.name)));
@@ -102,7 +130,7 @@ async function makeBenches(): Promise<Bench[]> {
         async run() {
           const r: Record<string, unknown> = { backend: p.name, gpu: p.gpu ?? null, forwardGflopPerFace: +(buildFlops(cfg) / 1e9).toFixed(3) };
           // cpu (pure JS) only at batch 8: one point takes minutes there.
-          for (const batch of p.name === 'cpu' ? [8] : [8, 16]) r[`batch${batch}`] = await measure(p.name, cfg, batch);
+          for (const batch of p.name === 'cpu' ? [8] : [8, 16]) r[`batch${batch}`] = await measureIsolated(p.name, cfg.name, batch);
           return r;
         },
       });
@@ -134,4 +162,14 @@ function buildFlops(cfg: AutoencoderConfig): number {
   return f;
 }
 
-export const benches: Bench[] = await makeBenches();
+const childArgs = process.argv.indexOf(CHILD_FLAG);
+if (childArgs >= 0) {
+  const [backend, trainer, batch] = process.argv.slice(childArgs + 1);
+  const cfg = byName.get(trainer ?? '');
+  if (!cfg) throw new Error(`unknown trainer ${trainer}`);
+  const r = await measure(backend as TfBackendName, cfg, Number(batch));
+  process.stdout.write(`${JSON.stringify(r)}\n`);
+  process.exit(0);
+}
+
+export const benches: Bench[] = process.env.FSS_BENCH_CHILD ? [] : await makeBenches();

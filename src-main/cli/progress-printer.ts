@@ -37,7 +37,8 @@ export interface Printer {
 
 export function createPrinter(opts: { json: boolean; verbose?: boolean }): Printer {
   const tty = process.stderr.isTTY === true;
-  let lastLine = 0;
+  // Off a terminal, the first line waits until the stage has run 2 s, so a quick failure prints only its error.
+  let lastLine = tty ? 0 : Date.now();
   let drawn = false;
   const clear = () => {
     if (drawn) process.stderr.write('\r\x1b[2K');

@@ -5,7 +5,7 @@
  * preview changes), convert the clip (the output is listed). Steps whose backend stage is not registered yet are
  * skipped, saying so. A screenshot of every view is kept in tests/artifacts/e2e/.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +70,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await page.getByTestId('project-summary').waitFor();
     projectDir = join(root, 'flow');
     const saved = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { identities: Record<string, { sources: string[]; consent: { agreedBy: string; note: string } }> };
-    expect(saved.identities.A?.sources).toEqual([videos.personA]);
+    expect(saved.identities.A?.sources).toEqual([await realpath(videos.personA)]); // the studio stores real paths
     expect(saved.identities.A?.consent.agreedBy).toBe('Alice Example <alice@example.org>');
     expect(saved.identities.B?.consent.agreedBy).toBe('Bob Example');
     await expect.poll(() => page.getByTestId('recent-projects').innerText()).toContain('flow');
