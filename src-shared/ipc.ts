@@ -43,6 +43,8 @@ export const requestSchemas = {
   /** Queue a stage job; options are validated against the stage's schema. */
   'job:start': z.object({ stage: z.string().min(1).max(64), options: z.record(z.string(), z.unknown()), title: z.string().max(200).optional() }).strict(),
   'job:cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
+  /** Ask a running job to do something now: `save` (training saves the model after the current step). */
+  'job:request': z.object({ jobId: z.string().min(1).max(64), request: z.enum(['save']) }).strict(),
   /**
    * Render one frame with convert options (the Convert view's live preview). The model stays loaded between
    * calls; a change of blend options only re-blends. Options are validated against the convert schema.
@@ -138,6 +140,7 @@ export interface ResponseMap {
   'job:start': JobInfo;
   'convert:preview': { image: string; width: number; height: number; faces: number; ms: number; modelRan: boolean };
   'job:cancel': { ok: true };
+  'job:request': { ok: true };
   'job:list': { jobs: JobInfo[] };
   'settings:get': StudioSettings;
   'settings:set': StudioSettings;

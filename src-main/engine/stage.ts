@@ -6,8 +6,13 @@
 import type { LogLevel, Progress, StageReporter } from '../../src-shared/progress';
 import { UserError } from '../../src-shared/errors';
 
+/** Requests a running stage may honour besides cancel (the GUI's "Save now" for training). */
+export type StageRequest = 'save';
+
 export interface StageContext extends StageReporter {
   signal: AbortSignal;
+  /** Subscribes to requests from the user while the stage runs; returns the unsubscribe function. */
+  onRequest?(listener: (request: StageRequest) => void): () => void;
 }
 
 /** A context that reports nothing and is never cancelled (tests, library use). */

@@ -124,6 +124,10 @@ export function createServices(ctx: ServiceContext): Services {
       const { id: _id, ok: _ok, ...r } = await previews.render({ input, model, frame, options: o });
       return r;
     },
+    'job:request': async ({ jobId, request }) => {
+      jobs.request(jobId, request);
+      return { ok: true as const };
+    },
     'job:cancel': async ({ jobId }) => {
       jobs.cancel(jobId);
       return { ok: true as const };

@@ -10,6 +10,7 @@ import { parseOptions } from '../../src-shared/options';
 import type { AppEvent, JobInfo } from '../../src-shared/ipc';
 import { UserError } from '../../src-shared/errors';
 import { findStage } from '../engine/registry';
+import type { StageRequest } from '../engine/stage';
 import type { FromWorker, StageWorkerData } from './stage-worker-protocol';
 
 const MAX_LOG_LINES = 500;
@@ -65,6 +66,14 @@ export class JobQueue {
     job.worker?.postMessage({ type: 'cancel' });
     const timer = setTimeout(() => void job.worker?.terminate(), this.opts.hardStopMs ?? 120_000);
     timer.unref();
+  }
+
+  /** Passes a request (for example `save`) to a running job; stages that do not know it ignore it. */
+  request(id: string, request: StageRequest): void {
+    const job = this.jobs.get(id);
+    if (!job) throw new UserError('not-found', `no job ${id}`);
+    if (job.info.state !== 'running') throw new UserError('bad-option', `job ${id} is not running`);
+    job.worker?.postMessage({ type: 'request', request });
   }
 
   /** Resolves when no job is queued or running (tests, shutdown). */

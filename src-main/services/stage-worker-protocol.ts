@@ -3,6 +3,7 @@
  * the worker ends after `done` or `failed`.
  */
 import type { LogLevel, PreviewEvent, Progress } from '../../src-shared/progress';
+import type { StageRequest } from '../engine/stage';
 
 export interface StageWorkerData {
   /** The worker module (file: URL) ts-worker.mjs imports. */
@@ -12,7 +13,7 @@ export interface StageWorkerData {
   options: unknown;
 }
 
-export type ToWorker = { type: 'cancel' };
+export type ToWorker = { type: 'cancel' } | { type: 'request'; request: StageRequest };
 
 export type FromWorker =
   | { type: 'progress'; progress: Progress }

@@ -2,6 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isUserError } from '../../src-shared/errors';
 import { findStage } from '../engine/registry';
+import type { StageRequest } from '../engine/stage';
 import type { FromWorker, StageWorkerData, ToWorker } from './stage-worker-protocol';
 
 const port = parentPort;
@@ -9,8 +10,10 @@ if (!port) throw new Error('stage-worker must run in a worker thread');
 const data = workerData as StageWorkerData;
 const send = (m: FromWorker) => port.postMessage(m);
 const controller = new AbortController();
+const requestListeners = new Set<(r: StageRequest) => void>();
 port.on('message', (m: ToWorker) => {
   if (m.type === 'cancel') controller.abort();
+  else for (const l of requestListeners) l(m.request);
 });
 
 try {
@@ -22,6 +25,10 @@ try {
     progress: (progress) => send({ type: 'progress', progress }),
     log: (level, message) => send({ type: 'log', level, message }),
     preview: (preview) => send({ type: 'preview', preview }),
+    onRequest: (listener) => {
+      requestListeners.add(listener);
+      return () => requestListeners.delete(listener);
+    },
   });
   send({ type: 'done', result });
 } catch (e) {

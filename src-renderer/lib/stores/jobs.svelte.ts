@@ -78,6 +78,11 @@ export class JobsStore {
     await this.client?.invoke('job:cancel', { jobId: id });
   }
 
+  /** Asks a running job to save now (training saves after the current step). */
+  async save(id: string): Promise<void> {
+    await this.client?.invoke('job:request', { jobId: id, request: 'save' });
+  }
+
   apply(e: AppEvent): void {
     if (e.type === 'job:queued') {
       this.upsert(e.job);
