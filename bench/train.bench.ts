@@ -44,7 +44,11 @@ function synthFaces(size: number, n: number): CachedFace[] {
   });
 }
 
-async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: number): Promise<Record<string, number | string>> {
+async function measure(
+  backend: TfBackendName,
+  cfg: AutoencoderConfig,
+  batch: number,
+): Promise<Record<string, number | string>> {
   const { tf } = await loadTf({ backend });
   const model = buildAutoencoder(tf, cfg, 1);
   const params = model.params.count();
@@ -93,7 +97,11 @@ async function measure(backend: TfBackendName, cfg: AutoencoderConfig, batch: nu
 }
 
 /** Runs one point in a child process (fresh wasm heap, fresh GPU device); returns its numbers. */
-function measureIsolated(backend: TfBackendName, trainer: string, batch: number): Promise<Record<string, number | string>> {
+function measureIsolated(
+  backend: TfBackendName,
+  trainer: string,
+  batch: number,
+): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
     const self = fileURLToPath(import.meta.url);
     const p = spawn(process.execPath, ['--import', 'tsx', self, CHILD_FLAG, backend, trainer, String(batch)], {
@@ -102,13 +110,33 @@ function measureIsolated(backend: TfBackendName, trainer: string, batch: number)
     });
     let out = '';
     let err = '';
+    // The pure-JS cpu backend needs many minutes for one step of even the small model: give up after a while.
+    const limitS = backend === 'cpu' ? Number(process.env.FSS_BENCH_CPU_LIMIT ?? 240) : 1200;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill('SIGKILL');
+    }, limitS * 1000);
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
     p.on('exit', (code) => {
-      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      clearTimeout(timer);
+      const line = out
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop();
       if (code === 0 && line) resolve(JSON.parse(line) as Record<string, number | string>);
-      else resolve({ error: `exit ${code}: ${(err.split('\n').filter((l) => /Error|Abort|out of bounds/.test(l)).pop() ?? err.slice(-300)).trim()}` });
+      else if (timedOut) resolve({ error: `no training step finished within ${limitS} s` });
+      else {
+        const why =
+          err
+            .split('\n')
+            .filter((l) => /Error|Abort|out of bounds/.test(l))
+            .pop() ?? `exit code ${code}`;
+        resolve({ error: why.trim().slice(0, 300) });
+      }
     });
   });
 }
@@ -128,9 +156,14 @@ async function makeBenches(): Promise<Bench[]> {
         name: `train.${cfg.name}.${p.name}`,
         description: `${cfg.name} (${cfg.size} px) training on ${p.name}${p.detail ? ` (${p.detail})` : ''}: EGs/s and GFLOP/s at batch 8 and 16`,
         async run() {
-          const r: Record<string, unknown> = { backend: p.name, gpu: p.gpu ?? null, forwardGflopPerFace: +(buildFlops(cfg) / 1e9).toFixed(3) };
+          const r: Record<string, unknown> = {
+            backend: p.name,
+            gpu: p.gpu ?? null,
+            forwardGflopPerFace: +(buildFlops(cfg) / 1e9).toFixed(3),
+          };
           // cpu (pure JS) only at batch 8: one point takes minutes there.
-          for (const batch of p.name === 'cpu' ? [8] : [8, 16]) r[`batch${batch}`] = await measureIsolated(p.name, cfg.name, batch);
+          for (const batch of p.name === 'cpu' ? [8] : [8, 16])
+            r[`batch${batch}`] = await measureIsolated(p.name, cfg.name, batch);
           return r;
         },
       });

@@ -48,7 +48,12 @@ export const modelStateSchema = z.object({
     epsilon: z.number(),
   }),
   tensors: z.array(tensorEntrySchema),
-  files: z.object({ weightsSha256: z.string(), optimizerSha256: z.string(), weightsBytes: z.int(), optimizerBytes: z.int() }),
+  files: z.object({
+    weightsSha256: z.string(),
+    optimizerSha256: z.string(),
+    weightsBytes: z.int(),
+    optimizerBytes: z.int(),
+  }),
   /** Training options of the last session (JSON-safe). */
   options: z.record(z.string(), z.unknown()),
   backend: z.string().optional(),

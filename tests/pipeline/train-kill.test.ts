@@ -45,50 +45,59 @@ afterAll(async () => {
 });
 
 describe('kill during save', () => {
-  it('SIGKILL at random moments of repeated saves always leaves a loadable, consistent model', { timeout: 180_000 }, async () => {
-    const modelDir = join(dir, 'model');
-    const script = join(dir, 'saver.mts');
-    await writeFile(script, child(modelDir));
-    const outcomes: string[] = [];
-    for (let round = 0; round < 3; round++) {
-      const p = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      let last = 0;
-      let saveMs = 100;
-      let delay = 0;
-      let stderr = '';
-      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      await new Promise<void>((resolve, reject) => {
-        let killed = false;
-        p.stdout.on('data', (d: Buffer) => {
-          const text = d.toString();
-          const m = [...text.matchAll(/saved (\d+) (\d+)/g)].pop();
-          if (m) {
-            last = Number(m[1]);
-            saveMs = Number(m[2]);
-          }
-          // After one full save (to know its duration), kill at a random point of the next one.
-          if (!killed && last > 0 && new RegExp(`begin ${last + 1}`).test(text)) {
-            killed = true;
-            delay = Math.random() * saveMs;
-            setTimeout(() => p.kill('SIGKILL'), delay);
-          }
+  it(
+    'SIGKILL at random moments of repeated saves always leaves a loadable, consistent model',
+    { timeout: 180_000 },
+    async () => {
+      const modelDir = join(dir, 'model');
+      const script = join(dir, 'saver.mts');
+      await writeFile(script, child(modelDir));
+      const outcomes: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        const p = spawn(process.execPath, ['--import', 'tsx', script], {
+          cwd: repoRoot,
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
-        p.on('exit', () => resolve());
-        p.on('error', reject);
-        setTimeout(() => reject(new Error(`saver did not start: ${stderr.slice(-500)}`)), 120_000);
-      });
-      const loaded = await readModelFiles(modelDir);
-      const it = loaded.state.iteration;
-      // The save reported last, or the one in flight if it completed just before the kill.
-      expect([last, last + 1]).toContain(it);
-      const bias = loaded.state.tensors.find((t) => t.name === 'encoder/conv1/bias');
-      expect(bias).toBeDefined();
-      const v = loaded.weights[bias?.offset ?? 0];
-      expect(v).toBe(it); // weights belong to the state that was read
-      expect(loaded.state.optimizer.step).toBe(it);
-      outcomes.push(`round ${round}: save takes ${saveMs} ms, killed ${Math.round(delay)} ms into save ${last + 1}: loaded ${it} (${loaded.from} state)`);
-    }
-    console.log(outcomes.join('\n'));
-    console.log('files:', (await readdir(modelDir)).join(' '));
-  });
+        let last = 0;
+        let saveMs = 100;
+        let delay = 0;
+        let stderr = '';
+        p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        await new Promise<void>((resolve, reject) => {
+          let killed = false;
+          p.stdout.on('data', (d: Buffer) => {
+            const text = d.toString();
+            const m = [...text.matchAll(/saved (\d+) (\d+)/g)].pop();
+            if (m) {
+              last = Number(m[1]);
+              saveMs = Number(m[2]);
+            }
+            // After one full save (to know its duration), kill at a random point of the next one.
+            if (!killed && last > 0 && new RegExp(`begin ${last + 1}`).test(text)) {
+              killed = true;
+              delay = Math.random() * saveMs;
+              setTimeout(() => p.kill('SIGKILL'), delay);
+            }
+          });
+          p.on('exit', () => resolve());
+          p.on('error', reject);
+          setTimeout(() => reject(new Error(`saver did not start: ${stderr.slice(-500)}`)), 120_000);
+        });
+        const loaded = await readModelFiles(modelDir);
+        const it = loaded.state.iteration;
+        // The save reported last, or the one in flight if it completed just before the kill.
+        expect([last, last + 1]).toContain(it);
+        const bias = loaded.state.tensors.find((t) => t.name === 'encoder/conv1/bias');
+        expect(bias).toBeDefined();
+        const v = loaded.weights[bias?.offset ?? 0];
+        expect(v).toBe(it); // weights belong to the state that was read
+        expect(loaded.state.optimizer.step).toBe(it);
+        outcomes.push(
+          `round ${round}: save takes ${saveMs} ms, killed ${Math.round(delay)} ms into save ${last + 1}: loaded ${it} (${loaded.from} state)`,
+        );
+      }
+      console.log(outcomes.join('\n'));
+      console.log('files:', (await readdir(modelDir)).join(' '));
+    },
+  );
 });

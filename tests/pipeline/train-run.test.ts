@@ -29,7 +29,12 @@ const extractor = 'runExtract';
 async function extractFaces(video: string, out: string): Promise<void> {
   const { runExtract } = await import('../../src-main/engine/extract/run');
   const { extractStage } = await import('../../src-shared/stages/extract');
-  const opts = parseOptions(extractStage.options, { input: video, output: out, everyN: 3, alignments: join(out, '..', `${out.split('/').pop()}.alignments.json`) });
+  const opts = parseOptions(extractStage.options, {
+    input: video,
+    output: out,
+    everyN: 3,
+    alignments: join(out, '..', `${out.split('/').pop()}.alignments.json`),
+  });
   await runExtract(opts, { signal: new AbortController().signal, progress: () => {}, log: () => {} });
 }
 
@@ -43,7 +48,9 @@ beforeAll(async () => {
   const held = names.slice(Math.floor(names.length * 0.8));
   await mkdir(join(dir, 'heldA'));
   for (const n of held) await rename(join(dir, 'A', n), join(dir, 'heldA', n));
-  console.log(`extracted with ${extractor} in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${names.length - held.length} A (+${held.length} held out), ${(await readdir(join(dir, 'B'))).filter((n) => n.endsWith('.png')).length} B`);
+  console.log(
+    `extracted with ${extractor} in ${((Date.now() - t0) / 1000).toFixed(0)} s: ${names.length - held.length} A (+${held.length} held out), ${(await readdir(join(dir, 'B'))).filter((n) => n.endsWith('.png')).length} B`,
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -83,7 +90,11 @@ describe.skipIf(!hasTestdata)('train lightweight on extracted faces (person A, p
     clearTimeout(timer);
     const wall = (Date.now() - t0) / 1000;
 
-    const state = JSON.parse(await readFile(join(modelDir, 'state.json'), 'utf8')) as { iteration: number; lossA: number[]; lossB: number[] };
+    const state = JSON.parse(await readFile(join(modelDir, 'state.json'), 'utf8')) as {
+      iteration: number;
+      lossA: number[];
+      lossB: number[];
+    };
     const n = state.lossA.length;
     const firstA = mean(state.lossA.slice(0, 10));
     const firstB = mean(state.lossB.slice(0, 10));
@@ -94,7 +105,7 @@ describe.skipIf(!hasTestdata)('train lightweight on extracted faces (person A, p
         `loss A ${firstA.toFixed(4)} -> ${lastA.toFixed(4)} (-${((1 - lastA / firstA) * 100).toFixed(0)}%), ` +
         `loss B ${firstB.toFixed(4)} -> ${lastB.toFixed(4)} (-${((1 - lastB / firstB) * 100).toFixed(0)}%)`,
     );
-        expect(n).toBe(result.iteration);
+    expect(n).toBe(result.iteration);
     expect(n).toBeGreaterThanOrEqual(20);
     expect(lastA).toBeLessThanOrEqual(firstA * 0.6);
     expect(lastB).toBeLessThanOrEqual(firstB * 0.6);
@@ -123,11 +134,19 @@ describe.skipIf(!hasTestdata)('train lightweight on extracted faces (person A, p
     const score = (pred: Float32Array | (() => Float32Array)) =>
       tf.tidy(() => {
         const p = typeof pred === 'function' ? pred() : pred;
-        return ssim(tf, tf.tensor4d(p, [held.length, S, S, 3]), tf.tensor4d(crops, [held.length, S, S, 3])).dataSync()[0] as number;
+        return ssim(
+          tf,
+          tf.tensor4d(p, [held.length, S, S, 3]),
+          tf.tensor4d(crops, [held.length, S, S, 3]),
+        ).dataSync()[0] as number;
       });
     const ssimTrained = score(trainedOut);
-    const ssimUntrained = score(() => untrained.forward(tf.tensor4d(crops, [held.length, S, S, 3]), 'a').face.dataSync() as Float32Array);
-    console.log(`held-out A->A SSIM on ${held.length} faces: trained ${ssimTrained.toFixed(4)}, untrained ${ssimUntrained.toFixed(4)}`);
+    const ssimUntrained = score(
+      () => untrained.forward(tf.tensor4d(crops, [held.length, S, S, 3]), 'a').face.dataSync() as Float32Array,
+    );
+    console.log(
+      `held-out A->A SSIM on ${held.length} faces: trained ${ssimTrained.toFixed(4)}, untrained ${ssimUntrained.toFixed(4)}`,
+    );
     expect(ssimTrained).toBeGreaterThan(ssimUntrained);
     untrained.dispose();
     loaded.dispose();

@@ -36,7 +36,12 @@ function rand(shape: number[], seed: number): Float32Array {
   return out;
 }
 
-const cases: Array<{ x: [number, number, number, number]; k: [number, number, number, number]; s: number; pad: 'same' | 'valid' }> = [
+const cases: Array<{
+  x: [number, number, number, number];
+  k: [number, number, number, number];
+  s: number;
+  pad: 'same' | 'valid';
+}> = [
   { x: [2, 16, 16, 3], k: [5, 5, 3, 8], s: 2, pad: 'same' },
   { x: [3, 9, 11, 4], k: [3, 3, 4, 6], s: 1, pad: 'same' },
   { x: [2, 13, 12, 5], k: [5, 5, 5, 7], s: 2, pad: 'same' },
@@ -55,18 +60,34 @@ describe('wasm Conv2DBackpropFilter', () => {
   for (const c of cases) {
     it(`matches cpu for x ${c.x.join('x')} k ${c.k.join('x')} s${c.s} ${c.pad} within 1e-4`, async () => {
       const xv = rand(c.x, 1);
-      const probe = tf.conv2d(tf.zeros(c.x) as ReturnType<typeof tf.tensor4d>, tf.zeros(c.k) as ReturnType<typeof tf.tensor4d>, c.s, c.pad);
+      const probe = tf.conv2d(
+        tf.zeros(c.x) as ReturnType<typeof tf.tensor4d>,
+        tf.zeros(c.k) as ReturnType<typeof tf.tensor4d>,
+        c.s,
+        c.pad,
+      );
       const dyShape = probe.shape;
       probe.dispose();
       const dyv = rand(dyShape, 2);
       const run = () =>
         tf.tidy(() =>
-          (tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor4d(dyv, dyShape as never) }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', filterShape: c.k } as never) as ReturnType<typeof tf.tensor>).dataSync(),
+          (
+            tf
+              .engine()
+              .runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor4d(dyv, dyShape as never) }, {
+                strides: c.s,
+                pad: c.pad,
+                dataFormat: 'NHWC',
+                filterShape: c.k,
+              } as never) as ReturnType<typeof tf.tensor>
+          ).dataSync(),
         );
       const ref = await onBackend('cpu', run);
       const got = await onBackend('wasm', run);
       const err = relErr(got, ref);
-      console.log(`Conv2DBackpropFilter ${c.x.join('x')} k${c.k.join('x')} s${c.s} ${c.pad}: rel err ${err.toExponential(2)}`);
+      console.log(
+        `Conv2DBackpropFilter ${c.x.join('x')} k${c.k.join('x')} s${c.s} ${c.pad}: rel err ${err.toExponential(2)}`,
+      );
       expect(got.length).toBe(ref.length);
       expect(err).toBeLessThan(1e-4);
     });
@@ -77,18 +98,33 @@ describe('wasm Conv2DBackpropInput (XNNPACK conv of the upsampled dy)', () => {
   for (const c of cases) {
     it(`matches cpu for x ${c.x.join('x')} k ${c.k.join('x')} s${c.s} ${c.pad} within 1e-4`, async () => {
       const wv = rand(c.k, 11);
-      const probe = tf.conv2d(tf.zeros(c.x) as ReturnType<typeof tf.tensor4d>, tf.zeros(c.k) as ReturnType<typeof tf.tensor4d>, c.s, c.pad);
+      const probe = tf.conv2d(
+        tf.zeros(c.x) as ReturnType<typeof tf.tensor4d>,
+        tf.zeros(c.k) as ReturnType<typeof tf.tensor4d>,
+        c.s,
+        c.pad,
+      );
       const dyShape = probe.shape;
       probe.dispose();
       const dyv = rand(dyShape, 12);
       const run = () =>
         tf.tidy(() =>
-          (tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dyv, dyShape as never), filter: tf.tensor4d(wv, c.k) }, { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as never) as ReturnType<typeof tf.tensor>).dataSync(),
+          (
+            tf
+              .engine()
+              .runKernel(
+                'Conv2DBackpropInput',
+                { dy: tf.tensor4d(dyv, dyShape as never), filter: tf.tensor4d(wv, c.k) },
+                { strides: c.s, pad: c.pad, dataFormat: 'NHWC', inputShape: c.x } as never,
+              ) as ReturnType<typeof tf.tensor>
+          ).dataSync(),
         );
       const ref = await onBackend('cpu', run);
       const got = await onBackend('wasm', run);
       const err = relErr(got, ref);
-      console.log(`Conv2DBackpropInput ${c.x.join('x')} k${c.k.join('x')} s${c.s} ${c.pad}: rel err ${err.toExponential(2)}`);
+      console.log(
+        `Conv2DBackpropInput ${c.x.join('x')} k${c.k.join('x')} s${c.s} ${c.pad}: rel err ${err.toExponential(2)}`,
+      );
       expect(got.length).toBe(ref.length);
       expect(err).toBeLessThan(1e-4);
     });
@@ -120,7 +156,9 @@ describe('DepthToSpace gradient', () => {
     for (const be of ['cpu', 'wasm']) {
       await tf.setBackend(be);
       const x = tf.tensor4d(rand([2, 3, 4, 12], 3), [2, 3, 4, 12]);
-      const g = tf.grad((t) => tf.sum(tf.mul(tf.depthToSpace(t as ReturnType<typeof tf.tensor4d>, 2), tf.depthToSpace(x, 2))));
+      const g = tf.grad((t) =>
+        tf.sum(tf.mul(tf.depthToSpace(t as ReturnType<typeof tf.tensor4d>, 2), tf.depthToSpace(x, 2))),
+      );
       const dx = g(tf.clone(x));
       // d/dx sum(d2s(x) * d2s(x0)) at x = x0 is x0 itself.
       expect(relErr(dx.dataSync(), x.dataSync())).toBe(0);

@@ -55,7 +55,9 @@ async function writeFaces(to: string, n: number, seed: number): Promise<void> {
   await mkdir(to, { recursive: true });
   for (let i = 0; i < n; i++) {
     const f = synthFace(96, seed + i);
-    await sharp(f.rgba, { raw: { width: 96, height: 96, channels: 4 } }).png().toFile(join(to, `clip_${String(i).padStart(6, '0')}_0.png`));
+    await sharp(f.rgba, { raw: { width: 96, height: 96, channels: 4 } })
+      .png()
+      .toFile(join(to, `clip_${String(i).padStart(6, '0')}_0.png`));
   }
 }
 
@@ -139,7 +141,9 @@ describe('training step', () => {
     const losses: number[] = [];
     for (let i = 0; i < 100; i++) losses.push(trainStep(tf, m, adam, batch(), batch(), 'mae+ssim')[0]);
     const after = tf.memory().numTensors;
-    console.log(`numTensors before ${before}, after 100 iterations ${after}; loss ${losses[0]?.toFixed(4)} -> ${losses[99]?.toFixed(4)}`);
+    console.log(
+      `numTensors before ${before}, after 100 iterations ${after}; loss ${losses[0]?.toFixed(4)} -> ${losses[99]?.toFixed(4)}`,
+    );
     expect(after).toBe(before);
     expect(losses[99]).toBeLessThan(losses[0] as number);
     adam.dispose();
@@ -168,13 +172,22 @@ describe('training step', () => {
     const res: Float32Array[][] = [];
     for (const split of [false, true]) {
       const m = buildAutoencoder(tf, tiny, 5);
-      const adam = new Adam(tf, m.params.vars, { learningRate: 1e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 }, 'device');
+      const adam = new Adam(
+        tf,
+        m.params.vars,
+        { learningRate: 1e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 },
+        'device',
+      );
       for (let i = 0; i < 3; i++) {
         const a = makeBatch(faces, 2, o, new Rng(i), true, () => 0);
         const b = makeBatch(faces, 2, o, new Rng(i + 10), true, () => 1);
         trainStep(tf, m, adam, a, b, 'mae', false, split);
       }
-      res.push(['encoder/conv1/kernel', 'decoder_a/face/kernel', 'decoder_b/face/kernel'].map((k) => m.params.get(k).dataSync() as Float32Array));
+      res.push(
+        ['encoder/conv1/kernel', 'decoder_a/face/kernel', 'decoder_b/face/kernel'].map(
+          (k) => m.params.get(k).dataSync() as Float32Array,
+        ),
+      );
       adam.dispose();
       m.dispose();
     }
@@ -203,7 +216,8 @@ describe('training step', () => {
       m.dispose();
     }
     let err = 0;
-    for (let i = 0; i < (res[0]?.length ?? 0); i++) err = Math.max(err, Math.abs((res[0]?.[i] ?? 0) - (res[1]?.[i] ?? 0)));
+    for (let i = 0; i < (res[0]?.length ?? 0); i++)
+      err = Math.max(err, Math.abs((res[0]?.[i] ?? 0) - (res[1]?.[i] ?? 0)));
     expect(err).toBeLessThan(1e-5);
   });
 });
@@ -214,13 +228,29 @@ describe('model folder', () => {
     const adam = new Adam(tf, m.params.vars, { learningRate: 1e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 }, 'device');
     const mdir = join(dir, 'io');
     const fields = (iteration: number) => ({
-      trainer: 'tiny', inputSize: 16, outputSize: 16, hasMask: true, coverage: 0.75, seed: 3, iteration,
-      lossA: [0.5], lossB: [0.4], optimizer: { name: 'adam' as const, learningRate: 1e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 },
-      options: {}, trainSeconds: 0,
+      trainer: 'tiny',
+      inputSize: 16,
+      outputSize: 16,
+      hasMask: true,
+      coverage: 0.75,
+      seed: 3,
+      iteration,
+      lossA: [0.5],
+      lossB: [0.4],
+      optimizer: { name: 'adam' as const, learningRate: 1e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 },
+      options: {},
+      trainSeconds: 0,
     });
     await saveModel(mdir, m, adam, fields(1));
     const w1 = m.params.get('encoder/conv1/kernel').dataSync().slice();
-    const b = makeBatch([synthFace(22, 1)], 2, { outSize: 16, coverage: 0.75, warp: false, flip: false, transform: false, color: false }, new Rng(1), true, () => 0);
+    const b = makeBatch(
+      [synthFace(22, 1)],
+      2,
+      { outSize: 16, coverage: 0.75, warp: false, flip: false, transform: false, color: false },
+      new Rng(1),
+      true,
+      () => 0,
+    );
     trainStep(tf, m, adam, b, b, 'mae');
     await saveModel(mdir, m, adam, fields(2));
     const cur = await readModelFiles(mdir);
@@ -242,37 +272,53 @@ describe('model folder', () => {
 describe('train loop', () => {
   const opts = (modelDir: string, iterations: number, extra: Record<string, unknown> = {}) =>
     parseOptions(trainStage.options, {
-      inputA: join(dir, 'A'), inputB: join(dir, 'B'), modelDir, trainer: 'lightweight', batchSize: 2, iterations,
-      saveEvery: 2, previewEvery: 4, learningRate: 1e-4, backend: 'wasm', seed: 42, ...extra,
+      inputA: join(dir, 'A'),
+      inputB: join(dir, 'B'),
+      modelDir,
+      trainer: 'lightweight',
+      batchSize: 2,
+      iterations,
+      saveEvery: 2,
+      previewEvery: 4,
+      learningRate: 1e-4,
+      backend: 'wasm',
+      seed: 42,
+      ...extra,
     });
   const hooks = { progress: () => {}, log: () => {}, shouldStop: () => false };
 
-  it('resumes exactly: 4 + 4 iterations equal 8 straight (loss history, Adam step, weights)', { timeout: 180_000 }, async () => {
-    const straight = join(dir, 'straight');
-    const split = join(dir, 'split');
-    await trainLoop(opts(straight, 8), hooks);
-    const r1 = await trainLoop(opts(split, 4), hooks);
-    expect(r1.iteration).toBe(4);
-    const r2 = await trainLoop(opts(split, 8), hooks);
-    expect(r2.resumed).toBe(true);
-    expect(r2.startIteration).toBe(4);
-    const a = await readModelFiles(straight);
-    const b = await readModelFiles(split);
-    expect(b.state.iteration).toBe(8);
-    expect(b.state.optimizer.step).toBe(8);
-    expect(b.state.lossA.length).toBe(8);
-    const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-      let d = 0;
-      for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs((x[i] ?? 0) - (y[i] ?? 0)));
-      return d;
-    };
-    console.log(`resume: loss history max diff ${maxDiff(a.state.lossA, b.state.lossA)}, weights max diff ${maxDiff(a.weights, b.weights)}, adam max diff ${maxDiff(a.optimizer ?? [], b.optimizer ?? [])}`);
-    expect(maxDiff(a.state.lossA, b.state.lossA)).toBeLessThan(1e-6);
-    expect(maxDiff(a.state.lossB, b.state.lossB)).toBeLessThan(1e-6);
-    expect(maxDiff(a.weights, b.weights)).toBeLessThan(1e-6);
-    expect(maxDiff(a.optimizer ?? [], b.optimizer ?? [])).toBeLessThan(1e-6);
-    expect(JSON.parse(await readFile(join(split, 'state.json'), 'utf8')).trainer).toBe('lightweight');
-  });
+  it(
+    'resumes exactly: 4 + 4 iterations equal 8 straight (loss history, Adam step, weights)',
+    { timeout: 180_000 },
+    async () => {
+      const straight = join(dir, 'straight');
+      const split = join(dir, 'split');
+      await trainLoop(opts(straight, 8), hooks);
+      const r1 = await trainLoop(opts(split, 4), hooks);
+      expect(r1.iteration).toBe(4);
+      const r2 = await trainLoop(opts(split, 8), hooks);
+      expect(r2.resumed).toBe(true);
+      expect(r2.startIteration).toBe(4);
+      const a = await readModelFiles(straight);
+      const b = await readModelFiles(split);
+      expect(b.state.iteration).toBe(8);
+      expect(b.state.optimizer.step).toBe(8);
+      expect(b.state.lossA.length).toBe(8);
+      const maxDiff = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+        let d = 0;
+        for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs((x[i] ?? 0) - (y[i] ?? 0)));
+        return d;
+      };
+      console.log(
+        `resume: loss history max diff ${maxDiff(a.state.lossA, b.state.lossA)}, weights max diff ${maxDiff(a.weights, b.weights)}, adam max diff ${maxDiff(a.optimizer ?? [], b.optimizer ?? [])}`,
+      );
+      expect(maxDiff(a.state.lossA, b.state.lossA)).toBeLessThan(1e-6);
+      expect(maxDiff(a.state.lossB, b.state.lossB)).toBeLessThan(1e-6);
+      expect(maxDiff(a.weights, b.weights)).toBeLessThan(1e-6);
+      expect(maxDiff(a.optimizer ?? [], b.optimizer ?? [])).toBeLessThan(1e-6);
+      expect(JSON.parse(await readFile(join(split, 'state.json'), 'utf8')).trainer).toBe('lightweight');
+    },
+  );
 
   it('stops on a NaN loss and restores the last good save', { timeout: 120_000 }, async () => {
     const mdir = join(dir, 'nan');
@@ -290,6 +336,8 @@ describe('train loop', () => {
   });
 
   it('refuses a model folder of another trainer', async () => {
-    await expect(trainLoop(opts(join(dir, 'straight'), 9, { trainer: 'masked128' }), hooks)).rejects.toThrow(/model is 'lightweight'/);
+    await expect(trainLoop(opts(join(dir, 'straight'), 9, { trainer: 'masked128' }), hooks)).rejects.toThrow(
+      /model is 'lightweight'/,
+    );
   });
 });

@@ -65,7 +65,11 @@ async function doProbe(name: TfBackendName): Promise<BackendProbe> {
       try {
         await import(spec);
       } catch (e) {
-        return { name, available: false, detail: `@tensorflow/tfjs-node-gpu not installed (${oneLine(e).slice(0, 120)})` };
+        const msg = oneLine(e);
+        const detail = /Cannot find (package|module)/i.test(msg)
+          ? '@tensorflow/tfjs-node-gpu not installed'
+          : `@tensorflow/tfjs-node-gpu failed to load (CUDA/cuDNN missing?): ${msg.slice(0, 160)}`;
+        return { name, available: false, detail };
       }
       return { name, available: tf.findBackendFactory('tensorflow') != null, gpu: 'CUDA' };
     }
@@ -112,14 +116,19 @@ async function webgpuAdapter(): Promise<{ ok: true; name: string; software: bool
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) return { ok: false, detail: 'no WebGPU adapter (Vulkan/Metal/D3D12 driver missing or too old)' };
   const info: AdapterInfoLike = adapter.info ?? {};
-  const name = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0).join(' ') || 'unknown adapter';
+  const name =
+    [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0).join(' ') ||
+    'unknown adapter';
   if (/null-backend/i.test(name)) return { ok: false, detail: 'only the null adapter' };
-  const software = adapter.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software|microsoft basic/i.test(name);
+  const software =
+    adapter.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software|microsoft basic/i.test(name);
   return { ok: true, name, software };
 }
 
 interface GPULike {
-  requestAdapter(o?: { powerPreference?: string }): Promise<{ info?: AdapterInfoLike; isFallbackAdapter?: boolean } | null>;
+  requestAdapter(o?: {
+    powerPreference?: string;
+  }): Promise<{ info?: AdapterInfoLike; isFallbackAdapter?: boolean } | null>;
 }
 
 /** Probes every backend (in preference order) and returns what is there and what `auto` would pick. */
@@ -145,12 +154,18 @@ function autoChoice(list: BackendProbe[]): TfBackendName | undefined {
  * and gradients tfjs lacks, and returns the namespace. Switching backend later is allowed (`tf.setBackend`).
  */
 export async function loadTf(opts: { backend?: TfBackendChoice } = {}): Promise<LoadedTf> {
-  const want = opts.backend ?? 'auto';
+  // `auto` follows the user's backend setting (the studio passes it to job workers as FSS_BACKEND).
+  const setting = process.env.FSS_BACKEND as TfBackendChoice | undefined;
+  const fromSetting = setting && ['tensorflow', 'webgpu', 'wasm', 'cpu'].includes(setting) ? setting : undefined;
+  const want = opts.backend && opts.backend !== 'auto' ? opts.backend : (fromSetting ?? 'auto');
   // An explicit choice probes only itself and the two CPU backends (no GPU driver start-up, no Dawn warnings).
   const { probes: list, chosen } =
     want === 'auto'
       ? await availableBackends()
-      : { probes: await Promise.all([...new Set<TfBackendName>([want, 'wasm', 'cpu'])].map((n) => probeBackend(n))), chosen: want };
+      : {
+          probes: await Promise.all([...new Set<TfBackendName>([want, 'wasm', 'cpu'])].map((n) => probeBackend(n))),
+          chosen: want,
+        };
   const available = list.filter((p) => p.available).map((p) => p.name);
   const name = want === 'auto' ? chosen : want;
   if (!name) throw new UserError('unavailable', 'no tfjs backend can start here (tried tensorflow, webgpu, wasm, cpu)');

@@ -104,7 +104,12 @@ interface WasmBackendLike {
  * spatial flip). tfjs-wasm's Transpose and Reverse kernels are scalar index loops: on a 3x3x512x1024 filter
  * they take 100-200 ms; this takes a fraction of that.
  */
-function heapTranspose(be: WasmBackendLike, x: TensorInfo, perm: [number, number, number, number], flip01 = false): TensorInfo {
+function heapTranspose(
+  be: WasmBackendLike,
+  x: TensorInfo,
+  perm: [number, number, number, number],
+  flip01 = false,
+): TensorInfo {
   const shape = x.shape as [number, number, number, number];
   const outShape = perm.map((p) => shape[p] as number) as [number, number, number, number];
   const out = be.makeOutput(outShape, 'float32');
@@ -136,7 +141,11 @@ function heapTranspose(be: WasmBackendLike, x: TensorInfo, perm: [number, number
   return out;
 }
 
-type KFunc = (args: { inputs: NamedTensorMap | Record<string, TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => TensorInfo;
+type KFunc = (args: {
+  inputs: NamedTensorMap | Record<string, TensorInfo>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}) => TensorInfo;
 
 function kernelOf(tf: Tf, name: string): KFunc {
   const k = tf.getKernel(name, 'wasm');
@@ -170,7 +179,14 @@ function wasmConv2DBackpropInput(tf: Tf): KernelConfig {
         a.pad,
         a.dimRoundingMode,
       );
-      const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+      const {
+        filterHeight: kh,
+        filterWidth: kw,
+        strideHeight: sh,
+        strideWidth: sw,
+        outHeight: oh,
+        outWidth: ow,
+      } = info;
       const top = kh - 1 - info.padInfo.top;
       const left = kw - 1 - info.padInfo.left;
       if (a.dataFormat !== 'NHWC' || sh !== sw || top < 0 || left < 0) {
@@ -281,7 +297,8 @@ function polyphaseBackpropInput(
         for (let b = 0; b < jx; b++) {
           const fx = rx + s * (jx - 1 - b);
           const base = (fy * kw + fx) * cin * co;
-          for (let c = 0; c < co; c++) for (let d = 0, si = base + c; d < cin; d++, si += co) dst[o++] = src[si] as number;
+          for (let c = 0; c < co; c++)
+            for (let d = 0, si = base + c; d < cin; d++, si += co) dst[o++] = src[si] as number;
         }
       }
       phases.push(
@@ -306,11 +323,19 @@ function polyphaseBackpropInput(
       );
     }
   }
-  const cat = keep(kernelOf(tf, 'Concat')({ inputs: phases as unknown as NamedTensorMap, backend, attrs: { axis: 3 } }));
-  const full = kernelOf(tf, 'DepthToSpace')({ inputs: { x: cat }, backend, attrs: { blockSize: s, dataFormat: 'NHWC' } });
+  const cat = keep(
+    kernelOf(tf, 'Concat')({ inputs: phases as unknown as NamedTensorMap, backend, attrs: { axis: 3 } }),
+  );
+  const full = kernelOf(
+    tf,
+    'DepthToSpace',
+  )({ inputs: { x: cat }, backend, attrs: { blockSize: s, dataFormat: 'NHWC' } });
   if (full.shape[1] === inH && full.shape[2] === inW && pt === 0 && pl === 0) return full;
   keep(full);
-  return kernelOf(tf, 'Slice')({ inputs: { x: full }, backend, attrs: { begin: [0, pt, pl, 0], size: [n, inH, inW, ci] } });
+  return kernelOf(
+    tf,
+    'Slice',
+  )({ inputs: { x: full }, backend, attrs: { begin: [0, pt, pl, 0], size: [n, inH, inW, ci] } });
 }
 
 function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
@@ -338,7 +363,14 @@ function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
       const be = backend as WasmBackendLike;
       const conv2d = kernelOf(tf, 'Conv2D');
       const slice = kernelOf(tf, 'Slice');
-      const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+      const {
+        filterHeight: kh,
+        filterWidth: kw,
+        strideHeight: sh,
+        strideWidth: sw,
+        outHeight: oh,
+        outWidth: ow,
+      } = info;
       const [, inH, inW] = x.shape as [number, number, number, number];
       const top = info.padInfo.top;
       const left = info.padInfo.left;
@@ -370,7 +402,11 @@ function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
         temps.push(conv);
         let cropped = conv;
         if (conv.shape[1] !== kh || conv.shape[2] !== kw) {
-          cropped = slice({ inputs: { x: conv }, backend, attrs: { begin: [0, 0, 0, 0], size: [conv.shape[0], kh, kw, conv.shape[3]] } });
+          cropped = slice({
+            inputs: { x: conv },
+            backend,
+            attrs: { begin: [0, 0, 0, 0], size: [conv.shape[0], kh, kw, conv.shape[3]] },
+          });
           temps.push(cropped);
         }
         return heapTranspose(be, cropped, [1, 2, 0, 3]); // [kh, kw, ci, co]

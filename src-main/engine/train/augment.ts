@@ -106,14 +106,22 @@ export function augmentInto(
     const i11 = (y1 * S + x1) * 4;
     for (let ch = 0; ch < 3; ch++) {
       const v =
-        ((px[i00 + ch] as number) * w00 + (px[i01 + ch] as number) * w01 + (px[i10 + ch] as number) * w10 + (px[i11 + ch] as number) * w11) / 255;
+        ((px[i00 + ch] as number) * w00 +
+          (px[i01 + ch] as number) * w01 +
+          (px[i10 + ch] as number) * w10 +
+          (px[i11 + ch] as number) * w11) /
+        255;
       let u = v;
       if (o.color) u = (v - 0.5) * cScale + 0.5 + cShift + (ch === 0 ? cr : ch === 1 ? cg : cb);
       out[at + ch] = u < 0 ? 0 : u > 1 ? 1 : u;
     }
     if (alpha && aAt !== undefined) {
       alpha[aAt] =
-        ((px[i00 + 3] as number) * w00 + (px[i01 + 3] as number) * w01 + (px[i10 + 3] as number) * w10 + (px[i11 + 3] as number) * w11) / 255;
+        ((px[i00 + 3] as number) * w00 +
+          (px[i01 + 3] as number) * w01 +
+          (px[i10 + 3] as number) * w10 +
+          (px[i11 + 3] as number) * w11) /
+        255;
     }
   };
   for (let v = 0; v < N; v++) {
@@ -137,9 +145,15 @@ export function augmentInto(
         const fv = gv - b0;
         const k00 = b0 * G + a0;
         const dx =
-          (gx[k00] as number) * (1 - fu) * (1 - fv) + (gx[k00 + 1] as number) * fu * (1 - fv) + (gx[k00 + G] as number) * (1 - fu) * fv + (gx[k00 + G + 1] as number) * fu * fv;
+          (gx[k00] as number) * (1 - fu) * (1 - fv) +
+          (gx[k00 + 1] as number) * fu * (1 - fv) +
+          (gx[k00 + G] as number) * (1 - fu) * fv +
+          (gx[k00 + G + 1] as number) * fu * fv;
         const dy =
-          (gy[k00] as number) * (1 - fu) * (1 - fv) + (gy[k00 + 1] as number) * fu * (1 - fv) + (gy[k00 + G] as number) * (1 - fu) * fv + (gy[k00 + G + 1] as number) * fu * fv;
+          (gy[k00] as number) * (1 - fu) * (1 - fv) +
+          (gy[k00 + 1] as number) * fu * (1 - fv) +
+          (gy[k00 + G] as number) * (1 - fu) * fv +
+          (gy[k00 + G + 1] as number) * fu * fv;
         sample(sx + dx, sy + dy, input, at);
       } else {
         input[at] = target[at] as number;
@@ -159,7 +173,14 @@ export interface Batch {
   size: number;
 }
 
-export function makeBatch(faces: readonly CachedFace[], n: number, o: AugmentOptions, rng: Rng, withMask: boolean, order: () => number): Batch {
+export function makeBatch(
+  faces: readonly CachedFace[],
+  n: number,
+  o: AugmentOptions,
+  rng: Rng,
+  withMask: boolean,
+  order: () => number,
+): Batch {
   const N = o.outSize;
   const input = new Float32Array(n * N * N * 3);
   const target = new Float32Array(n * N * N * 3);
@@ -173,7 +194,11 @@ export function makeBatch(faces: readonly CachedFace[], n: number, o: AugmentOpt
 }
 
 /** The centre crop of a face, no augmentation (preview and evaluation). */
-export function centreCrop(face: CachedFace, outSize: number, coverage: number): { rgb: Float32Array; mask: Float32Array } {
+export function centreCrop(
+  face: CachedFace,
+  outSize: number,
+  coverage: number,
+): { rgb: Float32Array; mask: Float32Array } {
   const rgb = new Float32Array(outSize * outSize * 3);
   const inp = new Float32Array(outSize * outSize * 3);
   const mask = new Float32Array(outSize * outSize);

@@ -45,7 +45,11 @@ export interface BatchPlan {
 }
 
 /** Makes the (A, B) batch pair of any iteration (0-based: the batch trained at iteration `iteration + 1`). */
-export function batchMaker(facesA: readonly CachedFace[], facesB: readonly CachedFace[], plan: BatchPlan): (iteration: number) => [Batch, Batch] {
+export function batchMaker(
+  facesA: readonly CachedFace[],
+  facesB: readonly CachedFace[],
+  plan: BatchPlan,
+): (iteration: number) => [Batch, Batch] {
   const sampleA = epochSampler(facesA.length, plan.seed, 1);
   const sampleB = epochSampler(facesB.length, plan.seed, 2);
   return (iteration) => {

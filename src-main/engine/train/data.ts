@@ -22,7 +22,10 @@ export async function listFaces(dir: string): Promise<string[]> {
     if (e instanceof UserError) throw e;
     throw new UserError('not-found', `${dir}: faces folder not found`, dir);
   }
-  const files = names.filter((n) => IMAGE_RE.test(n)).sort().map((n) => join(dir, n));
+  const files = names
+    .filter((n) => IMAGE_RE.test(n))
+    .sort()
+    .map((n) => join(dir, n));
   if (files.length === 0) throw new UserError('no-images', `${dir}: no face images (png/jpg) in this folder`, dir);
   return files;
 }
@@ -45,7 +48,11 @@ export function defaultMask(size: number): Uint8Array {
 }
 
 /** Decodes faces at `size` x `size` RGBA (a limited number of decodes in flight). */
-export async function loadFaces(files: readonly string[], size: number, onProgress?: (done: number) => void): Promise<CachedFace[]> {
+export async function loadFaces(
+  files: readonly string[],
+  size: number,
+  onProgress?: (done: number) => void,
+): Promise<CachedFace[]> {
   const out: CachedFace[] = new Array(files.length);
   const fallback = defaultMask(size);
   let next = 0;
@@ -63,7 +70,11 @@ export async function loadFaces(files: readonly string[], size: number, onProgre
         hasAlpha = meta.hasAlpha === true;
         rgba = await img.ensureAlpha().resize(size, size, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
       } catch (e) {
-        throw new UserError('bad-media', `${file}: not a readable image (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`, file);
+        throw new UserError(
+          'bad-media',
+          `${file}: not a readable image (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+          file,
+        );
       }
       const data = new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength).slice();
       if (!hasAlpha) for (let p = 0; p < size * size; p++) data[p * 4 + 3] = fallback[p] as number;

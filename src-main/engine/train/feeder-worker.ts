@@ -16,6 +16,8 @@ port.on('message', (m: { iteration: number } | { close: true }) => {
     return;
   }
   const [a, b] = make(m.iteration);
-  const buffers = [a.input, a.target, b.input, b.target, ...(a.mask ? [a.mask] : []), ...(b.mask ? [b.mask] : [])].map((x) => x.buffer as ArrayBuffer);
+  const buffers = [a.input, a.target, b.input, b.target, ...(a.mask ? [a.mask] : []), ...(b.mask ? [b.mask] : [])].map(
+    (x) => x.buffer as ArrayBuffer,
+  );
   port.postMessage({ iteration: m.iteration, a, b }, buffers);
 });

@@ -13,14 +13,27 @@ export interface BatchFeeder {
   readonly threaded: boolean;
 }
 
-export function inlineFeeder(facesA: readonly CachedFace[], facesB: readonly CachedFace[], plan: BatchPlan): BatchFeeder {
+export function inlineFeeder(
+  facesA: readonly CachedFace[],
+  facesB: readonly CachedFace[],
+  plan: BatchPlan,
+): BatchFeeder {
   const make = batchMaker(facesA, facesB, plan);
   return { get: (i) => Promise.resolve(make(i)), close: () => Promise.resolve(), threaded: false };
 }
 
-export function workerFeeder(facesA: readonly CachedFace[], facesB: readonly CachedFace[], plan: BatchPlan): BatchFeeder {
-  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { entry: 'feeder-worker', facesA, facesB, plan } });
-  const pending = new Map<number, { resolve: (b: [Batch, Batch]) => void; reject: (e: unknown) => void; promise: Promise<[Batch, Batch]> }>();
+export function workerFeeder(
+  facesA: readonly CachedFace[],
+  facesB: readonly CachedFace[],
+  plan: BatchPlan,
+): BatchFeeder {
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
+    workerData: { entry: 'feeder-worker', facesA, facesB, plan },
+  });
+  const pending = new Map<
+    number,
+    { resolve: (b: [Batch, Batch]) => void; reject: (e: unknown) => void; promise: Promise<[Batch, Batch]> }
+  >();
   let failed: unknown = null;
   const request = (iteration: number) => {
     let p = pending.get(iteration);

@@ -4,7 +4,7 @@
  * loadable model: the new one or the previous one.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import {
@@ -50,13 +50,22 @@ export function exportWeights(model: FaceModel): { data: Float32Array; tensors: 
   return { data, tensors };
 }
 
-export function importWeights(model: FaceModel, tensors: readonly TensorEntry[], data: Float32Array, file: string): void {
+export function importWeights(
+  model: FaceModel,
+  tensors: readonly TensorEntry[],
+  data: Float32Array,
+  file: string,
+): void {
   const tf = model.params.tf;
   const byName = new Map(tensors.map((t) => [t.name, t]));
   for (const [name, v] of model.params.vars) {
     const t = byName.get(name);
     if (!t || t.shape.join('x') !== v.shape.join('x')) {
-      throw new UserError('mismatch', `${file}: tensor ${name} is ${t ? t.shape.join('x') : 'missing'}, the ${model.config.name} model needs ${v.shape.join('x')}`, file);
+      throw new UserError(
+        'mismatch',
+        `${file}: tensor ${name} is ${t ? t.shape.join('x') : 'missing'}, the ${model.config.name} model needs ${v.shape.join('x')}`,
+        file,
+      );
     }
     const part = data.subarray(t.offset, t.offset + v.size);
     if (part.length !== v.size) throw new UserError('bad-file', `${file}: weights file is truncated`, file);
@@ -69,6 +78,7 @@ export function importWeights(model: FaceModel, tensors: readonly TensorEntry[],
 /** Writes weights, optimizer state and state.json (in that order), each atomically with a backup. */
 export async function saveModel(dir: string, model: FaceModel, adam: Adam, fields: StateFields): Promise<ModelState> {
   await mkdir(dir, { recursive: true });
+  await removeStaleTemps(dir);
   const { data, tensors } = exportWeights(model);
   const moments = adam.exportMoments();
   const wBytes = asBytes(data);
@@ -78,13 +88,26 @@ export async function saveModel(dir: string, model: FaceModel, adam: Adam, field
     ...fields,
     optimizer: { ...fields.optimizer, name: 'adam', step: adam.step },
     tensors,
-    files: { weightsSha256: sha256(wBytes), optimizerSha256: sha256(oBytes), weightsBytes: wBytes.byteLength, optimizerBytes: oBytes.byteLength },
+    files: {
+      weightsSha256: sha256(wBytes),
+      optimizerSha256: sha256(oBytes),
+      weightsBytes: wBytes.byteLength,
+      optimizerBytes: oBytes.byteLength,
+    },
     savedAt: new Date().toISOString(),
   };
   await writeFileAtomicSafe(join(dir, MODEL_WEIGHTS_FILE), wBytes, { backup: true });
   await writeFileAtomicSafe(join(dir, MODEL_OPTIMIZER_FILE), oBytes, { backup: true });
   await writeJsonAtomic(join(dir, MODEL_STATE_FILE), state, { backup: true });
   return state;
+}
+
+/** Temporary files of an atomic write that a killed process left behind (`weights.bin.123456789`). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const re = new RegExp(
+    `^(${[MODEL_WEIGHTS_FILE, MODEL_OPTIMIZER_FILE, MODEL_STATE_FILE].map((f) => f.replace('.', '\\.')).join('|')})(\\.bak\\.tmp|\\.\\d+)$`,
+  );
+  for (const name of await readdir(dir)) if (re.test(name)) await rm(join(dir, name), { force: true });
 }
 
 export interface LoadedModelFiles {
@@ -152,13 +175,18 @@ export async function readModelFiles(dir: string): Promise<LoadedModelFiles> {
     return { state, weights, optimizer, from };
   }
   const file = join(dir, MODEL_STATE_FILE);
-  throw new UserError('bad-file', `${file}: no loadable model in this folder${problems.length ? ` (${problems.join('; ')})` : ''}`, file);
+  throw new UserError(
+    'bad-file',
+    `${file}: no loadable model in this folder${problems.length ? ` (${problems.join('; ')})` : ''}`,
+    file,
+  );
 }
 
 /** Copies the current save into snapshots/<iteration>/. */
 export async function snapshotModel(dir: string, iteration: number): Promise<string> {
   const to = join(dir, MODEL_SNAPSHOTS_DIR, String(iteration).padStart(8, '0'));
   await mkdir(to, { recursive: true });
-  for (const f of [MODEL_WEIGHTS_FILE, MODEL_OPTIMIZER_FILE, MODEL_STATE_FILE]) await copyFile(join(dir, f), join(to, f));
+  for (const f of [MODEL_WEIGHTS_FILE, MODEL_OPTIMIZER_FILE, MODEL_STATE_FILE])
+    await copyFile(join(dir, f), join(to, f));
   return to;
 }

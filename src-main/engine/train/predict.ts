@@ -22,7 +22,11 @@ export interface LoadedFaceModel {
    * reconstruct. faces: n x size x size x 3 floats 0..1. Returns the face (same layout) and, for masked
    * trainers, the predicted mask (n x size x size).
    */
-  predict(faces: Float32Array, n: number, direction: 'a-to-b' | 'b-to-a' | 'a-to-a' | 'b-to-b'): { face: Float32Array; mask?: Float32Array };
+  predict(
+    faces: Float32Array,
+    n: number,
+    direction: 'a-to-b' | 'b-to-a' | 'a-to-a' | 'b-to-b',
+  ): { face: Float32Array; mask?: Float32Array };
   /** The network itself (tests, advanced use). */
   model: FaceModel;
   dispose(): void;

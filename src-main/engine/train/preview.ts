@@ -48,5 +48,7 @@ export async function previewPng(tf: Tf, model: FaceModel, f: PreviewFaces): Pro
       }
     }
   });
-  return sharp(img, { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+  return sharp(img, { raw: { width: W, height: H, channels: 3 } })
+    .png()
+    .toBuffer();
 }

@@ -8,7 +8,7 @@ import { UserError, type UserErrorCode } from '../../../src-shared/errors';
 import type { TrainOptions } from '../../../src-shared/stages/train';
 import type { StageContext } from '../stage';
 import type { PreviewEvent, TrainResult } from './trainer';
-import type { WorkerOutMessage } from './worker';
+import type { WorkerInMessage, WorkerOutMessage } from './worker';
 
 export type { PreviewEvent, TrainResult } from './trainer';
 
@@ -22,7 +22,11 @@ export interface RunTrainExtras {
   inline?: boolean;
 }
 
-export async function runTrain(options: TrainOptions, ctx: TrainContext, extras: RunTrainExtras = {}): Promise<TrainResult> {
+export async function runTrain(
+  options: TrainOptions,
+  ctx: TrainContext,
+  extras: RunTrainExtras = {},
+): Promise<TrainResult> {
   if (ctx.signal.aborted) throw new UserError('cancelled', 'cancelled by the user');
   if (extras.inline) {
     const { trainLoop } = await import('./trainer');
@@ -37,8 +41,12 @@ export async function runTrain(options: TrainOptions, ctx: TrainContext, extras:
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
     workerData: { options, ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}) },
   });
-  const onAbort = () => worker.postMessage({ type: 'stop' });
+  const onAbort = () => worker.postMessage({ type: 'stop' } satisfies WorkerInMessage);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  // "Save now": saved after the current step.
+  const offRequest = ctx.onRequest?.((r) => {
+    if (r === 'save') worker.postMessage({ type: 'save' } satisfies WorkerInMessage);
+  });
   try {
     return await new Promise<TrainResult>((resolve, reject) => {
       let settled = false;
@@ -79,6 +87,7 @@ export async function runTrain(options: TrainOptions, ctx: TrainContext, extras:
       });
     });
   } finally {
+    offRequest?.();
     ctx.signal.removeEventListener('abort', onAbort);
     await worker.terminate().catch(() => undefined);
   }

@@ -31,6 +31,8 @@ export interface TrainHooks {
   preview?(e: PreviewEvent): void;
   /** Polled after every step: true finishes the step, saves and returns. */
   shouldStop(): boolean;
+  /** Polled after every step: true saves now (the user's "Save now"); the flag is the caller's to reset. */
+  takeSaveRequest?(): boolean;
   /** Tests only: make the loss of this iteration NaN. */
   nanAt?: number;
   /** Prepare batches on the training thread instead of the feeder thread. */
@@ -78,7 +80,11 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   const [filesA, filesB] = await Promise.all([listFaces(options.inputA), listFaces(options.inputB)]);
   const existing = (await hasModel(modelDir)) ? await readModelFiles(modelDir) : null;
   if (existing && existing.state.trainer !== cfg.name) {
-    throw new UserError('mismatch', `${join(modelDir, 'state.json')}: the model is '${existing.state.trainer}', not '${cfg.name}' (use -t ${existing.state.trainer} or another folder)`, modelDir);
+    throw new UserError(
+      'mismatch',
+      `${join(modelDir, 'state.json')}: the model is '${existing.state.trainer}', not '${cfg.name}' (use -t ${existing.state.trainer} or another folder)`,
+      modelDir,
+    );
   }
   const coverage = existing?.state.coverage ?? options.coverage;
   const cacheSize = cacheSizeFor(cfg.size, coverage);
@@ -87,7 +93,10 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
 
   const loaded = await loadTf({ backend: options.backend });
   const tf = loaded.tf;
-  hooks.log('info', `tfjs backend: ${loaded.backend}${loaded.gpu ? ` on ${loaded.gpu}` : ''} (available: ${loaded.available.join(', ')})`);
+  hooks.log(
+    'info',
+    `tfjs backend: ${loaded.backend}${loaded.gpu ? ` on ${loaded.gpu}` : ''} (available: ${loaded.available.join(', ')})`,
+  );
   const seed = existing?.state.seed ?? options.seed ?? (Math.random() * 2 ** 31) >>> 0;
   const model = buildAutoencoder(tf, cfg, seed);
   const nParams = model.params.count();
@@ -109,12 +118,18 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   try {
     if (existing) {
       importWeights(model, existing.state.tensors, existing.weights, join(modelDir, 'weights.bin'));
-      hooks.log('info', `resuming ${cfg.name} at iteration ${iteration} (${existing.from === 'backup' ? 'from the backup save' : 'last save'})`);
+      hooks.log(
+        'info',
+        `resuming ${cfg.name} at iteration ${iteration} (${existing.from === 'backup' ? 'from the backup save' : 'last save'})`,
+      );
     }
     adam = new Adam(tf, model.params.vars, adamCfg, adamMode);
     if (existing?.optimizer) adam.importMoments(existing.optimizer, existing.state.optimizer.step);
     else if (existing) hooks.log('warn', 'optimizer state missing: Adam restarts from zero');
-    hooks.log('info', `${cfg.name}: ${(nParams / 1e6).toFixed(2)} M parameters, ${((model.flopsPerFace * 3) / 1e9).toFixed(2)} GFLOP per face per training step, Adam on ${adamMode}`);
+    hooks.log(
+      'info',
+      `${cfg.name}: ${(nParams / 1e6).toFixed(2)} M parameters, ${((model.flopsPerFace * 3) / 1e9).toFixed(2)} GFLOP per face per training step, Adam on ${adamMode}`,
+    );
 
     const stateFields = (): StateFields => ({
       trainer: cfg.name,
@@ -144,7 +159,12 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       faces.forEach((f, i) => out.set(centreCrop(f, cfg.size, coverage).rgb, i * cfg.size * cfg.size * 3));
       return out;
     };
-    const pf: PreviewFaces = { a: crop(fixedFaces(facesA, previewN)), b: crop(fixedFaces(facesB, previewN)), n: previewN, size: cfg.size };
+    const pf: PreviewFaces = {
+      a: crop(fixedFaces(facesA, previewN)),
+      b: crop(fixedFaces(facesB, previewN)),
+      n: previewN,
+      size: cfg.size,
+    };
     const previewDir = resolve(options.previewDir ?? modelDir);
     const writePreview = async () => {
       const png = await previewPng(tf, model, pf);
@@ -158,7 +178,14 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       hooks.preview?.({ kind: 'train-grid', path: previewPath, iteration });
     };
 
-    const aug: AugmentOptions = { outSize: cfg.size, coverage, warp: options.warp, flip: options.flip, transform: true, color: options.colorAugment };
+    const aug: AugmentOptions = {
+      outSize: cfg.size,
+      coverage,
+      warp: options.warp,
+      flip: options.flip,
+      transform: true,
+      color: options.colorAugment,
+    };
     const bs = options.batchSize;
     // Batches depend only on (seed, iteration): resume continues the exact sequence. Prepared one iteration
     // ahead in the feeder thread; inline if that thread cannot start.
@@ -169,7 +196,10 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
         return await (feeder as BatchFeeder).get(iteration);
       } catch (e) {
         if (!feeder?.threaded) throw e;
-        hooks.log('warn', `batch feeder thread failed (${e instanceof Error ? e.message : String(e)}); preparing batches inline`);
+        hooks.log(
+          'warn',
+          `batch feeder thread failed (${e instanceof Error ? e.message : String(e)}); preparing batches inline`,
+        );
         await feeder.close().catch(() => undefined);
         feeder = inlineFeeder(facesA, facesB, plan);
         return feeder.get(iteration);
@@ -200,7 +230,10 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
           if (good.optimizer) adam.importMoments(good.optimizer, good.state.optimizer.step);
           restored = `restored the save of iteration ${good.state.iteration}`;
         }
-        throw new UserError('bad-option', `loss became NaN at iteration ${iteration}; ${restored}; try a lower --learning-rate`);
+        throw new UserError(
+          'bad-option',
+          `loss became NaN at iteration ${iteration}; ${restored}; try a lower --learning-rate`,
+        );
       }
       lossA.push(Math.fround(la));
       lossB.push(Math.fround(lb));
@@ -212,10 +245,10 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
         total,
         rate: egs,
         rateUnit: 'EGs/s',
-        ...(meter.etaMs(total - iteration) !== undefined ? { etaMs: (meter.etaMs(total - iteration) as number) } : {}),
+        ...(meter.etaMs(total - iteration) !== undefined ? { etaMs: meter.etaMs(total - iteration) as number } : {}),
         metrics: { iteration, lossA: la, lossB: lb, egs },
       });
-      if (iteration % options.saveEvery === 0) await save();
+      if (iteration % options.saveEvery === 0 || hooks.takeSaveRequest?.()) await save();
       if (options.snapshotEvery > 0 && iteration % options.snapshotEvery === 0) {
         if (lastSaved !== iteration) await save();
         const to = await snapshotModel(modelDir, iteration);
@@ -234,7 +267,11 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
     }
     trainSeconds += (performance.now() - sessionStart) / 1000;
     const meanEgs = stepSeconds > 0 ? (2 * bs * steps) / stepSeconds : 0;
-    report(stopped ? 'Stopped' : 'Done', 1, { done: iteration, total, metrics: { iteration, lossA: lossA.at(-1) ?? NaN, lossB: lossB.at(-1) ?? NaN, egs: meanEgs } });
+    report(stopped ? 'Stopped' : 'Done', 1, {
+      done: iteration,
+      total,
+      metrics: { iteration, lossA: lossA.at(-1) ?? NaN, lossB: lossB.at(-1) ?? NaN, egs: meanEgs },
+    });
     void egs;
     return {
       trainer: cfg.name,

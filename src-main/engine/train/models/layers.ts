@@ -59,19 +59,36 @@ export class Params {
 }
 
 /** conv + bias, optionally LeakyReLU(0.1). `same` padding. */
-export function conv(p: Params, key: string, x: T4, stride: number, act: 'leaky' | 'linear' | 'sigmoid', first = false): T4 {
+export function conv(
+  p: Params,
+  key: string,
+  x: T4,
+  stride: number,
+  act: 'leaky' | 'linear' | 'sigmoid',
+  first = false,
+): T4 {
   const tf = p.tf;
   // The fused conv's gradient computes dx eagerly: on the model input (no gradient needed) use conv + bias.
   const y: T4 = first
     ? tf.add<T4>(tf.conv2d(x, p.get(`${key}/kernel`) as unknown as T4, stride, 'same'), p.get(`${key}/bias`))
-    : tf.fused.conv2d({ x, filter: p.get(`${key}/kernel`) as unknown as T4, bias: p.get(`${key}/bias`), strides: stride, pad: 'same' });
+    : tf.fused.conv2d({
+        x,
+        filter: p.get(`${key}/kernel`) as unknown as T4,
+        bias: p.get(`${key}/bias`),
+        strides: stride,
+        pad: 'same',
+      });
   if (act === 'leaky') return tf.leakyRelu(y, 0.1) as T4;
   if (act === 'sigmoid') return tf.sigmoid(y) as T4;
   return y;
 }
 
 export function dense(p: Params, key: string, x: TfCore.Tensor2D): TfCore.Tensor2D {
-  return p.tf.fused.matMul({ a: x, b: p.get(`${key}/kernel`) as unknown as TfCore.Tensor2D, bias: p.get(`${key}/bias`) }) as TfCore.Tensor2D;
+  return p.tf.fused.matMul({
+    a: x,
+    b: p.get(`${key}/kernel`) as unknown as TfCore.Tensor2D,
+    bias: p.get(`${key}/bias`),
+  }) as TfCore.Tensor2D;
 }
 
 /** Faceswap's UpscaleBlock: 3x3 conv to 4x the filters, LeakyReLU 0.1, PixelShuffle (depth-to-space 2). */
