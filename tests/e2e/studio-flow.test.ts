@@ -118,6 +118,14 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await expect.poll(() => grid.getAttribute('data-count')).toBe(String(before.length - 3));
     expect(await page.getByTestId('faces-undo').isEnabled()).toBe(true);
     await shot(page, 'faces-after-delete');
+    // Sorting by the alignments' metadata: the blurriest face comes first.
+    const blurOption = page.getByTestId('faces-sort').locator('option[value="blur"]');
+    await expect.poll(() => blurOption.isDisabled(), { timeout: 30_000 }).toBe(false);
+    const firstNames = () => grid.locator('[role=gridcell]').evaluateAll((els) => els.slice(0, 8).map((e) => e.getAttribute('data-name')));
+    const byName = await firstNames();
+    await page.getByTestId('faces-sort').selectOption('blur');
+    await expect.poll(firstNames).not.toEqual(byName);
+    await page.getByTestId('faces-sort').selectOption('name');
   });
 
   it.skipIf(!findStage('train'))('trains a tiny model: the preview image and the loss chart update', async () => {
@@ -144,6 +152,10 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await expect(page.getByTestId('synthetic-label').innerText()).resolves.toContain('synthetic media');
     const preview = page.getByTestId('convert-preview');
     await preview.waitFor({ timeout: 240_000 });
+    // Frame 60: its face was extracted and kept (the faces deleted above are frames 0, 6 and 12, which convert skips).
+    const first = await preview.getAttribute('src');
+    await page.getByLabel('Frame number').fill('60');
+    await expect.poll(() => preview.getAttribute('src'), { timeout: 240_000 }).not.toBe(first);
     const before = await preview.getAttribute('src');
     await page.locator('#convert-live-erosion').fill('20');
     await page.locator('#convert-live-erosion').blur();

@@ -22,6 +22,9 @@ import { writeJsonAtomic } from '../util/atomic-write';
 import { angleDiff, cosine, expressionRatios, landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics';
 import { poseFromLandmarks } from './pose';
 
+/** Mesh score accepted for the face of a swapped frame (found where the original face is). */
+const MIN_SWAPPED_MESH_SCORE = 0.5;
+
 /** At most this many reference images per identity (evenly spread) go into its mean descriptor. */
 const MAX_REFERENCES = 40;
 
@@ -64,7 +67,6 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
   let measured = 0;
   let withBoth = 0;
   let prevO: MeshFace | undefined;
-  let prevS: MeshFace | undefined;
   let prevFrames: { o: Frame; s: Frame; box: BoxXYWH } | undefined;
 
   const origIt = decodeFrames(o.original, { signal: ctx.signal });
@@ -76,10 +78,12 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
       if (a.done || b.done) break;
       if (i % o.everyN !== 0) continue;
       measured++;
-      const fo = await findFace(detector, a.value, prevO);
-      const fs = fo ? await findFace(detector, b.value, prevS, fo.box) : undefined;
-      prevO = fo;
-      prevS = fs;
+      // Found (and tracked) in the original; then both faces are measured by the mesh in that same region, so an
+      // unmodified frame measures exactly like the original.
+      const found = await findFace(detector, a.value, prevO);
+      prevO = found;
+      const fo = found ? await faceAt(detector, a.value, found) : undefined;
+      const fs = found ? await faceAt(detector, b.value, found) : undefined;
       const row: QualityReport['perFrame'][number] = { frame: i, similarityToTarget: null, poseErrorDeg: null, expressionError: null };
       if (fo && fs) {
         withBoth++;
@@ -197,6 +201,18 @@ function overlap(a: BoxXYWH, b: BoxXYWH): number {
   const y1 = Math.min(a[1] + a[3], b[1] + b[3]);
   const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
   return inter / Math.min(a[2] * a[3], b[2] * b[3]);
+}
+
+/**
+ * The swapped frame's face where the original's is: the mesh is predicted in exactly the original face's region
+ * (so an unmodified frame gives the original's landmarks), with a low bar on the mesh score, since a swapped
+ * (possibly still blurry) face is there by construction; a fresh detection is the fallback.
+ */
+async function faceAt(detector: FaceDetector, frame: Frame, original: MeshFace): Promise<MeshFace | undefined> {
+  const pyr = new ImagePyramid(rgb(frame));
+  const m = await detector.meshAt(pyr, original.roi);
+  if (m && m.score >= MIN_SWAPPED_MESH_SCORE) return detector.toFace(m.mesh, original.detScore, m.score, original.roi);
+  return findFace(detector, frame, undefined, original.box);
 }
 
 /** Mean absolute change (8-bit levels) between two frames inside a box. */
