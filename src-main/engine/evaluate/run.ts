@@ -10,7 +10,7 @@ import { UserError } from '../../../src-shared/errors';
 import { QUALITY_VERSION, type QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
 import type { EvaluateOptions } from '../../../src-shared/stages/evaluate';
-import { DEFAULT_DETECT, FaceDetector, type MeshFace } from '../face/detector';
+import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, type MeshFace } from '../face/detector';
 import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { BoxXYWH, Point2, RgbImage } from '../face/types';
@@ -187,20 +187,11 @@ async function findFace(detector: FaceDetector, frame: Frame, prev: MeshFace | u
   const pyr = new ImagePyramid(rgb(frame));
   if (prev) {
     const t = await detector.track(pyr, prev, DEFAULT_DETECT);
-    if (t && (!near || overlap(t.box, near) > 0.3)) return t;
+    if (t && (!near || overlapOfSmaller(t.box, near) > 0.3)) return t;
   }
   const faces = await detector.detect(pyr, DEFAULT_DETECT);
-  const pool = near ? faces.filter((f) => overlap(f.box, near) > 0.3) : faces;
+  const pool = near ? faces.filter((f) => overlapOfSmaller(f.box, near) > 0.3) : faces;
   return pool.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
-}
-
-function overlap(a: BoxXYWH, b: BoxXYWH): number {
-  const x0 = Math.max(a[0], b[0]);
-  const y0 = Math.max(a[1], b[1]);
-  const x1 = Math.min(a[0] + a[2], b[0] + b[2]);
-  const y1 = Math.min(a[1] + a[3], b[1] + b[3]);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  return inter / Math.min(a[2] * a[3], b[2] * b[3]);
 }
 
 /**

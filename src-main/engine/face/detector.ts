@@ -120,7 +120,7 @@ function iou(a: BoxXYWH, b: BoxXYWH): number {
 export { iou as boxIou };
 
 /** Intersection over the smaller box's area. */
-function overlapOfSmaller(a: BoxXYWH, b: BoxXYWH): number {
+export function overlapOfSmaller(a: BoxXYWH, b: BoxXYWH): number {
   const x0 = Math.max(a[0], b[0]),
     y0 = Math.max(a[1], b[1]);
   const x1 = Math.min(a[0] + a[2], b[0] + b[2]),

@@ -7,6 +7,7 @@ import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import { ensureDir } from './fs';
+import { checkInputFile } from './probe';
 
 /** Extensions read as still images (sharp's prebuilt libvips reads all of these). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.jpe', '.webp', '.tif', '.tiff', '.avif', '.gif'] as const;
@@ -73,19 +74,6 @@ function imageError(path: string, e: unknown): UserError {
   return new UserError('bad-media', `${path}: not a readable image (${msg})`, path);
 }
 
-async function checkImageFile(path: string): Promise<void> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError('not-found', `${path}: no such file`, path);
-    throw new UserError('bad-media', `${path}: cannot be read (${code ?? (e as Error).message})`, path);
-  }
-  if (st.isDirectory()) throw new UserError('not-a-file', `${path}: is a folder, not an image file`, path);
-  if (st.size === 0) throw new UserError('bad-media', `${path}: empty file (0 bytes), not an image`, path);
-}
-
 export interface ReadImageOptions {
   /** Resize to this size (both: exact; one: keeps the aspect ratio). */
   width?: number;
@@ -98,7 +86,7 @@ export interface ReadImageOptions {
  * bad-media or truncated, naming the file.
  */
 export async function readImage(path: string, opts: ReadImageOptions = {}): Promise<RgbImage> {
-  await checkImageFile(path);
+  await checkInputFile(path, 'an image file');
   try {
     // failOn 'error': a truncated JPEG or PNG is an error, not a silently grey bottom half.
     let img = sharp(path, { failOn: 'error', limitInputPixels: 1 << 28 }).rotate();
@@ -144,7 +132,7 @@ export interface ImageFacts {
 
 /** Header facts of an image without decoding its pixels. */
 export async function imageFacts(path: string): Promise<ImageFacts> {
-  await checkImageFile(path);
+  await checkInputFile(path, 'an image file');
   try {
     const m = await sharp(path).metadata();
     const orientation = m.orientation ?? 1;
