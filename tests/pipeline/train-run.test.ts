@@ -22,7 +22,7 @@ import { loadFaceModel } from '../../src-main/engine/train/predict';
 import { runTrain } from '../../src-main/engine/train/run';
 
 // Training stops at 250 iterations or after this many seconds, whichever comes first.
-const TRAIN_SECONDS = Number(process.env.FSS_TRAIN_SECONDS ?? 180);
+const TRAIN_SECONDS = Number(process.env.FSS_TRAIN_SECONDS ?? 400);
 let dir = '';
 const extractor = 'runExtract';
 
