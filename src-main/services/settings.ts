@@ -3,9 +3,9 @@
  * in the user's config folder (`$FSS_CONFIG_DIR`, else `~/.config/faceswap-studio`), written atomically.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { configDir } from '../engine/app-info';
 import { writeJsonAtomic } from '../engine/util/atomic-write';
 
 const settingsSchema = z.object({
@@ -18,9 +18,7 @@ const settingsSchema = z.object({
 
 export type Settings = z.infer<typeof settingsSchema>;
 
-export function configDir(): string {
-  return process.env.FSS_CONFIG_DIR ?? join(homedir(), '.config', 'faceswap-studio');
-}
+export { configDir };
 
 export class SettingsStore {
   private cached: Settings | undefined;

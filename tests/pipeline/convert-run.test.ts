@@ -15,6 +15,7 @@ import { parseAlignments, type Alignments } from '../../src-shared/formats/align
 import { runExtract } from '../../src-main/engine/extract/run';
 import { runConvert } from '../../src-main/engine/convert/run';
 import { syntheticSwapper } from '../../src-main/engine/convert/swapper';
+import { DIGITAL_SOURCE_TYPE, readContentCredentials } from '../../src-main/engine/convert/content-credentials';
 import { faceRoi, DEFAULT_BLEND } from '../../src-main/engine/convert/blend';
 import { modelMatrix } from '../../src-main/engine/convert/swapper';
 import { decodeFrames } from '../../src-main/engine/media/decode';
@@ -63,6 +64,7 @@ async function tags(path: string): Promise<Record<string, string>> {
 beforeAll(async () => {
   if (!hasTestdata) return;
   dir = await scratchDir('convert-run');
+  process.env.FSS_CONFIG_DIR = join(dir, 'config'); // the content-credentials identity is made in the scratch folder
   input = join(dir, 'personA.mp4');
   await cp(videos.personA, input);
   facesDir = join(dir, 'faces');
@@ -94,8 +96,9 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
     expect(r.frames).toBe(a.frameCount);
     const t = await tags(out);
     expect(t.comment).toMatch(/^Synthetic media: faces replaced by Faceswap Studio \d+\.\d+\.\d+ on \d{4}-/);
-    const prov = JSON.parse(await readFile(`${out}.provenance.json`, 'utf8')) as { syntheticMedia: boolean; inputs: { input: { sha256: string } } };
+    const prov = JSON.parse(await readFile(`${out}.provenance.json`, 'utf8')) as { syntheticMedia: boolean; inputs: { input: { sha256: string } }; contentCredentials: { embedded: boolean } };
     expect(prov.syntheticMedia).toBe(true);
+    expect(prov.contentCredentials.embedded).toBe(false); // MP4: no library here writes C2PA (content-credentials.ts)
     expect(prov.inputs.input.sha256).toBe(al.source.sha256);
     // Progress: monotonic, ends at exactly 1.
     const fr = ctx.events.map((e) => e.fraction);
@@ -174,6 +177,13 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
     let diff = 0;
     for (let y = height - 30; y < height - 10; y++) for (let x = width - 200; x < width - 20; x++) diff += Math.abs(src.data[(y * width + x) * 3]! - dst[(y * width + x) * 3]!);
     expect(diff / (20 * 180)).toBeGreaterThan(10);
+    // Image outputs carry C2PA Content Credentials (signed, bound to the bytes); the sidecar says who signed.
+    const cc = await readContentCredentials(await readFile(join(out, 'multi2_obama-biden_fr-two_people.png')));
+    expect(cc?.intact, cc?.status.join(' ')).toBe(true);
+    expect(cc!.actions[0]).toMatchObject({ action: 'c2pa.created', digitalSourceType: DIGITAL_SOURCE_TYPE });
+    const prov = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8')) as { contentCredentials: unknown };
+    expect(prov.contentCredentials).toEqual({ embedded: true, signedBy: r.contentCredentials });
+    expect(r.contentCredentials).toMatch(/^CN=Faceswap Studio/);
   });
 
   it('bad input: one-line errors, and an existing output is left as it was', async () => {

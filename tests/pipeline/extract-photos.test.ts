@@ -14,6 +14,8 @@ import { parseOptions } from '../../src-shared/options';
 import { extractOptions } from '../../src-shared/stages/extract';
 import { parseAlignments, type Alignments } from '../../src-shared/formats/alignments';
 import { readPngText } from '../../src-main/engine/face/png-text';
+import { transformPoints } from '../../src-main/engine/face/umeyama';
+import { parseFacePngMeta } from '../../src-shared/formats/face-png';
 
 type P = [number, number];
 interface GtFile {
@@ -167,6 +169,13 @@ describe.skipIf(!hasTestdata)('extract on photos', () => {
       size: 256,
     });
     expect(meta.matrix).toEqual(multi[2]!.matrix);
+    // The landmarks in crop pixels (the masked trainer's mask target): the alignments' landmarks through the matrix.
+    const parsed = parseFacePngMeta(JSON.stringify(meta))!;
+    const inCrop = transformPoints(multi[2]!.matrix, multi[2]!.landmarks68);
+    parsed.landmarks!.forEach((p, i) => {
+      expect(p[0]).toBeCloseTo(inCrop[i]![0], 1);
+      expect(p[1]).toBeCloseTo(inCrop[i]![1], 1);
+    });
   });
 
   it('the 90-degree rotated photo alone, with --rotate-images', async () => {

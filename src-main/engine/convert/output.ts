@@ -4,7 +4,7 @@
  * output folder only when complete). Either way an existing output is never replaced by a half-done one.
  * Also: the synthetic-media label (container tags + provenance sidecar) and the optional visible watermark.
  */
-import { access, constants, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { access, constants, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
@@ -97,15 +97,20 @@ export async function videoSink(o: VideoSinkOptions): Promise<FrameSink> {
   };
 }
 
-/** PNG frames into `<dir>` via a hidden temporary sibling folder. */
-export async function folderSink(dir: string, width: number, height: number): Promise<FrameSink> {
+/**
+ * PNG frames into `<dir>` via a hidden temporary sibling folder; `sign` embeds Content Credentials in each PNG
+ * (content-credentials.ts).
+ */
+export async function folderSink(dir: string, width: number, height: number, sign?: (png: Buffer) => Promise<Uint8Array>): Promise<FrameSink> {
   const out = resolve(dir);
   const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(tmp, { recursive: true });
   let written = 0;
   return {
     async write(frame, name) {
-      await sharp(frame, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 3 }).toFile(join(tmp, name));
+      const png = sharp(frame, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 3 });
+      if (sign) await writeFile(join(tmp, name), await sign(await png.toBuffer()));
+      else await png.toFile(join(tmp, name));
       written++;
     },
     async close() {

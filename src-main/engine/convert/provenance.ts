@@ -37,7 +37,16 @@ export async function projectConsent(modelDir: string): Promise<{ project: strin
   }
 }
 
-export async function writeProvenance(o: { output: string; isFolder: boolean; date: string; options: ConvertOptions; inputs: ProvenanceInputs; frames: number }): Promise<string> {
+export async function writeProvenance(o: {
+  output: string;
+  isFolder: boolean;
+  date: string;
+  options: ConvertOptions;
+  inputs: ProvenanceInputs;
+  frames: number;
+  /** Whether the output files carry C2PA Content Credentials, and who signed them. */
+  contentCredentials: { embedded: true; signedBy: string } | { embedded: false; reason: string };
+}): Promise<string> {
   const path = provenancePath(o.output, o.isFolder);
   const doc = {
     format: PROVENANCE_FORMAT,
@@ -50,6 +59,7 @@ export async function writeProvenance(o: { output: string; isFolder: boolean; da
     consent: (await projectConsent(o.inputs.model.path)) ?? null,
     options: o.options,
     output: { path: o.output, frames: o.frames, ...(o.isFolder ? {} : { sha256: await sha256File(o.output) }) },
+    contentCredentials: o.contentCredentials,
   };
   await writeJsonAtomic(path, doc);
   return path;

@@ -20,6 +20,8 @@ import { convertFrame } from './frame';
 import { checkModelFolder, loadSwapper } from './model-swapper';
 import { checkOutputWritable, createWatermark, folderSink, labelMetadata, videoSink, VIDEO_OUT, type FrameSink } from './output';
 import { writeProvenance } from './provenance';
+import { ContentCredentials } from './content-credentials';
+import { appName, appVersion } from '../app-info';
 import type { FaceSwapper } from './swapper';
 
 export interface ConvertResult {
@@ -38,6 +40,8 @@ export interface ConvertResult {
   /** Conversion speed over the whole run, frames/s. */
   fps: number;
   provenance?: string;
+  /** Image outputs: the subject of the certificate that signed their Content Credentials (C2PA). */
+  contentCredentials?: string;
   /** `<output>.quality.json`, when written. */
   quality?: string;
 }
@@ -99,7 +103,13 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   let lastReport = 0;
 
   const openSink = async (f: SourceFrame): Promise<FrameSink> => {
-    if (!videoOut) return folderSink(output, f.image.width, f.image.height);
+    if (!videoOut) {
+      if (!options.label) return folderSink(output, f.image.width, f.image.height);
+      const credentials = await ContentCredentials.open();
+      result.contentCredentials = credentials.signedBy;
+      const what = { title: basename(input), description: `Faces replaced by ${appName} ${appVersion} (face swap): synthetic media` };
+      return folderSink(output, f.image.width, f.image.height, (png) => credentials.signImage(png, what));
+    }
     const info = await probeVideo(input, { signal });
     let audioOffsetSec = 0;
     let audio = info.hasAudio;
@@ -210,6 +220,9 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
         model: { path: resolve(options.model), trainer: swapper.trainer, ...(modelState ? { iteration: modelState.iteration, weightsSha256: modelState.files.weightsSha256 } : {}) },
       },
       frames: result.frames,
+      contentCredentials: result.contentCredentials
+        ? { embedded: true, signedBy: result.contentCredentials }
+        : { embedded: false, reason: videoOut ? 'no library available here writes C2PA into MP4 (see content-credentials.ts)' : 'unlabelled' },
     });
   }
   if (options.qualityReport && videoOut && !options.discardFrames && modelState) {

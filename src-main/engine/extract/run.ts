@@ -3,7 +3,7 @@
  * size/blur filters -> aligned PNG crops + alignments file (written atomically every few seconds, on cancel and
  * at the end, so an interrupted run leaves a valid file that `--skip-existing` resumes).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
@@ -18,7 +18,8 @@ import {
 import { RateMeter } from '../../../src-shared/progress';
 import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { throwIfCancelled, type StageContext } from '../stage';
-import { writeJsonAtomic } from '../util/atomic-write';
+import { writeFileAtomicSafe, writeJsonAtomic } from '../util/atomic-write';
+import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/face-png';
 import { alignFace } from '../face/align';
 import { blurScore } from '../face/blur';
 import { DEFAULT_DETECT, FaceDetector, type DetectOptions, type MeshFace } from '../face/detector';
@@ -26,7 +27,7 @@ import { loadFaceModels, type FaceModels } from '../face/human';
 import { ImagePyramid, warpToRgb } from '../face/image';
 import { asciiJson, addPngText } from '../face/png-text';
 import type { Point2, RgbImage } from '../face/types';
-import { applyMatrix, invertMatrix } from '../face/umeyama';
+import { applyMatrix, invertMatrix, transformPoints } from '../face/umeyama';
 import { openExtractSource, readImageRgb, type ExtractSource, type SourceFrame } from './source';
 import { FaceTracker, type Track } from './tracker';
 
@@ -48,7 +49,6 @@ export interface ExtractResult {
 }
 
 /** PNG text keyword of the aligned faces. */
-export const PNG_KEYWORD = 'faceswap-studio:face';
 /** How often faces are re-detected on video (processed frames) while tracking. */
 const DETECT_EVERY = 8;
 /** Descriptor refresh of a tracked face when filtering (processed frames). */
@@ -492,7 +492,7 @@ async function alignAndWrite(
   const png = await sharp(crop, { raw: { width: options.size, height: options.size, channels: 3 } })
     .png({ compressionLevel: 4 })
     .toBuffer();
-  const meta = {
+  const meta: FacePngMeta = {
     version: 1,
     source: basename(source.path),
     sourcePath: source.path,
@@ -501,8 +501,9 @@ async function alignAndWrite(
     size: options.size,
     centering: options.centering,
     matrix,
+    landmarks: transformPoints(al.matrix, f.lm).map((p) => [r2(p[0]), r2(p[1])]),
   };
-  await writeFile(join(outDir, name), addPngText(png, PNG_KEYWORD, asciiJson(meta)));
+  await writeFileAtomicSafe(join(outDir, name), addPngText(png, FACE_PNG_KEYWORD, asciiJson(meta)), { fsync: false });
   face.file = name;
   result.facesWritten++;
   return face;

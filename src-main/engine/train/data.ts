@@ -1,13 +1,16 @@
 /**
  * Training faces: every aligned face image of a folder (the curated extract output: faces the user deleted are
  * simply not there), decoded once with sharp into RGBA at the cache size and kept in memory for the session.
- * An image without alpha gets the default mask (an ellipse over the face area of an aligned face), so the
- * masked trainer always has a target.
+ * An image without alpha gets its mask from the landmarks in its PNG metadata (the extended face hull, see
+ * face/face-mask.ts), or, for faces without them, the default ellipse over the face area, so the masked trainer
+ * always has a target.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
+import { FACE_PNG_KEYWORD, parseFacePngMeta } from '../../../src-shared/formats/face-png';
+import { landmarkFaceMask } from '../face/face-mask';
 import type { CachedFace } from './augment';
 
 const IMAGE_RE = /\.(png|jpe?g|webp)$/i;
@@ -64,10 +67,13 @@ export async function loadFaces(
       const file = files[i] as string;
       let rgba: Buffer;
       let hasAlpha: boolean;
+      let mask: Uint8Array = fallback;
       try {
         const img = sharp(file);
         const meta = await img.metadata();
         hasAlpha = meta.hasAlpha === true;
+        const face = parseFacePngMeta(meta.comments?.find((c) => c.keyword === FACE_PNG_KEYWORD)?.text);
+        if (!hasAlpha && face?.landmarks && meta.width) mask = landmarkFaceMask(face.landmarks, meta.width, size);
         rgba = await img.ensureAlpha().resize(size, size, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
       } catch (e) {
         throw new UserError(
@@ -77,7 +83,7 @@ export async function loadFaces(
         );
       }
       const data = new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength).slice();
-      if (!hasAlpha) for (let p = 0; p < size * size; p++) data[p * 4 + 3] = fallback[p] as number;
+      if (!hasAlpha) for (let p = 0; p < size * size; p++) data[p * 4 + 3] = mask[p] as number;
       out[i] = { rgba: data, size };
       onProgress?.(++done);
     }
