@@ -40,7 +40,7 @@ export interface ConvertResult {
   /** Conversion speed over the whole run, frames/s. */
   fps: number;
   provenance?: string;
-  /** Image outputs: the subject of the certificate that signed their Content Credentials (C2PA). */
+  /** Subject of the certificate that signed the output's C2PA Content Credentials, when they were embedded. */
   contentCredentials?: string;
   /** `<output>.quality.json`, when written. */
   quality?: string;
@@ -102,13 +102,17 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   const meter = new RateMeter();
   let lastReport = 0;
 
+  // Labelled outputs also carry C2PA Content Credentials (content-credentials.ts): each image as it is written,
+  // a video once it is complete.
+  const credentials = options.label ? await ContentCredentials.open() : undefined;
+  const credentialText = { title: basename(output), description: `Faces replaced by ${appName} ${appVersion} (face swap): synthetic media` };
+  let credentialsSkipped: string | undefined;
+
   const openSink = async (f: SourceFrame): Promise<FrameSink> => {
     if (!videoOut) {
-      if (!options.label) return folderSink(output, f.image.width, f.image.height);
-      const credentials = await ContentCredentials.open();
-      result.contentCredentials = credentials.signedBy;
-      const what = { title: basename(input), description: `Faces replaced by ${appName} ${appVersion} (face swap): synthetic media` };
-      return folderSink(output, f.image.width, f.image.height, (png) => credentials.signImage(png, what));
+      if (!credentials) return folderSink(output, f.image.width, f.image.height);
+      const signer = credentials;
+      return folderSink(output, f.image.width, f.image.height, (png) => signer.sign(png, 'image/png', credentialText));
     }
     const info = await probeVideo(input, { signal });
     let audioOffsetSec = 0;
@@ -198,6 +202,14 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
     while (inflight.length) await flush();
     if (!sink) throw new UserError('no-images', `${options.input}: no frame to write${ranges.length ? ' inside --frame-ranges' : ''}`, options.input);
     await (sink as FrameSink).close();
+    if (credentials && videoOut) {
+      ctx.progress({ stage: 'convert', fraction: 0.99, title: 'Signing the Content Credentials', done: result.frames, total: wanted });
+      const signed = await credentials.signFile(output, credentialText);
+      if (!signed.signed) {
+        credentialsSkipped = signed.reason;
+        ctx.log('warn', `${output}: no Content Credentials: ${signed.reason} (the container label and the provenance file still say it is synthetic)`);
+      }
+    }
   } catch (e) {
     await Promise.allSettled(inflight.map((j) => j.p));
     if (sink) await (sink as FrameSink).abort().catch(() => {});
@@ -208,6 +220,7 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   }
 
   result.fps = result.frames / ((performance.now() - t0) / 1000);
+  if (credentials && !credentialsSkipped) result.contentCredentials = credentials.signedBy;
   if (options.label) {
     result.provenance = await writeProvenance({
       output,
@@ -220,9 +233,7 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
         model: { path: resolve(options.model), trainer: swapper.trainer, ...(modelState ? { iteration: modelState.iteration, weightsSha256: modelState.files.weightsSha256 } : {}) },
       },
       frames: result.frames,
-      contentCredentials: result.contentCredentials
-        ? { embedded: true, signedBy: result.contentCredentials }
-        : { embedded: false, reason: videoOut ? 'no library available here writes C2PA into MP4 (see content-credentials.ts)' : 'unlabelled' },
+      contentCredentials: credentialsSkipped ? { embedded: false, reason: credentialsSkipped } : { embedded: true, signedBy: credentials?.signedBy ?? '' },
     });
   }
   if (options.qualityReport && videoOut && !options.discardFrames && modelState) {
