@@ -62,6 +62,33 @@ async function fullConvert(pick: (s: Setup) => string): Promise<Record<string, u
 
 export const benches: Bench[] = [
   {
+    name: 'convert.c2pa',
+    description: 'C2PA Content Credentials (c2pa-rs as WebAssembly): signing the 480p clip (personA MP4) and a 960x845 PNG in memory, ms, with the bytes added',
+    async run() {
+      if (!hasTestdata) return { skipped: 'test data not found' };
+      const { ContentCredentials } = await import('../src-main/engine/convert/content-credentials');
+      const { readFile } = await import('node:fs/promises');
+      const { td } = await import('../tests/helpers/testdata');
+      const dir = await mkdtemp(join(tmpdir(), 'fss-bench-c2pa-'));
+      try {
+        const cc = await ContentCredentials.open(join(dir, 'id'));
+        const what = { title: 'bench', description: 'bench' };
+        const out: Record<string, unknown> = {};
+        for (const [key, file, format] of [['mp4', videos.personA, 'video/mp4'], ['png', td('landmarks', '300w', 'indoor_029.png'), 'image/png']] as const) {
+          const bytes = await readFile(file);
+          await cc.sign(bytes, format, what); // warm-up (WebAssembly compile on the first call)
+          const t0 = performance.now();
+          const signed = await cc.sign(bytes, format, what);
+          out[`${key}Ms`] = Math.round(performance.now() - t0);
+          out[`${key}BytesAdded`] = signed.length - bytes.length;
+        }
+        return out;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  },
+  {
     name: 'convert.preview.720p',
     description: 'single-frame preview, 720x1280 frame 60, lightweight model, default options: cold (decode + model + blend) and re-blend after a blend option change, ms',
     async run() {

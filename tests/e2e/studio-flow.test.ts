@@ -168,6 +168,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     // The conversion's quality report (evaluate) is written beside it and shown.
     expect(out.some((n) => n.endsWith('_swapped.mp4.quality.json'))).toBe(true);
     await expect.poll(() => page.getByTestId('quality-report').innerText(), { timeout: 60_000 }).toContain('identity.similarityToTarget');
+    await expect(page.getByTestId('content-credentials').innerText()).resolves.toMatch(/C2PA Content Credentials embedded, signed by CN=Faceswap Studio/);
     await shot(page, 'convert-done');
   });
 

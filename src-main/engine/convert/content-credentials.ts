@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import { extname, join } from 'node:path';
 import { initSync, WasmBuilder, WasmReader } from '@contentauth/c2pa-wasm';
 import * as x509 from '@peculiar/x509';
-import { Encoder, Tag } from 'cbor-x';
+import { encode as cbor } from 'cborg';
 import { UserError } from '../../../src-shared/errors';
 import { appName, appVersion, configDir } from '../app-info';
 import { writeFileAtomicSafe } from '../util/atomic-write';
@@ -86,8 +86,8 @@ function installFileReaderSync(): void {
 }
 
 // COSE_Sign1 (RFC 9052) with the signer's chain in the protected header, as C2PA requires. c2pa-wasm leaves the
-// whole COSE structure to the JS signer ("direct COSE handling"); cbor-x encodes it.
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: false, tagUint8Array: false });
+// whole COSE structure to the JS signer ("direct COSE handling"); cborg encodes it.
+const COSE_SIGN1_TAG = 0xd2; // CBOR tag 18 (major type 6) in its one-byte form
 
 export class ContentCredentials {
   private constructor(
@@ -158,11 +158,17 @@ export class ContentCredentials {
   }
 
   private async cose(claim: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-    const prot = cbor.encode(new Map<number, unknown>([[1, this.alg.cose], [33, this.chain]]));
-    const toSign = cbor.encode(['Signature1', prot, new Uint8Array(0), claim]);
+    const prot = cbor(new Map<number, unknown>([[1, this.alg.cose], [33, this.chain]]));
+    const toSign = cbor(['Signature1', prot, new Uint8Array(0), claim]);
     const sig = new Uint8Array(await webcrypto.subtle.sign({ name: 'ECDSA', hash: this.alg.hash }, this.key, toSign));
     // The signature box was reserved at SIGNATURE_RESERVE bytes: fill it exactly with the "pad" header.
-    const build = (n: number) => new Uint8Array(cbor.encode(new Tag([prot, new Map([['pad', new Uint8Array(n)]]), null, sig], 18)));
+    const build = (n: number) => {
+      const body = cbor([prot, new Map([['pad', new Uint8Array(n)]]), null, sig]);
+      const out = new Uint8Array(body.length + 1);
+      out[0] = COSE_SIGN1_TAG;
+      out.set(body, 1);
+      return out;
+    };
     let n = Math.max(0, SIGNATURE_RESERVE - build(0).length);
     while (n > 0 && build(n).length > SIGNATURE_RESERVE) n--;
     return build(n);
