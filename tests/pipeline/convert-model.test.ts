@@ -1,6 +1,6 @@
 /**
  * Acceptance: train a small (lightweight) model on the quick pair for a fixed number of iterations with a fixed
- * seed (FSS_CONVERT_TRAIN_ITERS, default 200: the same model on any machine, however loaded), convert person A's video with it, and check what users get: same frame count, fps, size and
+ * seed (FSS_CONVERT_TRAIN_ITERS, default 120: the same model on any machine, however loaded), convert person A's video with it, and check what users get: same frame count, fps, size and
  * audio presence as the input, the synthetic-media label in the container metadata, frames unchanged outside
  * the swapped regions (PSNR >= 40 dB against a plain re-encode) and changed inside; plus the preview call.
  */
@@ -28,7 +28,7 @@ import { quietContext } from '../../src-main/engine/stage';
 import { isUserError } from '../../src-shared/errors';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
-const TRAIN_ITERS = Number(process.env.FSS_CONVERT_TRAIN_ITERS ?? 200);
+const TRAIN_ITERS = Number(process.env.FSS_CONVERT_TRAIN_ITERS ?? 120);
 let dir = '';
 let inputA = '';
 let modelDir = '';
