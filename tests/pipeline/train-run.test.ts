@@ -21,7 +21,7 @@ import { buildAutoencoder, trainerConfig } from '../../src-main/engine/train/mod
 import { loadFaceModel } from '../../src-main/engine/train/predict';
 import { runTrain } from '../../src-main/engine/train/run';
 
-// Training stops at 250 iterations or after this many seconds, whichever comes first.
+// Training stops at 200 iterations or after this many seconds, whichever comes first.
 const TRAIN_SECONDS = Number(process.env.FSS_TRAIN_SECONDS ?? 400);
 let dir = '';
 const extractor = 'runExtract';
@@ -68,7 +68,7 @@ describe.skipIf(!hasTestdata)('train lightweight on extracted faces (person A, p
       modelDir,
       trainer: 'lightweight',
       batchSize: 4,
-      iterations: 250,
+      iterations: 200,
       learningRate: 3e-4,
       saveEvery: 50,
       previewEvery: 25,
