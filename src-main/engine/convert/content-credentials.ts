@@ -13,6 +13,7 @@
  * certificate from a CA on the C2PA trust list.
  */
 import { webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
@@ -53,7 +54,7 @@ function ensureWasm(): void {
   if (wasmReady) return;
   installFileReaderSync();
   const require = createRequire(import.meta.url);
-  initSync({ module: require('node:fs').readFileSync(require.resolve('@contentauth/c2pa-wasm/c2pa.wasm')) as Buffer });
+  initSync({ module: readFileSync(require.resolve('@contentauth/c2pa-wasm/c2pa.wasm')) });
   wasmReady = true;
 }
 

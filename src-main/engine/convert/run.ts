@@ -111,8 +111,7 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   const openSink = async (f: SourceFrame): Promise<FrameSink> => {
     if (!videoOut) {
       if (!credentials) return folderSink(output, f.image.width, f.image.height);
-      const signer = credentials;
-      return folderSink(output, f.image.width, f.image.height, (png) => signer.sign(png, 'image/png', credentialText));
+      return folderSink(output, f.image.width, f.image.height, (png) => credentials.sign(png, 'image/png', credentialText));
     }
     const info = await probeVideo(input, { signal });
     let audioOffsetSec = 0;

@@ -80,14 +80,17 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
       measured++;
       // Found (and tracked) in the original; then both faces are measured by the mesh in that same region, so an
       // unmodified frame measures exactly like the original.
-      const found = await findFace(detector, a.value, prevO);
+      // One pyramid per frame: detection, mesh and descriptor share its halvings.
+      const pyrO = new ImagePyramid(rgb(a.value));
+      const pyrS = new ImagePyramid(rgb(b.value));
+      const found = await findFace(detector, pyrO, prevO);
       prevO = found;
-      const fo = found ? await faceAt(detector, a.value, found) : undefined;
-      const fs = found ? await faceAt(detector, b.value, found) : undefined;
+      const fo = found ? await faceAt(detector, pyrO, found) : undefined;
+      const fs = found ? await faceAt(detector, pyrS, found) : undefined;
       const row: QualityReport['perFrame'][number] = { frame: i, similarityToTarget: null, poseErrorDeg: null, expressionError: null };
       if (fo && fs) {
         withBoth++;
-        const d = await detector.descriptor(new ImagePyramid(rgb(b.value)), fs);
+        const d = await detector.descriptor(pyrS, fs);
         const st = cosine(d, tgtMean);
         const ss = cosine(d, srcMean);
         simT.push(st);
@@ -183,8 +186,7 @@ function rgb(f: Frame): RgbImage {
 }
 
 /** The largest face of a frame (or the one overlapping `near`), tracked from the previous frame when possible. */
-async function findFace(detector: FaceDetector, frame: Frame, prev: MeshFace | undefined, near?: BoxXYWH): Promise<MeshFace | undefined> {
-  const pyr = new ImagePyramid(rgb(frame));
+async function findFace(detector: FaceDetector, pyr: ImagePyramid, prev: MeshFace | undefined, near?: BoxXYWH): Promise<MeshFace | undefined> {
   if (prev) {
     const t = await detector.track(pyr, prev, DEFAULT_DETECT);
     if (t && (!near || overlapOfSmaller(t.box, near) > 0.3)) return t;
@@ -199,11 +201,10 @@ async function findFace(detector: FaceDetector, frame: Frame, prev: MeshFace | u
  * (so an unmodified frame gives the original's landmarks), with a low bar on the mesh score, since a swapped
  * (possibly still blurry) face is there by construction; a fresh detection is the fallback.
  */
-async function faceAt(detector: FaceDetector, frame: Frame, original: MeshFace): Promise<MeshFace | undefined> {
-  const pyr = new ImagePyramid(rgb(frame));
+async function faceAt(detector: FaceDetector, pyr: ImagePyramid, original: MeshFace): Promise<MeshFace | undefined> {
   const m = await detector.meshAt(pyr, original.roi);
   if (m && m.score >= MIN_SWAPPED_MESH_SCORE) return detector.toFace(m.mesh, original.detScore, m.score, original.roi);
-  return findFace(detector, frame, undefined, original.box);
+  return findFace(detector, pyr, undefined, original.box);
 }
 
 /** Mean absolute change (8-bit levels) between two frames inside a box. */

@@ -48,7 +48,6 @@ export interface ExtractResult {
   framesPerSecond: number;
 }
 
-/** PNG text keyword of the aligned faces. */
 /** How often faces are re-detected on video (processed frames) while tracking. */
 const DETECT_EVERY = 8;
 /** Descriptor refresh of a tracked face when filtering (processed frames). */

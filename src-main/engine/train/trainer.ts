@@ -248,7 +248,9 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
         ...(meter.etaMs(total - iteration) !== undefined ? { etaMs: meter.etaMs(total - iteration) as number } : {}),
         metrics: { iteration, lossA: la, lossB: lb, egs },
       });
-      if (iteration % options.saveEvery === 0 || hooks.takeSaveRequest?.()) await save();
+      // Taken every step, so a request that coincides with a regular save is not carried to the next step.
+      const saveRequested = hooks.takeSaveRequest?.() ?? false;
+      if (iteration % options.saveEvery === 0 || saveRequested) await save();
       if (options.snapshotEvery > 0 && iteration % options.snapshotEvery === 0) {
         if (lastSaved !== iteration) await save();
         const to = await snapshotModel(modelDir, iteration);
