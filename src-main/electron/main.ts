@@ -3,10 +3,11 @@
  * isolation, sandbox, no node integration, a strict CSP, navigation and new windows denied, every IPC request
  * checked for its sender and validated against the shared contract (in `dispatch`).
  */
-import { app, BrowserWindow, ipcMain, net, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { AppEvent } from '../../src-shared/ipc';
 import { appRoot } from '../engine/app-info';
@@ -15,6 +16,7 @@ import { CSP } from '../server/server';
 import { createServices, dispatch } from '../services/handlers';
 import { PathGuard } from '../services/path-guard';
 import { resolveUserMedia } from '../services/user-files';
+import { openRange, planRangedReply } from '../services/file-range';
 
 const rendererIndex = join(appRoot, 'dist', 'renderer', 'index.html');
 const rendererUrl = pathToFileURL(rendererIndex).toString();
@@ -91,7 +93,10 @@ async function main(): Promise<void> {
   protocol.handle('fss-file', async (req) => {
     try {
       const media = await resolveUserMedia(guard, new URL(req.url).searchParams.get('path') ?? '');
-      return await net.fetch(pathToFileURL(media.file).toString());
+      // Byte ranges, as the browser-mode route serves them, so that a <video> can seek.
+      const plan = planRangedReply(req.headers.get('range') ?? undefined, media.size, media.type);
+      const body = req.method === 'HEAD' ? undefined : openRange(media.file, plan);
+      return new Response(body ? (Readable.toWeb(body) as ReadableStream<Uint8Array>) : null, { status: plan.status, headers: plan.headers });
     } catch {
       return new Response('not found', { status: 404 });
     }

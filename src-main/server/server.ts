@@ -10,13 +10,16 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { wireRequestSchema, type AppEvent, type WireMessage } from '../../src-shared/ipc';
 import { createServices, dispatch, type Services } from '../services/handlers';
 import { isUserError } from '../../src-shared/errors';
 import { PathGuard } from '../services/path-guard';
 import type { SettingsStore } from '../services/settings';
 import { resolveUserMedia } from '../services/user-files';
+import { openRange, planRangedReply } from '../services/file-range';
 
 export interface ServerOptions {
   /** Folder with the built renderer (index.html + assets). */
@@ -71,20 +74,33 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const sockets = new Set<WebSocket>();
   const emit = (event: AppEvent) => {
     const msg = JSON.stringify({ kind: 'event', event } satisfies WireMessage);
-    for (const s of sockets) s.send(msg);
+    for (const s of sockets) if (s.readyState === s.OPEN) s.send(msg);
   };
   const services = createServices({ shell: 'browser', guard, emit, settings: opts.settings });
   const { handlers } = services;
 
   const server = createServer((req, res) => {
     void handleHttp(req, res).catch((e: unknown) => {
-      console.error(e);
+      // A bug, not the client's doing: logged in one line, never a crash.
+      console.error(`server: ${req.method ?? '?'} request failed: ${e instanceof Error ? e.message : String(e)}`);
       if (!res.headersSent) res.writeHead(500).end('internal error');
+      else res.destroy();
     });
+  });
+  // Malformed requests Node's parser refuses (bad request line, huge headers): 400/431, then the socket goes.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && !socket.destroyed) {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } else socket.destroy();
   });
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestTarget(req.url);
+    if (!url) {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('400: malformed request target\n');
+      return;
+    }
     const queryToken = url.searchParams.get('token');
     if (queryToken !== null) {
       if (!tokenMatches(queryToken, token)) return deny(res);
@@ -102,46 +118,68 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       return;
     }
     if (url.pathname === '/file') {
-      await serveUserFile(guard, url.searchParams.get('path') ?? '', res);
+      await serveUserFile(guard, url.searchParams.get('path') ?? '', req, res);
       return;
     }
-    await serveStatic(staticDir, url.pathname, res);
+    const path = decodePath(url.pathname);
+    if (path === undefined) {
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('400: malformed percent-encoding in the path\n');
+      return;
+    }
+    await serveStatic(staticDir, path, req, res);
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // Node hands the raw socket over without an error listener: a reset would otherwise end the process.
+    socket.on('error', () => socket.destroy());
+    const url = requestTarget(req.url);
+    if (!url) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     // Same-origin only: a page elsewhere cannot ride the user's cookie into our socket.
     const origin = req.headers.origin;
     const sameOrigin = origin === undefined || origin === `http://${req.headers.host ?? ''}`;
     if (url.pathname !== '/ws' || !sameOrigin || !authorized(req, token)) {
-      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n');
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
+      // ws reports a protocol violation (a frame over maxPayload: 1009, invalid UTF-8: 1007, a bad opcode:
+      // 1002) as an 'error' and closes the connection itself; without a listener it would end the process.
+      ws.on('error', () => ws.terminate());
       ws.on('close', () => sockets.delete(ws));
-      ws.on('message', (data) => void onMessage(ws, data.toString()));
+      ws.on('message', (data, isBinary) => {
+        onMessage(ws, data, isBinary).catch((e: unknown) => {
+          console.error(`server: message handling failed: ${e instanceof Error ? e.message : String(e)}`);
+        });
+      });
     });
   });
 
-  async function onMessage(ws: WebSocket, text: string): Promise<void> {
+  const reply = (ws: WebSocket, msg: WireMessage) => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  };
+  const refuse = (ws: WebSocket, id: number, message: string) => reply(ws, { kind: 'response', id, ok: false, error: { code: 'bad-request', message } });
+
+  async function onMessage(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
+    if (isBinary) return refuse(ws, -1, 'binary messages are not accepted: send JSON text');
     let raw: unknown;
     try {
-      raw = JSON.parse(text);
+      raw = JSON.parse(rawText(data));
     } catch {
-      ws.send(JSON.stringify({ kind: 'response', id: -1, ok: false, error: { code: 'bad-request', message: 'message is not JSON' } }));
-      return;
+      return refuse(ws, -1, 'message is not JSON');
     }
     const framed = wireRequestSchema.safeParse(raw);
     if (!framed.success) {
-      const id = typeof (raw as { id?: unknown }).id === 'number' ? (raw as { id: number }).id : -1;
-      ws.send(JSON.stringify({ kind: 'response', id, ok: false, error: { code: 'bad-request', message: `malformed request: ${framed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ')}` } }));
-      return;
+      const id = raw !== null && typeof raw === 'object' && 'id' in raw && Number.isSafeInteger(raw.id) ? (raw.id as number) : -1;
+      return refuse(ws, id, `malformed request: ${framed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ').slice(0, 500)}`);
     }
     const { id, channel, params } = framed.data;
     const r = await dispatch(handlers, channel, params);
-    ws.send(JSON.stringify({ kind: 'response', id, ...r } as WireMessage));
+    reply(ws, { kind: 'response', id, ...r } as WireMessage);
   }
 
   await new Promise<void>((ok, fail) => {
@@ -168,6 +206,43 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   };
 }
 
+/**
+ * The request target as a URL, or undefined when it is not an origin-form path (`/...`) that parses. A target
+ * like `//a:99999/ws` is kept as a path rather than read as a host and port (which throws).
+ */
+export function requestTarget(target: string | undefined): URL | undefined {
+  if (!target?.startsWith('/')) return undefined;
+  try {
+    return new URL(`http://localhost${target}`);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `decodeURIComponent`, or undefined for malformed percent-encoding (`/%E0%A4%A`). */
+function decodePath(pathname: string): string | undefined {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+}
+
+function rawText(data: RawData): string {
+  return Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+}
+
+/** Sends a file (or a byte range of it) and settles when it is sent or the client went away. */
+async function send(res: ServerResponse, body: Readable | undefined, head: boolean): Promise<void> {
+  if (!body || head) {
+    body?.destroy();
+    res.end();
+    return;
+  }
+  // A file that vanishes mid-read or a client that leaves ends this response, not the server.
+  await pipeline(body, res).catch(() => res.destroy());
+}
+
 function deny(res: ServerResponse): void {
   res.writeHead(401, { 'Content-Type': 'text/plain; charset=utf-8' });
   res.end('401: missing or wrong access token. Open the URL that `npm start` printed (it carries ?token=...).\n');
@@ -191,21 +266,27 @@ function tokenMatches(given: string, token: string): boolean {
 }
 
 /** Media the GUI shows (thumbnails, previews, results): only inside the allowed roots, only media types. */
-async function serveUserFile(guard: PathGuard, path: string, res: ServerResponse): Promise<void> {
+async function serveUserFile(guard: PathGuard, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   let media: Awaited<ReturnType<typeof resolveUserMedia>>;
   try {
     media = await resolveUserMedia(guard, path);
   } catch (e) {
-    const code = isUserError(e) ? (e.code === 'outside-root' ? 403 : 404) : 500;
-    res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8' }).end(isUserError(e) ? e.message : 'error');
+    if (!isUserError(e)) throw e;
+    res.writeHead(e.code === 'outside-root' ? 403 : 404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(e.message);
     return;
   }
-  res.writeHead(200, { 'Content-Type': media.type, 'Content-Length': media.size, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
-  createReadStream(media.file).pipe(res);
+  // Byte ranges, so that a <video> can seek (issue 13).
+  const plan = planRangedReply(req.headers.range, media.size, media.type);
+  res.writeHead(plan.status, plan.headers);
+  await send(res, openRange(media.file, plan), req.method === 'HEAD');
 }
 
-async function serveStatic(root: string, pathname: string, res: ServerResponse): Promise<void> {
-  const rel = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '');
+async function serveStatic(root: string, pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (pathname.includes('\0')) {
+    res.writeHead(400).end();
+    return;
+  }
+  const rel = normalize(pathname).replace(/^([/\\])+/, '');
   let file = join(root, rel);
   if (!file.startsWith(root)) {
     res.writeHead(403).end();
@@ -228,5 +309,5 @@ async function serveStatic(root: string, pathname: string, res: ServerResponse):
     'X-Content-Type-Options': 'nosniff',
     'Cache-Control': 'no-cache',
   });
-  createReadStream(file).pipe(res);
+  await send(res, createReadStream(file), req.method === 'HEAD');
 }

@@ -1,9 +1,11 @@
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../../src-main/server/server';
+import { SettingsStore } from '../../src-main/services/settings';
+import { closeCode, frame, rawExchange, rawWebSocket } from '../helpers/raw-ws';
 
 let dir: string;
 let server: RunningServer;
@@ -15,10 +17,21 @@ beforeAll(async () => {
   await mkdir(join(dir, 'outside'));
   await writeFile(join(dir, 'static', 'index.html'), '<!doctype html><title>t</title>');
   await symlink(join(dir, 'outside'), join(dir, 'project', 'escape'));
-  server = await startServer({ staticDir: join(dir, 'static'), roots: [join(dir, 'project')], port: 0 });
+  server = await startServer({ staticDir: join(dir, 'static'), roots: [join(dir, 'project')], port: 0, settings: new SettingsStore(join(dir, 'settings.json')) });
+  process.on('uncaughtException', trap);
+  process.on('unhandledRejection', trap);
+});
+
+// A request that crashes the server shows up here (and the server would have exited outside the test runner).
+const crashes: unknown[] = [];
+const trap = (e: unknown) => void crashes.push(e);
+afterEach(() => {
+  expect(crashes, 'uncaught errors in the server').toEqual([]);
 });
 
 afterAll(async () => {
+  process.off('uncaughtException', trap);
+  process.off('unhandledRejection', trap);
   await server.close();
   await rm(dir, { recursive: true, force: true });
 });
@@ -95,5 +108,70 @@ describe('browser-mode server', () => {
     } finally {
       ws.close();
     }
+  });
+
+  async function stillServing() {
+    const ws = await connect({ cookie: `fss_token=${server.token}` });
+    try {
+      expect((await call(ws, { id: 9, channel: 'app:info', params: {} })).ok).toBe(true);
+    } finally {
+      ws.close();
+    }
+  }
+
+  it('answers an upgrade to a malformed target with 400 and keeps serving (issue 10 item 9)', async () => {
+    for (const target of ['//a:99999/ws', '//[::1/ws', 'ws', '*', 'http://evil.example/ws']) {
+      const r = await rawExchange(
+        server.port,
+        `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      expect(r.status, target).toBeGreaterThanOrEqual(400);
+      expect(r.status, target).toBeLessThan(500);
+    }
+    await stillServing();
+  });
+
+  it('answers malformed HTTP targets and percent-encoding with 400, without a stack trace (item 13)', async () => {
+    const logged = vi.spyOn(console, 'error');
+    try {
+      const auth = { authorization: `Bearer ${server.token}` };
+      expect((await fetch(`${server.url}%E0%A4%A`, { headers: auth })).status).toBe(400);
+      expect((await fetch(`${server.url}%E0%A4%A`)).status).toBe(401);
+      const r = await rawExchange(server.port, `GET http://a:99999/x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\n\r\n`);
+      expect(r.status).toBe(400);
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+    }
+  });
+
+  it('survives non-object JSON, a message over 1 MiB and invalid UTF-8 (item 10)', async () => {
+    const ws = await connect({ cookie: `fss_token=${server.token}` });
+    try {
+      for (const msg of ['null', '42', '"x"', '[1,2]', 'true', '{"id":null}']) {
+        const r = await call(ws, msg);
+        expect(r.ok, msg).toBe(false);
+        expect(r.error?.code, msg).toBe('bad-request');
+      }
+      const binary = await new Promise<{ error?: { code: string } }>((resolve) => {
+        ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+        ws.send(Buffer.from('{"id":1,"channel":"app:info","params":{}}'), { binary: true });
+      });
+      expect(binary.error?.code).toBe('bad-request');
+    } finally {
+      ws.close();
+    }
+    // Over 1 MiB: the connection closes with 1009 (message too big), the server stays.
+    const big = await connect({ cookie: `fss_token=${server.token}` });
+    const bigClosed = new Promise<number>((resolve) => big.once('close', (code) => resolve(code)));
+    big.on('error', () => undefined);
+    big.send('x'.repeat((1 << 20) + 10));
+    expect(await bigClosed).toBe(1009);
+    // Invalid UTF-8 in a text frame: 1007.
+    const raw = await rawWebSocket(server.port, '/ws', { cookie: `fss_token=${server.token}` });
+    expect(raw.status).toBe(101);
+    raw.socket.write(frame(0x1, Buffer.from([0x7b, 0xff, 0xfe, 0x7d])));
+    expect(closeCode(await raw.closed(5000))).toBe(1007);
+    await stillServing();
   });
 });
