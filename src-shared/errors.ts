@@ -15,6 +15,7 @@ export type UserErrorCode =
   | 'unwritable' // an output that cannot be written
   | 'outside-root' // a path outside the project folder and the allowed roots
   | 'unavailable' // a tool or backend that is not installed here
+  | 'locked' // a model folder or alignments file another process is working on
   | 'cancelled';
 
 export class UserError extends Error {

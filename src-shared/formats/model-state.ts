@@ -1,13 +1,17 @@
 /**
  * A trained model folder (`-m <model folder>`):
- *   state.json     this schema: trainer, iteration, loss history, options, tensor manifest, file hashes
- *   weights.bin    float32 little-endian, every tensor of `tensors` back to back at its `offset` (in floats)
- *   optimizer.bin  Adam moments: all first moments in `tensors` order, then all second moments
- *   *.bak          the previous save of each file (kept by every save)
+ *   state.json               this schema: trainer, iteration, loss history, options, tensor manifest, and the
+ *                            names, sizes and sha256 of the two binaries of this save (the manifest)
+ *   weights.<gen>.bin        float32 little-endian, every tensor of `tensors` back to back at its `offset` (in floats)
+ *   optimizer.<gen>.bin      Adam moments: all first moments in `tensors` order, then all second moments
+ *   state.json.bak           the previous save's manifest (its binaries are kept until a later save drops it)
+ *   .lock                    while a process trains in the folder (src-main/engine/util/lock.ts)
  *   snapshots/<iteration>/   copies made every `--snapshot-every` iterations
- * A save writes weights.bin, optimizer.bin, then state.json, each atomically. state.json names the sha256 of the
- * two binaries it belongs to, so a reader takes, for each binary, whichever of `<file>` and `<file>.bak` matches:
- * a process killed in the middle of a save leaves either the new model or the previous one, never a mix.
+ * A save writes the binaries of a new generation under new names, then commits them with one atomic rename of
+ * state.json (docs/reliability.md): a process killed at any point leaves the last committed save, and the backup
+ * is only ever the save committed before it.
+ * Folders of earlier versions (state.json + weights.bin + optimizer.bin + *.bak, no file names in `files`) still
+ * load: for each binary the reader takes whichever of `<file>` and `<file>.bak` matches the hash.
  */
 import { z } from 'zod';
 
@@ -15,6 +19,10 @@ export const MODEL_STATE_FILE = 'state.json';
 export const MODEL_WEIGHTS_FILE = 'weights.bin';
 export const MODEL_OPTIMIZER_FILE = 'optimizer.bin';
 export const MODEL_SNAPSHOTS_DIR = 'snapshots';
+/** Binaries of one save: `weights.00000012.bin`, `optimizer.00000012.bin`. */
+export const MODEL_BLOB_RE = /^(weights|optimizer)\.(\d{8})\.bin$/;
+export const modelBlobName = (kind: 'weights' | 'optimizer', generation: number): string =>
+  `${kind}.${String(generation).padStart(8, '0')}.bin`;
 export const MODEL_STATE_SCHEMA = 'faceswap-studio/model-state/v1';
 
 export const tensorEntrySchema = z.object({
@@ -49,6 +57,9 @@ export const modelStateSchema = z.object({
   }),
   tensors: z.array(tensorEntrySchema),
   files: z.object({
+    /** File names of this save's binaries (absent in folders of earlier versions: weights.bin, optimizer.bin). */
+    weights: z.string().regex(MODEL_BLOB_RE).optional(),
+    optimizer: z.string().regex(MODEL_BLOB_RE).optional(),
     weightsSha256: z.string(),
     optimizerSha256: z.string(),
     weightsBytes: z.int(),

@@ -257,8 +257,8 @@ describe('model folder', () => {
     expect(cur.state.iteration).toBe(2);
     expect(cur.from).toBe('current');
     expect(cur.optimizer?.length).toBe(2 * m.params.count());
-    // A broken new weights file: the reader falls back to the previous save (state.json.bak + weights.bin.bak).
-    await writeFile(join(mdir, 'weights.bin'), 'garbage');
+    // A broken new weights file: the reader falls back to the previous save (state.json.bak and its weights).
+    await writeFile(cur.weightsFile, 'garbage');
     const prev = await readModelFiles(mdir);
     expect(prev.from).toBe('backup');
     expect(prev.state.iteration).toBe(1);

@@ -1,23 +1,29 @@
 /**
- * Model folder I/O (format: src-shared/formats/model-state.ts). Saves are atomic per file, keep the previous
- * save as `.bak`, and are tied together by the hashes in state.json, so a kill at any point of a save leaves a
- * loadable model: the new one or the previous one.
+ * Model folder I/O (format: src-shared/formats/model-state.ts; protocol: docs/reliability.md). A save is
+ * write-ahead: the weights and optimizer binaries of a new generation go under names no committed save uses,
+ * then one atomic rename of state.json (the manifest naming them, with sizes and hashes) commits them; the
+ * manifest it replaces becomes state.json.bak. Binaries neither manifest names are removed after the commit.
+ * A process killed at any point (any number of times in a row) leaves the last committed save, and the backup
+ * is only ever a save that was committed before it, never a file a killed save left behind.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UserError } from '../../../src-shared/errors';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { isUserError, UserError } from '../../../src-shared/errors';
 import {
+  MODEL_BLOB_RE,
   MODEL_OPTIMIZER_FILE,
   MODEL_SNAPSHOTS_DIR,
   MODEL_STATE_FILE,
   MODEL_STATE_SCHEMA,
   MODEL_WEIGHTS_FILE,
+  modelBlobName,
   modelStateSchema,
   type ModelState,
   type TensorEntry,
 } from '../../../src-shared/formats/model-state';
-import { writeFileAtomicSafe, writeJsonAtomic } from '../util/atomic-write';
+import { sweepTemps, writeFileAtomicSafe, writeJsonAtomic } from '../util/atomic-write';
+import { faultPoint } from '../util/faults';
 import type { Adam } from './adam';
 import type { FaceModel } from './models/index';
 
@@ -75,20 +81,36 @@ export function importWeights(
   }
 }
 
-/** Writes weights, optimizer state and state.json (in that order), each atomically with a backup. */
+const BACKUP_STATE_FILE = `${MODEL_STATE_FILE}.bak`;
+
+/** Saves the model: new binaries under the next generation's names, then the manifest commits them. */
 export async function saveModel(dir: string, model: FaceModel, adam: Adam, fields: StateFields): Promise<ModelState> {
+  try {
+    return await writeSave(dir, model, adam, fields);
+  } catch (e) {
+    // A full disk: one line naming the folder; the last committed save is untouched.
+    if (isUserError(e) && e.code === 'unwritable')
+      throw new UserError('unwritable', `${dir}: the model was not saved (${basename(e.file ?? '')}: ${e.message.slice((e.file ?? '').length + 2)}); the last save is kept`, dir);
+    throw e;
+  }
+}
+
+async function writeSave(dir: string, model: FaceModel, adam: Adam, fields: StateFields): Promise<ModelState> {
   await mkdir(dir, { recursive: true });
-  await removeStaleTemps(dir);
   const { data, tensors } = exportWeights(model);
   const moments = adam.exportMoments();
   const wBytes = asBytes(data);
   const oBytes = asBytes(moments);
+  const names = await readdir(dir);
+  const generation = 1 + Math.max(0, ...names.map((n) => Number(MODEL_BLOB_RE.exec(n)?.[2] ?? 0)));
   const state: ModelState = {
     schema: MODEL_STATE_SCHEMA,
     ...fields,
     optimizer: { ...fields.optimizer, name: 'adam', step: adam.step },
     tensors,
     files: {
+      weights: modelBlobName('weights', generation),
+      optimizer: modelBlobName('optimizer', generation),
       weightsSha256: sha256(wBytes),
       optimizerSha256: sha256(oBytes),
       weightsBytes: wBytes.byteLength,
@@ -96,18 +118,75 @@ export async function saveModel(dir: string, model: FaceModel, adam: Adam, field
     },
     savedAt: new Date().toISOString(),
   };
-  await writeFileAtomicSafe(join(dir, MODEL_WEIGHTS_FILE), wBytes, { backup: true });
-  await writeFileAtomicSafe(join(dir, MODEL_OPTIMIZER_FILE), oBytes, { backup: true });
-  await writeJsonAtomic(join(dir, MODEL_STATE_FILE), state, { backup: true });
+  await writeFileAtomicSafe(join(dir, state.files.weights as string), wBytes);
+  faultPoint('model:weights');
+  await writeFileAtomicSafe(join(dir, state.files.optimizer as string), oBytes);
+  faultPoint('model:binaries');
+  // The manifest being replaced becomes the backup only when it is a save that loads (its binaries are all
+  // there): a folder damaged by hand keeps its older, good backup.
+  const previous = await committedState(dir, MODEL_STATE_FILE);
+  await writeJsonAtomic(join(dir, MODEL_STATE_FILE), state, { backup: previous !== null && (await binariesPresent(dir, previous)) });
+  faultPoint('model:committed');
+  await dropUnreferenced(dir);
   return state;
 }
 
-/** Temporary files of an atomic write that a killed process left behind (`weights.bin.123456789`). */
-async function removeStaleTemps(dir: string): Promise<void> {
-  const re = new RegExp(
+/** A manifest of the folder, or null when missing or not valid. */
+async function committedState(dir: string, name: string): Promise<ModelState | null> {
+  const raw = await tryRead(join(dir, name));
+  if (!raw) return null;
+  try {
+    return modelStateSchema.parse(JSON.parse(raw.toString('utf8')));
+  } catch {
+    return null;
+  }
+}
+
+/** The binaries a manifest uses: its named generation, or (earlier versions) the fixed names and their .bak. */
+function referenced(state: ModelState): string[] {
+  if (state.files.weights && state.files.optimizer) return [state.files.weights, state.files.optimizer];
+  return [MODEL_WEIGHTS_FILE, MODEL_OPTIMIZER_FILE].flatMap((f) => [f, `${f}.bak`]);
+}
+
+async function binariesPresent(dir: string, state: ModelState): Promise<boolean> {
+  if (!state.files.weights || !state.files.optimizer) return true; // earlier version: checked by hash on load
+  const size = (f: string) => stat(join(dir, f)).then((s) => s.size, () => -1);
+  return (
+    (await size(state.files.weights)) === state.files.weightsBytes &&
+    (await size(state.files.optimizer)) === state.files.optimizerBytes
+  );
+}
+
+/** Removes binaries that neither state.json nor state.json.bak names (older saves, a killed save's files). */
+async function dropUnreferenced(dir: string): Promise<void> {
+  const keep = new Set<string>();
+  for (const name of [MODEL_STATE_FILE, BACKUP_STATE_FILE]) {
+    const s = await committedState(dir, name);
+    if (s) for (const f of referenced(s)) keep.add(f);
+  }
+  const legacy = [MODEL_WEIGHTS_FILE, MODEL_OPTIMIZER_FILE].flatMap((f) => [f, `${f}.bak`]);
+  for (const name of await readdir(dir)) {
+    if (keep.has(name) || !(MODEL_BLOB_RE.test(name) || legacy.includes(name))) continue;
+    await rm(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * Start-up sweep of a model folder (call with its lock held): temporary files of killed writers, binaries no
+ * manifest names (a save killed before its commit), and the temp files of earlier versions. Returns the names.
+ */
+export async function sweepModelFolder(dir: string): Promise<string[]> {
+  const legacyTemps = new RegExp(
     `^(${[MODEL_WEIGHTS_FILE, MODEL_OPTIMIZER_FILE, MODEL_STATE_FILE].map((f) => f.replace('.', '\\.')).join('|')})(\\.bak\\.tmp|\\.\\d+)$`,
   );
-  for (const name of await readdir(dir)) if (re.test(name)) await rm(join(dir, name), { force: true });
+  const removed = await sweepTemps(dir, [legacyTemps]);
+  if (await hasModel(dir)) {
+    const before = new Set(await readdir(dir));
+    await dropUnreferenced(dir);
+    const after = new Set(await readdir(dir));
+    for (const n of before) if (!after.has(n) && MODEL_BLOB_RE.test(n)) removed.push(n);
+  }
+  return removed;
 }
 
 export interface LoadedModelFiles {
@@ -115,6 +194,8 @@ export interface LoadedModelFiles {
   weights: Float32Array;
   /** Adam moments (null when only the weights could be recovered). */
   optimizer: Float32Array | null;
+  /** The weights file that was read (for messages). */
+  weightsFile: string;
   /** Which state file was used: the current one or the backup. */
   from: 'current' | 'backup';
 }
@@ -127,19 +208,24 @@ async function tryRead(path: string): Promise<Buffer | null> {
   }
 }
 
-async function pick(dir: string, file: string, sha: string, bytes: number): Promise<Float32Array | null> {
-  for (const p of [join(dir, file), join(dir, `${file}.bak`)]) {
-    const buf = await tryRead(p);
-    if (buf && buf.byteLength === bytes && sha256(buf) === sha) {
-      const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-      return new Float32Array(ab);
-    }
+async function readBinary(path: string, sha: string, bytes: number): Promise<Float32Array | null> {
+  const buf = await tryRead(path);
+  if (!buf || buf.byteLength !== bytes || sha256(buf) !== sha) return null;
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  return new Float32Array(ab);
+}
+
+/** A binary of a save: the file its manifest names, or (earlier versions) whichever of `<file>`, `<file>.bak` matches. */
+async function pick(dir: string, named: string | undefined, legacy: string, sha: string, bytes: number): Promise<Float32Array | null> {
+  for (const f of named ? [named] : [legacy, `${legacy}.bak`]) {
+    const data = await readBinary(join(dir, f), sha, bytes);
+    if (data) return data;
   }
   return null;
 }
 
 export async function hasModel(dir: string): Promise<boolean> {
-  for (const f of [MODEL_STATE_FILE, `${MODEL_STATE_FILE}.bak`]) {
+  for (const f of [MODEL_STATE_FILE, BACKUP_STATE_FILE]) {
     try {
       await stat(join(dir, f));
       return true;
@@ -155,7 +241,7 @@ export async function readModelFiles(dir: string): Promise<LoadedModelFiles> {
   const problems: string[] = [];
   for (const [name, from] of [
     [MODEL_STATE_FILE, 'current'],
-    [`${MODEL_STATE_FILE}.bak`, 'backup'],
+    [BACKUP_STATE_FILE, 'backup'],
   ] as const) {
     const raw = await tryRead(join(dir, name));
     if (!raw) continue;
@@ -166,13 +252,14 @@ export async function readModelFiles(dir: string): Promise<LoadedModelFiles> {
       problems.push(`${name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
       continue;
     }
-    const weights = await pick(dir, MODEL_WEIGHTS_FILE, state.files.weightsSha256, state.files.weightsBytes);
+    const { files } = state;
+    const weights = await pick(dir, files.weights, MODEL_WEIGHTS_FILE, files.weightsSha256, files.weightsBytes);
     if (!weights) {
       problems.push(`${name}: no weights file matches it`);
       continue;
     }
-    const optimizer = await pick(dir, MODEL_OPTIMIZER_FILE, state.files.optimizerSha256, state.files.optimizerBytes);
-    return { state, weights, optimizer, from };
+    const optimizer = await pick(dir, files.optimizer, MODEL_OPTIMIZER_FILE, files.optimizerSha256, files.optimizerBytes);
+    return { state, weights, optimizer, from, weightsFile: join(dir, files.weights ?? MODEL_WEIGHTS_FILE) };
   }
   const file = join(dir, MODEL_STATE_FILE);
   throw new UserError(
@@ -182,11 +269,16 @@ export async function readModelFiles(dir: string): Promise<LoadedModelFiles> {
   );
 }
 
-/** Copies the current save into snapshots/<iteration>/. */
+/** Copies the current save into snapshots/<iteration>/ (a model folder of its own, written like a save). */
 export async function snapshotModel(dir: string, iteration: number): Promise<string> {
   const to = join(dir, MODEL_SNAPSHOTS_DIR, String(iteration).padStart(8, '0'));
   await mkdir(to, { recursive: true });
-  for (const f of [MODEL_WEIGHTS_FILE, MODEL_OPTIMIZER_FILE, MODEL_STATE_FILE])
-    await copyFile(join(dir, f), join(to, f));
+  const state = await committedState(dir, MODEL_STATE_FILE);
+  if (!state) throw new UserError('bad-file', `${join(dir, MODEL_STATE_FILE)}: no save to snapshot`, dir);
+  for (const f of referenced(state)) {
+    const buf = await tryRead(join(dir, f));
+    if (buf) await writeFileAtomicSafe(join(to, f), buf);
+  }
+  await writeJsonAtomic(join(to, MODEL_STATE_FILE), state);
   return to;
 }

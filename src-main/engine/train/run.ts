@@ -2,11 +2,18 @@
  * The `train` stage runner: validates the inputs, then trains in a worker thread (the studio's main process
  * stays responsive) and forwards its progress, logs and preview events. ctx.signal stops training cleanly: the
  * worker finishes the current step, saves and exits; runTrain then resolves with `stopped: true`.
+ * The model folder is locked for the whole run (util/lock.ts: a second trainer on it gets a one-line error) and
+ * swept of what an interrupted run left (model-io.ts sweepModelFolder).
  */
+import { mkdir, rmdir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError, type UserErrorCode } from '../../../src-shared/errors';
 import type { TrainOptions } from '../../../src-shared/stages/train';
 import type { StageContext } from '../stage';
+import { userFacing } from '../util/atomic-write';
+import { acquireLock, lockFileFor } from '../util/lock';
+import { sweepModelFolder } from './model-io';
 import type { PreviewEvent, TrainResult } from './trainer';
 import type { WorkerInMessage, WorkerOutMessage } from './worker';
 
@@ -28,6 +35,30 @@ export async function runTrain(
   extras: RunTrainExtras = {},
 ): Promise<TrainResult> {
   if (ctx.signal.aborted) throw new UserError('cancelled', 'cancelled by the user');
+  const modelDir = resolve(options.modelDir);
+  const created = !(await stat(modelDir).then(
+    () => true,
+    () => false,
+  ));
+  try {
+    await mkdir(modelDir, { recursive: true });
+  } catch (e) {
+    const err = userFacing(e, modelDir);
+    throw err instanceof UserError ? err : new UserError('unwritable', `${modelDir}: cannot create the model folder (${(e as Error).message})`, modelDir);
+  }
+  const lock = await acquireLock(lockFileFor(modelDir, true), modelDir, { log: (m) => ctx.log('warn', m) });
+  try {
+    const swept = await sweepModelFolder(modelDir);
+    if (swept.length) ctx.log('info', `${modelDir}: removed ${swept.length} leftover file(s) of an interrupted run (${swept.join(', ')})`);
+    return await trainLocked(options, ctx, extras);
+  } finally {
+    await lock.release();
+    // A folder this run made and left empty (it failed before its first save) is not left behind.
+    if (created) await rmdir(modelDir).catch(() => undefined);
+  }
+}
+
+async function trainLocked(options: TrainOptions, ctx: TrainContext, extras: RunTrainExtras): Promise<TrainResult> {
   if (extras.inline) {
     const { trainLoop } = await import('./trainer');
     return trainLoop(options, {

@@ -117,7 +117,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   const adamCfg = { learningRate: options.learningRate, ...ADAM_DEFAULTS };
   try {
     if (existing) {
-      importWeights(model, existing.state.tensors, existing.weights, join(modelDir, 'weights.bin'));
+      importWeights(model, existing.state.tensors, existing.weights, existing.weightsFile);
       hooks.log(
         'info',
         `resuming ${cfg.name} at iteration ${iteration} (${existing.from === 'backup' ? 'from the backup save' : 'last save'})`,
@@ -226,7 +226,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
         let restored = 'no save yet: the model folder is unchanged';
         if (await hasModel(modelDir)) {
           const good = await readModelFiles(modelDir);
-          importWeights(model, good.state.tensors, good.weights, join(modelDir, 'weights.bin'));
+          importWeights(model, good.state.tensors, good.weights, good.weightsFile);
           if (good.optimizer) adam.importMoments(good.optimizer, good.state.optimizer.step);
           restored = `restored the save of iteration ${good.state.iteration}`;
         }
