@@ -79,7 +79,12 @@ export function createPrinter(opts: { json: boolean; verbose?: boolean }): Print
     result(value) {
       clear();
       if (opts.json) process.stdout.write(`${JSON.stringify({ type: 'result', result: value })}\n`);
-      else if (value !== undefined) process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, compactArrays, 2)}\n`);
+      else if (value !== undefined) {
+        process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, compactArrays, 2)}\n`);
+        // A quality report's verdict (evaluate, convert) is the summary's last line, in plain words.
+        const verdict = (value as { verdict?: unknown }).verdict;
+        if (typeof verdict === 'string') process.stdout.write(`verdict: ${verdict}\n`);
+      }
     },
     finish: clear,
   };

@@ -5,12 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QualityReport } from '../../src-shared/formats/quality';
 import { runFrames } from '../../src-main/engine/media/stages';
 import { runEvaluate } from '../../src-main/engine/evaluate/run';
+import { resolveFfmpeg } from '../../src-main/engine/media/ffmpeg';
+import { runTool } from '../../src-main/engine/media/proc';
 import { quietContext } from '../../src-main/engine/stage';
 import { hasTestdata, scratchDir, td, videos } from '../helpers/testdata';
 
 describe.skipIf(!hasTestdata)('evaluate on real media', () => {
   let dir: string;
   let report: QualityReport;
+  let blurred: QualityReport;
 
   beforeAll(async () => {
     dir = await scratchDir('evaluate');
@@ -29,6 +32,15 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
     );
     const { perFrame: _perFrame, ...summary } = report;
     console.log(JSON.stringify({ evaluateSelf: summary }));
+    // A Gaussian-blurred copy (sigma 3), every 6th frame (the sharpness ratio needs no consecutive frames).
+    const blur = join(dir, 'blurred.mp4');
+    const ff = await resolveFfmpeg();
+    await runTool(ff.path, ['-v', 'error', '-y', '-i', videos.personA, '-vf', 'gblur=sigma=3', '-c:v', 'libx264', '-crf', '18', '-an', blur]);
+    blurred = await runEvaluate(
+      { original: videos.personA, swapped: blur, sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')], targetFaces: [join(dir, 'B')], everyN: 6, report: join(dir, 'blurred.quality.json') },
+      quietContext(),
+    );
+    console.log(JSON.stringify({ evaluateBlurred: { verdict: blurred.verdict, sharpness: blurred.sharpness, detection: blurred.detection, identity: blurred.identity } }));
   });
 
   afterAll(async () => {
@@ -51,5 +63,27 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
     expect(report.identity.similarityToSource.mean).toBeGreaterThan(0.75);
     expect(report.identity.similarityToSource.mean).toBeGreaterThan(report.identity.similarityToTarget.mean + 0.2);
     expect(report.identity.retrievalToTarget).toBe(0);
+  });
+
+  it('an unmodified video is exactly as sharp as itself, and the detector as sure of it', () => {
+    expect(report.sharpness.ratio).toBeGreaterThanOrEqual(0.95);
+    expect(report.sharpness.ratio).toBeLessThanOrEqual(1.05);
+    expect(report.sharpness.perFrame.n).toBe(report.frames.total);
+    expect(report.sharpness.laplacianOriginal).toBeGreaterThan(0);
+    expect(report.detection.swappedScore.mean).toBe(report.detection.originalScore.mean);
+    expect(report.detection.originalScore.p5).toBeGreaterThan(0.5);
+  });
+
+  it('identity margin and the verdict: the video against itself reads as A (the source), sharp', () => {
+    expect(report.identity.margin).toBeCloseTo(report.identity.similarityToTarget.mean - report.identity.similarityToSource.mean, 10);
+    expect(report.identity.margin).toBeLessThan(-0.2);
+    expect(report.verdict).toBe('reads as A, sharp: train longer');
+  });
+
+  it('a Gaussian-blurred copy (sigma 3) scores below 0.5 and is called blurry', () => {
+    expect(blurred.frames.measured).toBe(Math.ceil(blurred.frames.total / 6));
+    expect(blurred.sharpness.ratio).toBeLessThan(0.5);
+    expect(blurred.sharpness.perFrame.p95).toBeLessThan(0.5);
+    expect(blurred.verdict).toBe('still blurry: train longer');
   });
 });

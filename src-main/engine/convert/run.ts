@@ -44,6 +44,8 @@ export interface ConvertResult {
   contentCredentials?: string;
   /** `<output>.quality.json`, when written. */
   quality?: string;
+  /** The quality report's one-line verdict ("reads as B, sharp", "still blurry: train longer", ...). */
+  verdict?: string;
 }
 
 export function blendOptionsOf(o: ConvertOptions): BlendOptions {
@@ -236,7 +238,8 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
     });
   }
   if (options.qualityReport && videoOut && !options.discardFrames && modelState) {
-    result.quality = await writeQualityReport({ input, output, modelOptions: modelState.options, swapModel: options.swapModel, ctx });
+    const q = await writeQualityReport({ input, output, modelOptions: modelState.options, swapModel: options.swapModel, ctx });
+    if (q) Object.assign(result, { quality: q.path, verdict: q.verdict });
   }
   ctx.progress({ stage: 'convert', fraction: 1, title: 'Done', done: result.frames, total: wanted, rate: result.fps, rateUnit: 'frames/s', metrics: { faces: result.faces, skippedFaces: result.skippedFaces, detectedFrames: result.detectedFrames } });
   return result;
@@ -246,7 +249,7 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
  * `<output>.quality.json` beside a converted video: the evaluate stage on the output against its input, with the
  * model's training faces as the identities (A is replaced by B, or the reverse with --swap-model).
  */
-async function writeQualityReport(o: { input: string; output: string; modelOptions: Record<string, unknown>; swapModel: boolean; ctx: StageContext }): Promise<string | undefined> {
+async function writeQualityReport(o: { input: string; output: string; modelOptions: Record<string, unknown>; swapModel: boolean; ctx: StageContext }): Promise<{ path: string; verdict: string } | undefined> {
   const a = o.modelOptions.inputA;
   const b = o.modelOptions.inputB;
   if (typeof a !== 'string' || typeof b !== 'string' || !(await exists(a)) || !(await exists(b))) {
@@ -255,12 +258,12 @@ async function writeQualityReport(o: { input: string; output: string; modelOptio
   }
   const { runEvaluate } = await import('../evaluate/run');
   const report = `${o.output}.quality.json`;
-  // Its progress is a sub-step of the conversion's last percent; logs go through.
-  await runEvaluate(
+  // Its progress is a sub-step of the conversion's last percent, with its own fraction as the job's `phase`.
+  const q = await runEvaluate(
     { original: o.input, swapped: o.output, sourceFaces: [o.swapModel ? b : a], targetFaces: [o.swapModel ? a : b], everyN: 1, report },
-    { signal: o.ctx.signal, log: o.ctx.log, progress: (p) => o.ctx.progress({ ...p, stage: 'convert', fraction: 0.99, title: `Quality report: ${p.title}` }) },
+    { signal: o.ctx.signal, log: o.ctx.log, progress: (p) => o.ctx.progress({ ...p, stage: 'convert', fraction: 0.99, title: `Quality report: ${p.title}`, phase: { title: 'Quality report', fraction: p.fraction } }) },
   );
-  return report;
+  return { path: report, verdict: q.verdict };
 }
 
 function countInRanges(ranges: ReadonlyArray<readonly [number, number]>, total: number): number {

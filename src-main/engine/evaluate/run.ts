@@ -7,9 +7,10 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
-import { QUALITY_VERSION, type QualityReport } from '../../../src-shared/formats/quality';
+import { QUALITY_VERSION, qualityVerdict, type QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
 import type { EvaluateOptions } from '../../../src-shared/stages/evaluate';
+import { convexHull, fillConvexPolygon } from '../convert/mask';
 import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, type MeshFace } from '../face/detector';
 import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
@@ -19,7 +20,7 @@ import { isImagePath, listImages, readImage } from '../media/images';
 import { probeVideo } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import { writeJsonAtomic } from '../util/atomic-write';
-import { angleDiff, cosine, expressionRatios, landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics';
+import { angleDiff, cosine, expressionRatios, laplacianVariance, landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics';
 import { poseFromLandmarks } from './pose';
 
 /** Mesh score accepted for the face of a swapped frame (found where the original face is). */
@@ -49,6 +50,12 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
   const perFrame: QualityReport['perFrame'] = [];
   const simT: number[] = [];
   const simS: number[] = [];
+  const margin: number[] = [];
+  const sharpRatio: number[] = [];
+  const lapO: number[] = [];
+  const lapS: number[] = [];
+  const detO: number[] = [];
+  const detS: number[] = [];
   let retrieved = 0;
   const poseErr: number[] = [];
   const yaw: number[] = [];
@@ -87,7 +94,19 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
       prevO = found;
       const fo = found ? await faceAt(detector, pyrO, found) : undefined;
       const fs = found ? await faceAt(detector, pyrS, found) : undefined;
-      const row: QualityReport['perFrame'][number] = { frame: i, similarityToTarget: null, poseErrorDeg: null, expressionError: null };
+      const row: QualityReport['perFrame'][number] = { frame: i, similarityToTarget: null, poseErrorDeg: null, expressionError: null, sharpness: null };
+      if (fo) {
+        // Sharpness and the detector's confidence are measured wherever the original has a face, so a swap too
+        // blurry for the mesh to find still counts (as blurry, unrecognised).
+        const [vo, vs] = hullSharpness(a.value, b.value, fo.landmarks68);
+        lapO.push(vo);
+        lapS.push(vs);
+        const ratio = vo > 0 ? vs / vo : NaN;
+        sharpRatio.push(ratio);
+        if (Number.isFinite(ratio)) row.sharpness = ratio;
+        detO.push(await detector.verifyScore(pyrO, fo.mesh));
+        detS.push(await detector.verifyScore(pyrS, fo.mesh));
+      }
       if (fo && fs) {
         withBoth++;
         const d = await detector.descriptor(pyrS, fs);
@@ -95,6 +114,7 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
         const ss = cosine(d, srcMean);
         simT.push(st);
         simS.push(ss);
+        margin.push(st - ss);
         if (st > ss) retrieved++;
         const po = poseFromLandmarks(fo.landmarks68);
         const ps = poseFromLandmarks(fs.landmarks68);
@@ -152,12 +172,12 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
   if (withBoth === 0) throw new UserError('no-faces', `${o.original}: no frame with a face in both videos`, o.original);
 
   const mean = (v: number[]) => (v.length ? v.reduce((x, y) => x + y, 0) / v.length : 0);
-  const report: QualityReport = {
-    version: QUALITY_VERSION,
-    created: new Date().toISOString(),
+  const body: Omit<QualityReport, 'version' | 'created' | 'verdict'> = {
     inputs: { original: o.original, swapped: o.swapped, sourceFaces: o.sourceFaces, targetFaces: o.targetFaces, ...(o.model ? { model: o.model } : {}) },
     frames: { total, measured, withFaceBoth: withBoth },
-    identity: { similarityToTarget: summarise(simT), similarityToSource: summarise(simS), retrievalToTarget: retrieved / withBoth },
+    identity: { similarityToTarget: summarise(simT), similarityToSource: summarise(simS), retrievalToTarget: retrieved / withBoth, margin: mean(margin) },
+    sharpness: { ratio: median(sharpRatio), perFrame: summarise(sharpRatio), laplacianOriginal: median(lapO), laplacianSwapped: median(lapS) },
+    detection: { swappedScore: summarise(detS), originalScore: summarise(detO) },
     pose: { errorDeg: summarise(poseErr), yawDeg: summarise(yaw), pitchDeg: summarise(pitch), rollDeg: summarise(roll) },
     expression: { error: summarise(exprErr), mouth: summarise(mouth), eyes: summarise(eyes), brows: summarise(brows) },
     temporal: {
@@ -170,6 +190,7 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
     },
     perFrame,
   };
+  const report: QualityReport = { version: QUALITY_VERSION, created: new Date().toISOString(), verdict: qualityVerdict(body), ...body };
   if (o.model && o.holdoutA && o.holdoutB) {
     ctx.progress({ stage: 'evaluate', fraction: 0.96, title: 'Reconstruction on held-out faces' });
     report.reconstruction = await reconstruction(o.model, o.holdoutA, o.holdoutB, ctx);
@@ -179,6 +200,34 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
   ctx.log('info', `quality report written to ${out}`);
   ctx.progress({ stage: 'evaluate', fraction: 1, title: 'Done', done: total, total });
   return report;
+}
+
+function median(values: readonly number[]): number {
+  const v = values.filter(Number.isFinite).sort((x, y) => x - y);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
+}
+
+/** Variance of the Laplacian of the original and the swapped frame inside the hull of the original's landmarks. */
+function hullSharpness(orig: Frame, swapped: Frame, landmarks: readonly Point2[]): [number, number] {
+  // Only the hull's box (plus the Laplacian's one-pixel border) is cropped and measured.
+  const xs = landmarks.map((p) => p[0]);
+  const ys = landmarks.map((p) => p[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)) - 1);
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)) - 1);
+  const x1 = Math.min(orig.width, Math.ceil(Math.max(...xs)) + 2);
+  const y1 = Math.min(orig.height, Math.ceil(Math.max(...ys)) + 2);
+  const w = x1 - x0;
+  const h = y1 - y0;
+  if (w < 3 || h < 3) return [NaN, NaN];
+  const mask = fillConvexPolygon(convexHull(landmarks.map((p) => [p[0] - x0, p[1] - y0] as Point2)), w, h);
+  const crop = (f: Frame) => {
+    const out = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) out.set(f.data.subarray(((y0 + y) * f.width + x0) * 3, ((y0 + y) * f.width + x1) * 3), y * w * 3);
+    return out;
+  };
+  return [laplacianVariance(crop(orig), w, h, mask), laplacianVariance(crop(swapped), w, h, mask)];
 }
 
 function rgb(f: Frame): RgbImage {
