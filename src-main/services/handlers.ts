@@ -10,15 +10,18 @@ import type { Side } from '../../src-shared/formats/project';
 import { validateRequest, type AppEvent, type Channel, type ProjectView, type ResponseMap, type WireError, type requestSchemas } from '../../src-shared/ipc';
 import { appName, appVersion } from '../engine/app-info';
 import { runDoctor } from '../engine/doctor';
-import { createProject, deleteFaces, facesDir, listFaces, openProject, undoDelete, type OpenProject } from '../engine/project/project';
+import { createProject, deleteFaces, facesDir, listFaces, openProject, undoDelete, updateProject, type OpenProject } from '../engine/project/project';
 import { JobQueue } from './jobs';
 import { PreviewService } from './preview-service';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
-import type { PathGuard } from './path-guard';
+import { guardOptionPaths, type PathGuard } from './path-guard';
+import { findStage } from '../engine/registry';
 import { SettingsStore, type Settings } from './settings';
 import { resetMediaToolsCache } from '../engine/media/ffmpeg';
 import { facesMeta } from './face-meta';
+import { probeMedia } from './media-check';
+import { ensureThumbs } from './thumbnails';
 import { projectFolders } from '../../src-shared/formats/project';
 
 export interface ServiceContext {
@@ -90,6 +93,17 @@ export function createServices(ctx: ServiceContext): Services {
     },
     'project:open': async ({ dir }) => use(await openProject(await ctx.guard.check(dir))),
     'project:recent': async () => ({ projects: (await settings.get()).recent }),
+    'project:update': async (edit) => {
+      const p = requireProject();
+      // Every new source is inside the allowed roots and readable as what it claims to be.
+      for (const side of ['A', 'B'] as const) {
+        const id = edit.identities?.[side];
+        if (id?.sources) id.sources = await Promise.all(id.sources.map(async (s) => (await probeMedia(await ctx.guard.check(s))).path));
+      }
+      current = await updateProject(p, edit);
+      return view(current);
+    },
+    'media:probe': async ({ path }) => probeMedia(await ctx.guard.check(path)),
     'faces:list': async ({ side }) => {
       const p = requireProject();
       return { side, dir: facesDir(p.dir, side), names: await listFaces(p.dir, side) };
@@ -102,26 +116,23 @@ export function createServices(ctx: ServiceContext): Services {
       const p = requireProject();
       return { side, faces: await facesMeta(join(p.dir, projectFolders.alignments), await listFaces(p.dir, side)) };
     },
+    'faces:thumbs': async ({ side, names }) => {
+      const p = requireProject();
+      return { side, dir: await ensureThumbs(p.dir, side, facesDir(p.dir, side), names) };
+    },
     'faces:undo': async ({ batchId }) => {
       const batch = await undoDelete(requireProject().dir, batchId);
       return { side: batch.side, names: batch.names, remaining: await count(batch.side) };
     },
     'job:start': async ({ stage, options, title }) => {
-      // Every path option must stay inside the allowed roots.
-      for (const [k, v] of Object.entries(options)) {
-        const paths = typeof v === 'string' && v.startsWith('/') ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x.startsWith('/')) : [];
-        for (const p of paths) await ctx.guard.check(p).catch((e: unknown) => {
-          throw isUserError(e) ? new UserError(e.code, `${k}: ${e.message}`, p) : e;
-        });
-      }
-      return jobs.enqueue(stage, options, title);
+      const def = findStage(stage)?.def;
+      if (!def) throw new UserError('bad-option', `unknown stage '${stage}'`);
+      // Every path and paths option, read or write, by its schema kind: inside the project or the allowed roots.
+      return jobs.enqueue(stage, await guardOptionPaths(ctx.guard, def.options, options, current?.dir), title);
     },
     'convert:preview': async ({ input, model, frame, options }) => {
-      await ctx.guard.check(input);
-      await ctx.guard.check(model);
-      const o = parseOptions(convertOptions.partial(), options);
-      for (const p of [o.alignments, o.facesDir, ...(o.filter ?? []), ...(o.nfilter ?? [])]) if (p) await ctx.guard.check(p);
-      const { id: _id, ok: _ok, ...r } = await previews.render({ input, model, frame, options: o });
+      const o = parseOptions(convertOptions.partial(), await guardOptionPaths(ctx.guard, convertOptions, options, current?.dir));
+      const { id: _id, ok: _ok, ...r } = await previews.render({ input: await ctx.guard.check(input), model: await ctx.guard.check(model), frame, options: o });
       return r;
     },
     'job:request': async ({ jobId, request }) => {

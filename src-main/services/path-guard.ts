@@ -4,7 +4,9 @@
  */
 import { realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { UserError } from '../../src-shared/errors';
+import type { z } from 'zod';
+import { isUserError, UserError } from '../../src-shared/errors';
+import { describeOptions, flagName } from '../../src-shared/options';
 
 export class PathGuard {
   private constructor(readonly roots: string[]) {}
@@ -29,6 +31,42 @@ export class PathGuard {
     }
     return real;
   }
+}
+
+/**
+ * Checks every option a stage schema declares as a `path` or `paths` field (its FieldMeta kind, not the look of
+ * the value): read and write paths alike, each element of a list. A relative path is taken relative to the
+ * open project (`base`), and refused when there is none; then it must pass the guard. Returns the options
+ * with those paths replaced by their checked real paths; values of the wrong type are left for the schema to
+ * refuse.
+ */
+export async function guardOptionPaths(
+  guard: PathGuard,
+  schema: z.ZodObject,
+  options: Record<string, unknown>,
+  base: string | undefined,
+): Promise<Record<string, unknown>> {
+  const out = { ...options };
+  for (const { key, meta } of describeOptions(schema)) {
+    if ((meta.kind !== 'path' && meta.kind !== 'paths') || !Object.hasOwn(options, key)) continue;
+    const flag = `--${flagName(key, meta)}`;
+    const check = async (p: unknown): Promise<unknown> => {
+      if (typeof p !== 'string' || p === '') return p;
+      let abs = p;
+      if (!isAbsolute(p)) {
+        if (base === undefined) throw new UserError('outside-root', `${flag}: ${p}: a relative path needs an open project`, p);
+        abs = resolve(base, p);
+      }
+      try {
+        return await guard.check(abs);
+      } catch (e) {
+        throw isUserError(e) ? new UserError(e.code, `${flag}: ${e.message}`, abs) : e;
+      }
+    };
+    const v = options[key];
+    out[key] = meta.kind === 'paths' && Array.isArray(v) ? await Promise.all(v.map(check)) : await check(v);
+  }
+  return out;
 }
 
 export function isInside(root: string, p: string): boolean {
