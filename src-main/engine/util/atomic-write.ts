@@ -50,7 +50,10 @@ export async function writeFileAtomicSafe(
     await fh.close();
     fh = undefined;
     faultPoint('atomic:written');
-    if (opts.backup) await keepBackup(path);
+    if (opts.backup) {
+      await keepBackup(path);
+      faultPoint('atomic:backup');
+    }
     await rename(tmp, path);
     if (sync) await fsyncDir(dirname(path));
   } catch (e) {
@@ -90,9 +93,9 @@ async function keepBackup(path: string): Promise<void> {
   }
   try {
     await rename(tmp, bak);
-  } catch (e) {
+  } finally {
+    // rename() of two links to one file does nothing (POSIX) and leaves `tmp`: when `.bak` already is `path`.
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw e;
   }
 }
 

@@ -9,8 +9,8 @@
  * (model-io.ts), 'convert:*' (convert/run.ts), 'extract:*' (extract/run.ts).
  */
 
-const spec = process.env.FSS_FAULT ?? '';
-const [kind = '', arg = '', nth = '1'] = spec.split(':');
+const spec = /^(kill|enospc):(.+?)(?::(\d+))?$/.exec(process.env.FSS_FAULT ?? '');
+const [, kind = '', arg = '', nth = '1'] = spec ?? [];
 const counts = new Map<string, number>();
 
 /** Marks a step of a save; under FSS_FAULT=kill:<step>[:<n>] the process dies here. */
