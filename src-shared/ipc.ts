@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { DoctorReport } from './doctor';
-import { newProjectSchema, type Project, type Side } from './formats/project';
+import { consentSchema, newProjectSchema, type Project, type Side } from './formats/project';
 import type { Progress, LogLevel, PreviewEvent } from './progress';
 
 const absPath = z.string().min(1).max(4096);
@@ -29,6 +29,19 @@ export const requestSchemas = {
   'project:open': z.object({ dir: absPath }).strict(),
   /** Recently opened projects. */
   'project:recent': z.object({}).strict(),
+  /**
+   * Edit the current project: an identity's sources (each checked like `media:probe`) or consent, the faces left
+   * unswapped in conversions, the Convert view's settings. Saved atomically; returns the project.
+   */
+  'project:update': z
+    .object({
+      identities: z.partialRecord(side, z.object({ sources: z.array(absPath).max(1000).optional(), consent: consentSchema.optional() }).strict()).optional(),
+      skipInConversion: z.partialRecord(side, z.array(faceName).max(100_000)).optional(),
+      convertSettings: z.record(z.string(), z.unknown()).optional(),
+    })
+    .strict(),
+  /** What a video, photo or folder of photos is (frame count, rate, size); a bad file is a one-line error. */
+  'media:probe': z.object({ path: absPath }).strict(),
   /** The aligned faces of one identity of the current project. */
   'faces:list': z.object({ side }).strict(),
   /** Move faces to the project trash (undoable). */
@@ -38,6 +51,8 @@ export const requestSchemas = {
    * landmarks), read from the PNG text chunks and alignments where present, measured from the image otherwise.
    */
   'faces:meta': z.object({ side }).strict(),
+  /** Small cached thumbnails (128 px JPEG) of some faces of one identity; returns their folder. */
+  'faces:thumbs': z.object({ side, names: z.array(faceName).min(1).max(1000) }).strict(),
   /** Put a deleted batch back. */
   'faces:undo': z.object({ batchId: z.string().min(1).max(100) }).strict(),
   /** Queue a stage job; options are validated against the stage's schema. */
@@ -86,6 +101,17 @@ export interface ProjectView {
   faces: { A: number; B: number };
 }
 
+export interface MediaFacts {
+  path: string;
+  kind: 'video' | 'image' | 'folder';
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Frames a video has (exact, from a packet count), 1 for a photo, photos in a folder. */
+  frameCount: number;
+  durationSec?: number;
+}
+
 export interface FaceList {
   side: Side;
   dir: string;
@@ -109,6 +135,8 @@ export interface FaceMeta {
 export interface StudioSettings {
   backend: (typeof SETTINGS_BACKENDS)[number];
   ffmpegPath?: string;
+  /** Version token of the ffmpeg at `ffmpegPath`, as it answered `-version` when saved (`settings:set`). */
+  ffmpegVersion?: string;
   projectsDir?: string;
 }
 
@@ -124,6 +152,8 @@ export interface JobInfo {
   result?: unknown;
   error?: WireError;
   logs: Array<{ level: LogLevel; message: string }>;
+  /** The options the job was started with (Retry starts it again with them). */
+  options?: Record<string, unknown>;
 }
 
 export interface ResponseMap {
@@ -133,6 +163,9 @@ export interface ResponseMap {
   'project:create': ProjectView;
   'project:open': ProjectView;
   'project:recent': { projects: Array<{ dir: string; name: string; opened: string }> };
+  'project:update': ProjectView;
+  'media:probe': MediaFacts;
+  'faces:thumbs': { side: Side; dir: string };
   'faces:list': FaceList;
   'faces:delete': { batchId: string; side: Side; names: string[]; remaining: number };
   'faces:undo': { side: Side; names: string[]; remaining: number };

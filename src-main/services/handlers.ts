@@ -17,8 +17,8 @@ import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
 import { guardOptionPaths, type PathGuard } from './path-guard';
 import { findStage } from '../engine/registry';
-import { SettingsStore, type Settings } from './settings';
-import { resetMediaToolsCache } from '../engine/media/ffmpeg';
+import { checkFfmpegPath, SettingsStore, type Settings } from './settings';
+import { configureMediaTools } from '../engine/media/ffmpeg';
 import { facesMeta } from './face-meta';
 import { probeMedia } from './media-check';
 import { ensureThumbs } from './thumbnails';
@@ -150,10 +150,12 @@ export function createServices(ctx: ServiceContext): Services {
     },
     'settings:set': async ({ backend, ffmpegPath, projectsDir }) => {
       if (projectsDir !== undefined) await ctx.guard.check(projectsDir);
-      const s = await settings.update((cur) => ({ ...cur, ...(backend ? { backend } : {}), ffmpegPath, projectsDir }));
+      // The ffmpeg is checked (where it is, what it answers) before it is written and run by any job.
+      const ffmpeg = ffmpegPath === undefined ? undefined : await checkFfmpegPath(ffmpegPath, ctx.guard.roots);
+      const s = await settings.update((cur) => ({ ...cur, ...(backend ? { backend } : {}), ffmpegPath: ffmpeg?.path, projectsDir }));
       applySettings(s);
       doctor = undefined; // the facts may have changed
-      return { backend: s.backend, ffmpegPath: s.ffmpegPath, projectsDir: s.projectsDir };
+      return { backend: s.backend, ffmpegPath: s.ffmpegPath, ...(ffmpeg ? { ffmpegVersion: ffmpeg.version } : {}), projectsDir: s.projectsDir };
     },
   };
   return {
@@ -167,16 +169,21 @@ export function createServices(ctx: ServiceContext): Services {
   };
 }
 
+/** FSS_FFMPEG as the user set it before the studio started (restored when the setting is cleared). */
+const envFfmpeg = process.env.FSS_FFMPEG;
+
 /**
  * Makes the user's settings effective for this process and the job workers it starts (workers copy the
- * environment when they start): the ffmpeg path (user setting first in the media engine's resolve order)
- * and the default compute backend.
+ * environment when they start): the ffmpeg path (user setting first in the media engine's resolve order;
+ * in this process as the setting it is, so the machine panel names the settings, not a variable) and the
+ * default compute backend.
  */
 function applySettings(s: Settings): void {
   if (s.ffmpegPath) process.env.FSS_FFMPEG = s.ffmpegPath;
+  else if (envFfmpeg !== undefined) process.env.FSS_FFMPEG = envFfmpeg;
   else delete process.env.FSS_FFMPEG;
   process.env.FSS_BACKEND = s.backend;
-  resetMediaToolsCache();
+  configureMediaTools({ ffmpegPath: s.ffmpegPath });
 }
 
 export type DispatchResult = { ok: true; result: unknown } | { ok: false; error: WireError };
