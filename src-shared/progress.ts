@@ -24,6 +24,11 @@ export interface Progress {
    * `{ iteration: 120, lossA: 0.041, lossB: 0.039, egs: 6.2 }` for training.
    */
   metrics?: Record<string, number>;
+  /**
+   * A long sub-step with its own progress inside the stage's last part (the quality report after a conversion),
+   * so the GUI can show it moving while the stage's own fraction waits.
+   */
+  phase?: { title: string; fraction: number };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

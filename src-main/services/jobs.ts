@@ -39,7 +39,7 @@ export class JobQueue {
     const stage = findStage(stageId);
     if (!stage) throw new UserError('bad-option', `unknown stage '${stageId}'`);
     const options = parseOptions(stage.def.options, rawOptions);
-    const info: JobInfo = { id: randomUUID(), stage: stageId, title: title ?? stage.def.title, state: 'queued', created: Date.now(), logs: [] };
+    const info: JobInfo = { id: randomUUID(), stage: stageId, title: title ?? stage.def.title, state: 'queued', created: Date.now(), logs: [], options: rawOptions as Record<string, unknown> };
     this.jobs.set(info.id, { info, options, cancelRequested: false });
     this.opts.emit({ type: 'job:queued', job: info });
     this.pump();

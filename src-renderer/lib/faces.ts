@@ -48,3 +48,20 @@ export function sortFaces(names: readonly string[], key: SortKey, meta: Readonly
   });
   return withV.map((x) => x.n);
 }
+
+/** The value a metric sort orders by, as a short tile label ('' for name order or a face without it). */
+export function scoreLabel(key: SortKey, m: FaceMetaLite | undefined): string | undefined {
+  if (key === 'name' || !m) return undefined;
+  const v = key === 'blur' ? m.blur : key === 'size' ? m.size : key === 'yaw' ? m.yaw : m.distance;
+  if (v === undefined) return undefined;
+  switch (key) {
+    case 'blur':
+      return v >= 100 ? v.toFixed(0) : v.toFixed(1);
+    case 'size':
+      return `${Math.round(v)} px`;
+    case 'yaw':
+      return `${Math.round(v)}°`;
+    case 'distance':
+      return v.toFixed(3);
+  }
+}

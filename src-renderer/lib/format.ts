@@ -48,3 +48,35 @@ const VIDEO_RE = /\.(mp4|mov|mkv|webm|avi|m4v)$/i;
 const IMAGE_RE = /\.(png|jpe?g|webp|bmp|tiff?)$/i;
 export const isVideo = (p: string): boolean => VIDEO_RE.test(p);
 export const isImage = (p: string): boolean => IMAGE_RE.test(p);
+
+/**
+ * Help text for the GUI: option help is shared with the CLI and names other options by their flags
+ * (`--frame-ranges`, `--no-warp`); the GUI names them by their field label instead.
+ */
+export function guiHelp(help: string | undefined): string {
+  if (!help) return '';
+  const label = (kebab: string) => `"${kebab.charAt(0).toUpperCase()}${kebab.slice(1).replace(/-/g, ' ')}"`;
+  return help.replace(/--no-([a-z][a-z0-9-]*)/g, (_, k: string) => `${label(k)} off`).replace(/--([a-z][a-z0-9-]*)/g, (_, k: string) => label(k));
+}
+
+/** The frame number of an aligned face file written by extract (`<stem>_<frame 6 digits>_<face>.png`). */
+export function faceFrame(face: string, sourceStem: string): number | undefined {
+  if (!face.startsWith(`${sourceStem}_`)) return undefined;
+  const m = /^_(\d{6,})_\d+\.\w+$/.exec(face.slice(sourceStem.length));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Frame ranges (`a-b`, inclusive) covering 0..count-1 except `skip`. */
+export function rangesWithout(count: number, skip: ReadonlySet<number>): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= count; i++) {
+    const keep = i < count && !skip.has(i);
+    if (keep && start < 0) start = i;
+    else if (!keep && start >= 0) {
+      out.push(`${start}-${i - 1}`);
+      start = -1;
+    }
+  }
+  return out;
+}

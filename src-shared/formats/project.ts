@@ -34,6 +34,13 @@ export const projectSchema = z.object({
   name: z.string().trim().min(1).max(200),
   created: z.string(),
   identities: z.object({ A: identitySchema, B: identitySchema }),
+  /**
+   * Faces deleted in curation with "also skip in conversion": the frames they come from stay original when that
+   * identity's source is converted (faces only removed from training are still swapped). Face file names.
+   */
+  skipInConversion: z.object({ A: z.array(z.string()).default([]), B: z.array(z.string()).default([]) }).optional(),
+  /** The Convert view's last settings for this project (blend and output options). */
+  convertSettings: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type Consent = z.infer<typeof consentSchema>;

@@ -1,6 +1,6 @@
 /** Debian's Chromium driven by playwright-core, with the flags this closed network needs. */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const chromiumPath = process.env.FSS_CHROMIUM ?? '/usr/bin/chromium';
 export const hasChromium = existsSync(chromiumPath);
@@ -23,4 +23,18 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * Collects everything a page reports as broken: uncaught exceptions (`pageerror`, e.g. Svelte's
+ * effect_update_depth_exceeded) and console errors (including failed resource loads). A flow test asserts the
+ * list is empty after each step, so any of them fails it.
+ */
+export function watchPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console.error: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`);
+  });
+  return errors;
 }

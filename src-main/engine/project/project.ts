@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
-import { PROJECT_FILE, PROJECT_VERSION, projectFolders, projectSchema, type NewProject, type Project, type Side } from '../../../src-shared/formats/project';
+import { PROJECT_FILE, PROJECT_VERSION, projectFolders, projectSchema, type Consent, type NewProject, type Project, type Side } from '../../../src-shared/formats/project';
 import { writeJsonAtomic } from '../util/atomic-write';
 
 export interface OpenProject {
@@ -55,6 +55,33 @@ export async function openProject(dir: string): Promise<OpenProject> {
 
 export async function saveProject(p: OpenProject): Promise<void> {
   await writeJsonAtomic(join(p.dir, PROJECT_FILE), projectSchema.parse(p.project), { backup: true });
+}
+
+/** What `updateProject` may change; the rest of project.json is kept as it is. */
+export interface ProjectEdit {
+  identities?: Partial<Record<Side, { sources?: string[]; consent?: Consent }>>;
+  skipInConversion?: Partial<Record<Side, string[]>>;
+  convertSettings?: Record<string, unknown>;
+}
+
+/** Applies an edit to an open project and saves it (atomically, with the previous file kept as a backup). */
+export async function updateProject(p: OpenProject, edit: ProjectEdit): Promise<OpenProject> {
+  const cur = p.project;
+  const identities = { ...cur.identities };
+  for (const side of ['A', 'B'] as const) {
+    const e = edit.identities?.[side];
+    if (e) identities[side] = { ...identities[side], ...(e.sources ? { sources: e.sources } : {}), ...(e.consent ? { consent: e.consent } : {}) };
+  }
+  const skip = edit.skipInConversion ? { A: cur.skipInConversion?.A ?? [], B: cur.skipInConversion?.B ?? [], ...edit.skipInConversion } : cur.skipInConversion;
+  const project = projectSchema.parse({
+    ...cur,
+    identities,
+    ...(skip ? { skipInConversion: skip } : {}),
+    ...(edit.convertSettings ? { convertSettings: edit.convertSettings } : {}),
+  });
+  const next = { dir: p.dir, project };
+  await saveProject(next);
+  return next;
 }
 
 export function facesDir(dir: string, side: Side): string {

@@ -47,6 +47,16 @@ export class AppStore {
   async init(): Promise<void> {
     this.info = await this.client.invoke('app:info', {});
     await this.refreshRecent();
+    // A reload of the tab keeps the open project and view (per tab: sessionStorage).
+    const saved = readSession();
+    if (saved?.dir && !this.project) {
+      try {
+        await this.open(saved.dir);
+        if (saved.view && VIEWS.some((v) => v.id === saved.view)) this.view = saved.view;
+      } catch {
+        writeSession(undefined);
+      }
+    }
   }
 
   async refreshRecent(): Promise<void> {
@@ -56,6 +66,7 @@ export class AppStore {
   async create(p: RequestParams<'project:create'>): Promise<void> {
     await this.withBusy(async () => {
       this.project = await this.client.invoke('project:create', p);
+      writeSession({ dir: this.project.dir, view: this.view });
       this.notify('success', `Created project ${this.project.project.name}`);
       await this.refreshRecent();
     });
@@ -64,6 +75,7 @@ export class AppStore {
   async open(dir: string): Promise<void> {
     await this.withBusy(async () => {
       this.project = await this.client.invoke('project:open', { dir });
+      writeSession({ dir, view: this.view });
       await this.refreshRecent();
     });
   }
@@ -74,6 +86,17 @@ export class AppStore {
     if (!p) return;
     const [a, b] = await Promise.all([this.client.invoke('faces:list', { side: 'A' }), this.client.invoke('faces:list', { side: 'B' })]);
     if (this.project?.dir === p.dir) this.project = { ...p, faces: { A: a.names.length, B: b.names.length } };
+  }
+
+  /** Edits the open project (sources, consent, faces skipped in conversion, Convert settings); saved at once. */
+  async update(edit: RequestParams<'project:update'>): Promise<void> {
+    this.project = await this.client.invoke('project:update', edit);
+  }
+
+  /** The faces of one identity whose frames stay original in conversions. */
+  async setSkipped(side: Side, names: string[]): Promise<void> {
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity -- a local de-duplication
+    await this.update({ skipInConversion: { [side]: [...new Set(names)] } });
   }
 
   setCount(side: Side, n: number): void {
@@ -95,6 +118,7 @@ export class AppStore {
 
   go(view: ViewId): void {
     this.view = view;
+    if (this.project) writeSession({ dir: this.project.dir, view });
   }
 
   notify(kind: Toast['kind'], text: string, ms = kind === 'error' ? 10_000 : 5_000): void {
@@ -114,5 +138,24 @@ export class AppStore {
     } finally {
       this.busy = false;
     }
+  }
+}
+
+const SESSION_KEY = 'fss.session';
+
+function readSession(): { dir?: string; view?: ViewId } | undefined {
+  try {
+    return JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeSession(s: { dir: string; view: ViewId } | undefined): void {
+  try {
+    if (s) sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+    else sessionStorage.removeItem(SESSION_KEY);
+  } catch {
+    // storage disabled: a reload starts at Projects
   }
 }

@@ -1,0 +1,213 @@
+/**
+ * The studio's views without training (seconds, not minutes), in browser mode in Debian's Chromium, failing on
+ * any page error or console error: the new-project form (a bad source refused with its reason, an empty name
+ * marked, the form reset after creation), editing consent afterwards, a reload keeping the project, the Faces
+ * view (thumbnails, delete with "also skip in conversion", undo per identity, large view), and the Convert view
+ * (the probed frame count and rate of 25, 29.97 and 30 fps clips, frames left original, a bad target, the
+ * Original pane showing exactly the frame asked for). Screenshots at 1440x900 in tests/artifacts/e2e/.
+ */
+import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { hasChromium, launchChromium, watchPageErrors } from '../helpers/browser';
+import { startStudio, type StartedStudio } from '../helpers/studio';
+import { hasTestdata, repoRoot, td, testdataDir, videos } from '../helpers/testdata';
+import { decodeFrames } from '../../src-main/engine/media/decode';
+
+const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
+const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
+const stemOf = (p: string) => basename(p).replace(/\.[^.]+$/, '');
+
+describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no training)', () => {
+  let studio: StartedStudio;
+  let browser: Browser;
+  let page: Page;
+  let root: string;
+  let projectDir: string;
+  let errors: string[];
+  let fake: string;
+
+  beforeAll(async () => {
+    root = await realpath(await mkdtemp(join(tmpdir(), 'fss-views-')));
+    await mkdir(artifacts, { recursive: true });
+    fake = join(root, 'notes.mp4');
+    await writeFile(fake, 'this is a text file with a video name\n');
+    process.env.FSS_CONFIG_DIR = join(root, 'config');
+    studio = await startStudio(['--serve', '--port', '0', '--root', root, testdataDir]);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    errors = watchPageErrors(page);
+    await page.goto(studio.loginUrl);
+  });
+
+  // Each step owns the errors it caused.
+  afterEach(() => {
+    expect(errors.splice(0)).toEqual([]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    expect(await studio?.stop()).toBe(0);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function pick(button: string, file: string) {
+    await page.getByTestId(button).click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('input').fill(join(file, '..'));
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    await dialog.getByRole('button', { name: basename(file), exact: true }).dblclick();
+    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
+  }
+
+  it('new project: marks an empty name, refuses a text file named .mp4 with its reason, resets after creation', async () => {
+    await page.locator('#proj-loc').fill(root);
+    await page.getByRole('button', { name: 'Create project' }).click();
+    expect(await page.locator('#proj-name').getAttribute('aria-invalid')).toBe('true');
+    await expect(page.getByTestId('proj-name-error').innerText()).resolves.toContain('name');
+
+    await page.locator('#proj-name').fill('views');
+    await pick('add-source-A', fake);
+    await expect.poll(() => page.getByTestId('source-refused-A').innerText()).toContain('notes.mp4');
+    expect(await page.getByTestId('sources-A').innerText()).not.toContain('notes.mp4');
+    for (const v of [videos.glassesHand, videos.sceneCuts, videos.vertical]) await pick('add-source-A', v);
+    await pick('add-source-B', videos.personB);
+    await expect.poll(() => page.getByTestId('sources-A').innerText()).toContain('183 frames · 25 fps');
+    await expect.poll(() => page.getByTestId('sources-B').innerText()).toContain('250 frames · 30 fps');
+    await page.locator('#id-A-agreed').fill('Alice Example');
+    await page.locator('#id-B-agreed').fill('Bob Example');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByTestId('project-summary').waitFor();
+    projectDir = join(root, 'views');
+    const saved = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { identities: { A: { sources: string[] } } };
+    expect(saved.identities.A.sources).toEqual([await realpath(videos.glassesHand), await realpath(videos.sceneCuts), await realpath(videos.vertical)]);
+
+    // The next project starts from a blank form: no name, no sources, nobody's consent.
+    await page.getByRole('button', { name: 'Show' }).click();
+    expect(await page.locator('#proj-name').inputValue()).toBe('');
+    expect(await page.locator('#id-A-agreed').inputValue()).toBe('');
+    expect(await page.locator('#id-B-agreed').inputValue()).toBe('');
+    expect(await page.getByTestId('sources-A').innerText()).toContain('No sources yet');
+    await page.getByRole('button', { name: 'Hide' }).click();
+    // The pipeline stepper: sources done, faces next.
+    expect(await page.getByTestId('step-sources').getAttribute('data-done')).toBe('true');
+    expect(await page.getByTestId('step-faces-go').getAttribute('class')).toContain('primary');
+    await shot(page, 'projects');
+  });
+
+  it('edits the consent of an open project, and a reload keeps the project open', async () => {
+    await page.getByTestId('project-edit-open').click();
+    await page.locator('#edit-A-agreed').fill('Alice Example <alice@example.org>');
+    await page.getByTestId('project-edit-save').click();
+    await expect.poll(async () => JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')).identities.A.consent.agreedBy).toBe('Alice Example <alice@example.org>');
+    await page.reload();
+    await expect.poll(() => page.getByTestId('current-project').innerText()).toBe('views');
+    await expect.poll(() => page.getByTestId('project-summary').innerText()).toContain('alice@example.org');
+  });
+
+  it('faces: small thumbnails, delete with "also skip in conversion", undo per identity, large view', async () => {
+    // Aligned-face-sized crops of a real photo, named as extract names them (frames 0, 6, 12, ...).
+    const still = td('identity', 'liveportrait_personA', 'personA_still.jpg');
+    const meta = await sharp(still).metadata();
+    const side = Math.min(meta.width ?? 0, meta.height ?? 0);
+    for (let i = 0; i < 12; i++) {
+      const png = await sharp(still).extract({ left: i * 4, top: i * 3, width: side - 48, height: side - 48 }).resize(256, 256).png().toBuffer();
+      await writeFile(join(projectDir, 'faces', 'A', `${stemOf(videos.glassesHand)}_${String(i * 6).padStart(6, '0')}_0.png`), png);
+    }
+    await writeFile(join(projectDir, 'faces', 'B', `${stemOf(videos.personB)}_000000_0.png`), await sharp(still).resize(256, 256).png().toBuffer());
+
+    await page.getByTestId('nav-faces').click();
+    const grid = page.getByTestId('faces-grid');
+    await expect.poll(() => grid.getAttribute('data-count')).toBe('12');
+    // Thumbnails: 128 px JPEGs from the project's cache, not the 256 px faces.
+    await expect.poll(() => grid.locator('img').first().getAttribute('src')).toContain(encodeURIComponent('/cache/thumbs/A/'));
+    const thumbs = await readdir(join(projectDir, 'cache', 'thumbs', 'A'));
+    expect(thumbs.filter((n) => n.endsWith('.jpg'))).toHaveLength(12);
+    expect((await sharp(join(projectDir, 'cache', 'thumbs', 'A', thumbs[0] as string)).metadata()).width).toBe(128);
+
+    const cells = grid.locator('[role=gridcell]');
+    await cells.nth(0).click();
+    await cells.nth(2).click({ modifiers: ['Shift'] });
+    await page.keyboard.press('Delete');
+    await page.getByTestId('faces-delete-dialog').getByText('Also skip in conversion').click();
+    await expect.poll(() => grid.getAttribute('data-count')).toBe('9');
+    await expect.poll(() => page.getByTestId('faces-skipped').innerText()).toBe('3 skipped in conversion');
+    const project = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { skipInConversion: { A: string[] } };
+    expect(project.skipInConversion.A).toHaveLength(3);
+    await expect(page.getByTestId('faces-undo').innerText()).resolves.toBe('Undo (3)');
+    // Undo belongs to the identity it deleted from.
+    await page.getByTestId('faces-side-B').click();
+    await expect.poll(() => grid.getAttribute('data-count')).toBe('1');
+    expect(await page.getByTestId('faces-undo').isDisabled()).toBe(true);
+    await page.getByTestId('faces-side-A').click();
+    await expect.poll(() => grid.getAttribute('data-count')).toBe('9');
+    expect(await page.getByTestId('faces-undo').isEnabled()).toBe(true);
+    await cells.nth(1).dblclick();
+    await page.getByTestId('face-large').locator('img').waitFor();
+    await shot(page, 'faces-large');
+    await page.getByTestId('face-large').getByRole('button', { name: 'Close' }).click();
+    await shot(page, 'faces');
+  });
+
+  it('convert: the probed frame count and rate of each clip, frames left original, a bad target refused', async () => {
+    await page.getByTestId('nav-convert').click();
+    const frames = page.getByTestId('convert-frames');
+    // 25 fps, 183 frames (MANIFEST): the scrubber reaches frame 182.
+    await expect.poll(() => frames.innerText()).toContain('/ 182 · 183 frames at 25 fps · 512×512');
+    expect(await page.getByTestId('convert-frame').getAttribute('max')).toBe('182');
+    await expect.poll(() => page.getByTestId('convert-kept-original').innerText()).toContain('3 frames of this clip will stay original');
+    await expect(page.getByTestId('convert-no-model').innerText()).resolves.toContain('train a model first');
+    expect(await page.getByTestId('convert-run').isDisabled()).toBe(true);
+    await page.getByTestId('convert-target').selectOption({ label: basename(videos.sceneCuts) });
+    await expect.poll(() => frames.innerText()).toContain('/ 274 · 275 frames at 29.97 fps · 640×360');
+    await page.getByTestId('convert-target').selectOption({ label: basename(videos.vertical) });
+    await expect.poll(() => frames.innerText()).toContain('352 frames at 30 fps · 720×1280');
+    await shot(page, 'convert-no-model');
+
+    // A text file named .mp4: the reason is shown, no preview or frame of another clip stays, Convert is off.
+    await page.getByRole('button', { name: 'Browse…' }).click();
+    const dialog = page.locator('dialog[open]');
+    await dialog.locator('input').fill(root);
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    await dialog.getByRole('button', { name: 'notes.mp4', exact: true }).dblclick();
+    await expect.poll(() => page.getByTestId('convert-target-error').innerText()).toContain('notes.mp4');
+    expect(await page.getByTestId('convert-original').count()).toBe(0);
+    expect(await page.getByTestId('convert-preview').count()).toBe(0);
+    expect(await page.getByTestId('convert-frames').count()).toBe(0);
+    expect(await page.getByTestId('convert-run').isDisabled()).toBe(true);
+    await shot(page, 'convert-bad-target');
+  });
+
+  it('convert: the Original pane shows frame 120 of a 25 fps clip when asked (pixels compared with ffmpeg)', async () => {
+    await page.getByTestId('convert-target').selectOption({ label: basename(videos.glassesHand) });
+    await expect.poll(() => page.getByTestId('convert-frames').innerText()).toContain('183 frames');
+    await page.getByLabel('Frame number').fill('120');
+    const original = page.getByTestId('convert-original');
+    type Video = { seeking: boolean; readyState: number; currentTime: number };
+    await expect.poll(() => original.evaluate((el) => { const v = el as unknown as Video; return !v.seeking && v.readyState >= 2 && Math.abs(v.currentTime - 120.5 / 25) < 0.02; }), { timeout: 30_000 }).toBe(true);
+    const W = 64;
+    // Runs in the page (a string: the test tsconfig has no DOM types): the shown video frame drawn to a canvas.
+    const shown = (await page.evaluate(`(() => {
+      const v = document.querySelector('[data-testid="convert-original"]');
+      const c = document.createElement('canvas');
+      c.width = ${W};
+      c.height = ${W};
+      const g = c.getContext('2d');
+      g.drawImage(v, 0, 0, ${W}, ${W});
+      return Array.from(g.getImageData(0, 0, ${W}, ${W}).data);
+    })()`)) as number[];
+    const grey = (rgba: ArrayLike<number>, stride: number) => Array.from({ length: W * W }, (_, i) => 0.299 * (rgba[i * stride] ?? 0) + 0.587 * (rgba[i * stride + 1] ?? 0) + 0.114 * (rgba[i * stride + 2] ?? 0));
+    const decoded: Buffer[] = [];
+    for await (const f of decodeFrames(videos.glassesHand, { start: 0, end: 121, width: W, height: W })) if (f.index === 0 || f.index === 120) decoded.push(f.data);
+    const page120 = grey(shown, 4);
+    const diff = (a: number[], b: number[]) => a.reduce((s, v, i) => s + Math.abs(v - (b[i] ?? 0)), 0) / a.length;
+    const to120 = diff(page120, grey(decoded[1] as Buffer, 3));
+    const to0 = diff(page120, grey(decoded[0] as Buffer, 3));
+    // The shown frame is ffmpeg's frame 120 (scaling and colour conversion differ a little), not frame 0.
+    expect(to120).toBeLessThan(6);
+    expect(to0).toBeGreaterThan(to120 * 2);
+  });
+});
