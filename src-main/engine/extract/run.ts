@@ -1,9 +1,11 @@
 /**
  * The extract stage runner: source -> faces (detect/track, 68 landmarks, smoothing on video) -> identity and
  * size/blur filters -> aligned PNG crops + alignments file (written atomically every few seconds, on cancel and
- * at the end, so an interrupted run leaves a valid file that `--skip-existing` resumes).
+ * at the end, so an interrupted run leaves a valid file that `--skip-existing` resumes). The first save of a
+ * run keeps the previous file as `.bak`; the alignments file is locked for the run (util/lock.ts), and the
+ * temporary files of killed runs are swept from its folder and the faces folder at the start.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
@@ -18,7 +20,9 @@ import {
 import { RateMeter } from '../../../src-shared/progress';
 import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { throwIfCancelled, type StageContext } from '../stage';
-import { writeFileAtomicSafe, writeJsonAtomic } from '../util/atomic-write';
+import { sweepTemps, writeFileAtomicSafe, writeJsonAtomic } from '../util/atomic-write';
+import { faultPoint } from '../util/faults';
+import { acquireLock, lockFileFor } from '../util/lock';
 import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/face-png';
 import { alignFace } from '../face/align';
 import { blurScore } from '../face/blur';
@@ -76,6 +80,32 @@ export async function runExtract(options: ExtractOptions, ctx: StageContext): Pr
   } catch (e) {
     throw new UserError('unwritable', `${outDir}: cannot create the output folder (${(e as Error).message})`, outDir);
   }
+  const lock = await acquireLock(lockFileFor(alignmentsPath, false), alignmentsPath, { log: (m) => ctx.log('warn', m) });
+  try {
+    await sweepExtractLeftovers(alignmentsPath, outDir, ctx);
+    return await extractLocked(options, ctx, { t0, input, outDir, source, alignmentsPath });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Temporary files of killed runs: ours, and write-file-atomic's `<alignments>.<n>` / `<face>.png.<n>` of earlier versions. */
+async function sweepExtractLeftovers(alignmentsPath: string, outDir: string, ctx: StageContext): Promise<void> {
+  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const removed = [
+    ...(await sweepTemps(dirname(alignmentsPath), [new RegExp(`^${esc(basename(alignmentsPath))}\\.\\d+$`)])),
+    ...(dirname(alignmentsPath) === outDir ? [] : await sweepTemps(outDir, [/_\d+\.png\.\d{5,}$/])),
+  ];
+  if (removed.length) ctx.log('info', `removed ${removed.length} leftover file(s) of an interrupted run (${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''})`);
+}
+
+async function extractLocked(
+  options: ExtractOptions,
+  ctx: StageContext,
+  o: { t0: number; input: string; outDir: string; source: ExtractSource; alignmentsPath: string },
+): Promise<ExtractResult> {
+  const { t0, input, outDir, source, alignmentsPath } = o;
+  const { signal } = ctx;
 
   ctx.progress({ stage: 'extract', fraction: 0, title: 'Hashing source', detail: basename(input) });
   const sha256 = await source.sha256();
@@ -165,12 +195,19 @@ export async function runExtract(options: ExtractOptions, ctx: StageContext): Pr
   const meter = new RateMeter();
   let lastSave = Date.now();
   let lastFraction = 0;
+  // The first save of this run keeps the file it replaces as `.bak` when that is a finished extraction (or
+  // there is no backup yet): an interrupted run's partial file never pushes the last complete one out.
+  const previousComplete = await readFile(alignmentsPath, 'utf8')
+    .then((t) => (JSON.parse(t) as { complete?: unknown }).complete === true)
+    .catch(() => false);
+  const backup = previousComplete || !(await stat(`${alignmentsPath}.bak`).then(() => true, () => false));
+  let saved = false;
   const save = async (complete: boolean) => {
     alignments.complete = complete;
     alignments.updatedAt = new Date().toISOString();
-    await writeJsonAtomic(alignmentsPath, alignments, {
-      backup: !options.skipExisting && result.framesProcessed === 0,
-    });
+    await writeJsonAtomic(alignmentsPath, alignments, { backup: backup && !saved });
+    saved = true;
+    faultPoint('extract:saved');
   };
   let failed = true;
   let saveError: unknown = null;
@@ -545,7 +582,8 @@ async function writeDebug(frame: SourceFrame, entry: AlignmentsFrame, dir: strin
     }
   }
   const name = `${frame.stem}${/^\d+$/.test(frame.key) ? `_${String(frame.index).padStart(6, '0')}` : ''}.jpg`;
-  await sharp(data, { raw: { width: W, height: H, channels: 3 } })
+  const jpeg = await sharp(data, { raw: { width: W, height: H, channels: 3 } })
     .jpeg({ quality: 85 })
-    .toFile(join(dir, name));
+    .toBuffer();
+  await writeFileAtomicSafe(join(dir, name), jpeg, { fsync: false });
 }

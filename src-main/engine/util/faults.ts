@@ -5,13 +5,24 @@
  *   FSS_FAULT=kill:<step>:<n>    ... the n-th time
  *   FSS_FAULT=enospc:<n>         the n-th checked write (atomic-write.ts, counted per thread) writes half its bytes,
  *                                then fails with ENOSPC, as a full disk does
+ * In-process tests set the same with setFault().
  * Steps are named where they are: 'atomic:written' (a temp file is complete, not yet renamed), 'model:*'
  * (model-io.ts), 'convert:*' (convert/run.ts), 'extract:*' (extract/run.ts).
  */
 
-const spec = /^(kill|enospc):(.+?)(?::(\d+))?$/.exec(process.env.FSS_FAULT ?? '');
-const [, kind = '', arg = '', nth = '1'] = spec ?? [];
+let kind = '';
+let arg = '';
+let nth = '1';
 const counts = new Map<string, number>();
+let writes = 0;
+
+/** Sets the fault as FSS_FAULT would (in-process tests); '' for none. Counts restart. */
+export function setFault(spec: string): void {
+  [, kind = '', arg = '', nth = '1'] = /^(kill|enospc):(.+?)(?::(\d+))?$/.exec(spec) ?? [];
+  counts.clear();
+  writes = 0;
+}
+setFault(process.env.FSS_FAULT ?? '');
 
 /** Marks a step of a save; under FSS_FAULT=kill:<step>[:<n>] the process dies here. */
 export function faultPoint(step: string): void {
@@ -20,8 +31,6 @@ export function faultPoint(step: string): void {
   counts.set(step, n);
   if (n === Number(nth)) process.kill(process.pid, 'SIGKILL');
 }
-
-let writes = 0;
 
 /** Whether this checked write should fail with ENOSPC (FSS_FAULT=enospc:<n>). */
 export function enospcFault(): boolean {
