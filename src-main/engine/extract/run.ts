@@ -72,6 +72,8 @@ export async function runExtract(options: ExtractOptions, ctx: StageContext): Pr
   const { signal } = ctx;
   ctx.progress({ stage: 'extract', fraction: 0, title: 'Opening source', detail: input });
   const source = await openExtractSource(input, signal);
+  // A photo is decoded once before anything is created: a corrupt one leaves no empty folder or alignments file.
+  if (source.kind === 'image') await readImageRgb(input);
   const alignmentsPath = resolve(options.alignments ?? defaultAlignmentsPath(input, source.kind === 'folder'));
   try {
     await mkdir(outDir, { recursive: true });
