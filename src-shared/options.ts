@@ -86,9 +86,17 @@ export const field = {
     return reg(z.array(z.string().min(1)).default([]), { kind: 'paths', default: [], ...o });
   },
   /** Zero or more free strings, for example frame ranges `10-50 90-100`. */
-  strings(o: Common & { pattern?: RegExp; patternHelp?: string }) {
-    const item = o.pattern ? z.string().regex(o.pattern, o.patternHelp) : z.string();
-    return reg(z.array(item).default([]), { kind: 'strings', default: [], ...o });
+  strings(o: Common & { pattern?: RegExp; patternHelp?: string; check?: (item: string) => string | undefined }) {
+    const { check, ...meta } = o;
+    let item: z.ZodType<string> = o.pattern ? z.string().regex(o.pattern, o.patternHelp) : z.string();
+    // `check` returns what is wrong with an item that matches the pattern (for example a reversed range).
+    if (check) {
+      item = item.superRefine((v, ctx) => {
+        const problem = check(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      });
+    }
+    return reg(z.array(item).default([]), { kind: 'strings', default: [], ...meta });
   },
 };
 

@@ -2,7 +2,7 @@
  * faceswap-studio: the command line over the engine, for headless GPU boxes and scripts. Every stage command,
  * its flags and their help come from the shared option schemas (src-shared/stages/*) via the stage registry.
  */
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isUserError } from '../../src-shared/errors';
 import { doctorLines } from '../../src-shared/doctor';
 import { parseOptions } from '../../src-shared/options';
@@ -16,7 +16,11 @@ function buildProgram(): Command {
   const program = new Command('faceswap-studio')
     .description('Faceswap Studio: extract, train and convert face swaps. Every output is labelled as synthetic media.')
     .version(appVersion)
-    .showHelpAfterError('(add --help for usage)');
+    // Usage errors (unknown option or command, a missing -i, a bad choice) become one line and exit 2 in
+    // `main`, like every other bad input; commander's own two-line output is silenced. Both settings are
+    // inherited by the commands added below.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
 
   program
     .command('doctor')
@@ -80,6 +84,13 @@ export async function main(argv: string[]): Promise<number> {
     await buildProgram().parseAsync(argv);
     return 0;
   } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.exitCode === 0) return 0; // --help, --version
+      if (e.code === 'commander.help') return 2; // no command: the help was printed
+      const line = e.message.replace(/\s*\n\s*/g, ' ').replace(/^error: /, '');
+      process.stderr.write(`error: ${line} (add --help for usage)\n`);
+      return 2;
+    }
     if (isUserError(e)) {
       // User errors: one line, no stack trace.
       process.stderr.write(`error: ${e.message}\n`);

@@ -11,7 +11,15 @@ import { UserError } from '../errors';
 export const ALIGNMENTS_FORMAT = 'faceswap-studio/alignments';
 export const ALIGNMENTS_VERSION = 1;
 
-const num = z.number().refine(Number.isFinite, 'must be a finite number');
+/**
+ * Every number in the file: finite and bounded. Pixel coordinates, transforms and scores all lie far inside
+ * ±1e6; a hand-edited 1e300 would pass `isFinite` and then break the mask and the blend downstream.
+ */
+export const ALIGNMENTS_NUMBER_LIMIT = 1e6;
+const num = z
+  .number()
+  .refine(Number.isFinite, 'must be a finite number')
+  .refine((v) => Math.abs(v) <= ALIGNMENTS_NUMBER_LIMIT, `must lie within ±${ALIGNMENTS_NUMBER_LIMIT}`);
 const point = z.tuple([num, num]);
 const row3 = z.tuple([num, num, num]);
 
@@ -90,6 +98,30 @@ export const alignmentsSchema = z.object({
 });
 export type Alignments = z.infer<typeof alignmentsSchema>;
 
+/** A video's frames are keyed by their 0-based index: a decimal integer inside the clip. */
+const validAlignments = alignmentsSchema.superRefine((doc, ctx) => {
+  if (doc.source.kind !== 'video') return;
+  const count = doc.source.frameCount;
+  for (const key of Object.keys(doc.frames)) {
+    if (!/^(0|[1-9]\d{0,8})$/.test(key)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['frames', key],
+        message: 'a video frame key must be a frame index (0, 1, 2...)',
+      });
+      return;
+    }
+    if (count !== undefined && Number(key) >= count) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['frames', key],
+        message: `frame ${key} is past the end of the ${count}-frame video`,
+      });
+      return;
+    }
+  }
+});
+
 /** Validates a parsed alignments document; `file` names it in the error. */
 export function parseAlignments(data: unknown, file: string): Alignments {
   const v = (data as { version?: unknown } | null)?.version;
@@ -100,7 +132,7 @@ export function parseAlignments(data: unknown, file: string): Alignments {
       file,
     );
   }
-  const r = alignmentsSchema.safeParse(data);
+  const r = validAlignments.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue ? issue.path.join('.') : '';

@@ -4,6 +4,7 @@
  * Sizes given in percent are relative to the face: the side of the model's face square in the frame.
  */
 import { z } from 'zod';
+import { UserError } from '../errors';
 import { defineStage, field } from '../options';
 
 export const MASK_TYPES = ['rect', 'facehull', 'facehullandrect', 'predicted'] as const;
@@ -13,6 +14,11 @@ export const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fa
 
 /** One frame range `start-end`, both inclusive, 0-based frame indices. */
 export const FRAME_RANGE = /^\d+-\d+$/;
+
+function reversedRange(item: string): string | undefined {
+  const [a, b] = item.split('-').map(Number);
+  return a !== undefined && b !== undefined && a > b ? `${item}: the range ends before it starts (write ${b}-${a})` : undefined;
+}
 
 export const convertOptions = z.object({
   input: field.path({ label: 'Input', help: 'video, image or folder of images to convert', group: 'Input', short: 'i', pathKind: 'file-or-dir' }),
@@ -28,7 +34,7 @@ export const convertOptions = z.object({
   seamless: field.boolean({ label: 'Seamless', help: 'gradient-domain (Poisson) clone: no colour step along the mask border', group: 'Blend', default: false }),
   sharpen: field.choice({ label: 'Sharpen', help: 'unsharp mask of the new face', group: 'Blend', choices: SHARPEN_MODES, default: 'none' }),
   sharpenAmount: field.number({ label: 'Sharpen amount', help: 'strength of the sharpening, percent', group: 'Blend', default: 100, min: 0, max: 500, advanced: true }),
-  frameRanges: field.strings({ label: 'Frame ranges', help: 'only swap these frames, e.g. 10-50 90-100 (0-based, inclusive)', group: 'Frames', pattern: FRAME_RANGE, patternHelp: 'expected start-end, e.g. 10-50' }),
+  frameRanges: field.strings({ label: 'Frame ranges', help: 'only swap these frames, e.g. 10-50 90-100 (0-based, inclusive)', group: 'Frames', pattern: FRAME_RANGE, patternHelp: 'expected start-end, e.g. 10-50', check: reversedRange }),
   discardFrames: field.boolean({ label: 'Discard frames', help: 'write only the frames inside --frame-ranges', group: 'Frames', default: false }),
   filter: field.paths({ label: 'Filter', help: 'photos of the people to swap (others are left alone)', group: 'Faces', pathKind: 'file' }),
   nfilter: field.paths({ label: 'Negative filter', help: 'photos of people never to swap', group: 'Faces', pathKind: 'file' }),
@@ -57,7 +63,8 @@ export function parseFrameRanges(items: readonly string[]): Array<[number, numbe
     const m = /^(\d+)-(\d+)$/.exec(it.trim());
     if (!m) continue;
     const a = Number(m[1]), b = Number(m[2]);
-    out.push(a <= b ? [a, b] : [b, a]);
+    if (a > b) throw new UserError('bad-option', `--frame-ranges: ${it}: the range ends before it starts`);
+    out.push([a, b]);
   }
   out.sort((x, y) => x[0] - y[0]);
   const merged: Array<[number, number]> = [];

@@ -46,6 +46,11 @@ export function checkAlignmentsSource(al: Alignments, file: string, input: { pat
   if (s.frameCount !== undefined && input.frameCount !== undefined && s.frameCount !== input.frameCount) {
     throw new UserError('mismatch', `${file}: alignments list ${s.frameCount} frames, ${input.path} has ${input.frameCount}`, file);
   }
+  const count = input.frameCount;
+  const beyond = count === undefined ? undefined : Object.keys(al.frames).find((k) => Number(k) >= count);
+  if (beyond !== undefined) {
+    throw new UserError('bad-file', `${file}: frame ${beyond} is past the end of ${input.path} (${count} frames)`, file);
+  }
 }
 
 /** File name extract gives the aligned PNG of a face (used when the alignments entry has no `file`). */

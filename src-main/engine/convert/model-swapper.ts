@@ -21,6 +21,8 @@ export interface LoadSwapperOptions {
 
 export interface LoadedSwapper extends FaceSwapper {
   state: ModelState;
+  /** 'backup' when the last save did not load (damaged, cut short) and the backup save was used. */
+  from: 'current' | 'backup';
 }
 
 /** Checks a model folder without loading tfjs (used before any heavy work). */
@@ -40,7 +42,7 @@ export async function checkModelFolder(dir: string): Promise<void> {
 export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promise<LoadedSwapper> {
   await checkModelFolder(dir);
   const file = join(dir, MODEL_STATE_FILE);
-  const { state } = await readModelFiles(dir);
+  const { state, from } = await readModelFiles(dir);
   if (!(state.trainer in trainers)) {
     throw new UserError('mismatch', `${file}: trained with '${state.trainer}', which this app does not know (have ${Object.keys(trainers).join(', ')})`, file);
   }
@@ -48,6 +50,7 @@ export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promis
   const direction = opts.direction === 'a2b' ? 'a-to-b' : 'b-to-a';
   return {
     state,
+    from,
     inputSize: m.size,
     outputSize: m.size,
     coverage: m.coverage,

@@ -17,7 +17,7 @@ import { throwIfCancelled, type StageContext } from '../stage';
 import type { BlendOptions } from './blend';
 import { checkAlignmentsSource, createFaceProvider, createIdentityFilter, defaultAlignmentsPath, readAlignmentsFile } from './faces';
 import { convertFrame } from './frame';
-import { checkModelFolder, loadSwapper } from './model-swapper';
+import { checkModelFolder, loadSwapper, type LoadedSwapper } from './model-swapper';
 import { checkOutputWritable, createWatermark, folderSink, labelMetadata, videoSink, VIDEO_OUT, type FrameSink } from './output';
 import { writeProvenance } from './provenance';
 import { ContentCredentials } from './content-credentials';
@@ -85,6 +85,9 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   }
   ctx.progress({ stage: 'convert', fraction: 0, title: 'Loading the model' });
   const swapper = hooks.swapper ?? (await loadSwapper(resolve(options.model), { direction: options.swapModel ? 'b2a' : 'a2b', backend: options.backend }));
+  if (!hooks.swapper && (swapper as LoadedSwapper).from === 'backup') {
+    ctx.log('warn', `${options.model}: the last save does not load (damaged or cut short); using the backup save of iteration ${(swapper as LoadedSwapper).state.iteration}`);
+  }
   if (options.mask === 'predicted' && !swapper.hasMask) {
     if (!hooks.swapper) swapper.dispose();
     throw new UserError('bad-option', `--mask predicted: the ${swapper.trainer} model of ${options.model} does not learn a mask (use facehull, or a masked trainer)`);
