@@ -1,23 +1,37 @@
 /**
- * Where converted frames go: an H.264 video (media module's writer: temp file renamed into place on success,
- * audio from the input, label tags) or a folder of PNGs (written into a hidden sibling folder that replaces the
- * output folder only when complete). Either way an existing output is never replaced by a half-done one.
+ * Where converted frames go: an H.264 video (media module's writer, audio from the input, label tags) or a
+ * folder of PNGs. Either is finished under a hidden temporary name beside the output (`.<name>.<pid>-<hex>.*`),
+ * signed and given its provenance there, then put in place by commitOutput in an order that never leaves a
+ * provenance file that describes another output (docs/reliability.md); sweepConvertLeftovers finishes or
+ * removes what a killed run left. An existing output is never replaced by a half-done one.
  * Also: the synthetic-media label (container tags + provenance sidecar) and the optional visible watermark.
  */
-import { access, constants, mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { access, constants, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import { appName, appVersion } from '../app-info';
 import { createVideoWriter, type X264Preset } from '../media/encode';
+import { sha256File } from '../media/probe';
+import { fsyncDir, pidAlive, processStart, userFacing, writeFileAtomicSafe } from '../util/atomic-write';
+import { faultPoint } from '../util/faults';
+import { provenancePath } from './provenance';
 
 export const VIDEO_OUT = /\.(mp4|m4v|mov|mkv)$/i;
 
 export interface FrameSink {
   write(frame: Buffer, name: string): Promise<void>;
-  close(): Promise<void>;
+  /** Completes the output under its temporary name and returns that path; commitOutput puts it in place. */
+  finish(): Promise<string>;
+  /** Removes the temporary output (also after finish). */
   abort(): Promise<void>;
   readonly written: number;
+}
+
+/** A hidden name beside `output` for work in progress: `.<name>.<pid>-<hex>.<tag>` (the sweep knows it). */
+export function convertTempPath(output: string, tag: string): string {
+  return join(dirname(output), `.${basename(output)}.${process.pid}-${randomBytes(4).toString('hex')}.${tag}`);
 }
 
 /** Fails early (before any work) with a one-line 'unwritable' error when the output cannot be written. */
@@ -73,10 +87,12 @@ export interface VideoSinkOptions {
   onWarning(message: string): void;
 }
 
-/** Video output through the media writer (temp file renamed into place; audio added once the duration is known). */
+/** Video output through the media writer (audio added once the duration is known), finished under a temp name. */
 export async function videoSink(o: VideoSinkOptions): Promise<FrameSink> {
+  // The extension stays last: the container and the Content Credentials format follow it.
+  const tmp = convertTempPath(o.path, `new${extname(o.path)}`);
   const w = await createVideoWriter({
-    path: o.path,
+    path: tmp,
     width: o.width,
     height: o.height,
     fps: o.fps,
@@ -89,8 +105,14 @@ export async function videoSink(o: VideoSinkOptions): Promise<FrameSink> {
   });
   return {
     write: (frame) => w.write(frame),
-    close: () => w.close(),
-    abort: () => w.abort(),
+    async finish() {
+      await w.close();
+      return tmp;
+    },
+    async abort() {
+      await w.abort();
+      await rm(tmp, { force: true });
+    },
     get written() {
       return w.framesWritten;
     },
@@ -103,28 +125,17 @@ export async function videoSink(o: VideoSinkOptions): Promise<FrameSink> {
  */
 export async function folderSink(dir: string, width: number, height: number, sign?: (png: Buffer) => Promise<Uint8Array>): Promise<FrameSink> {
   const out = resolve(dir);
-  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}-${Date.now()}`);
+  const tmp = convertTempPath(out, 'dir');
   await mkdir(tmp, { recursive: true });
   let written = 0;
   return {
     async write(frame, name) {
-      const png = sharp(frame, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 3 });
-      if (sign) await writeFile(join(tmp, name), await sign(await png.toBuffer()));
-      else await png.toFile(join(tmp, name));
+      const png = await sharp(frame, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 3 }).toBuffer();
+      // Not fsynced one by one (the folder is fsynced when it is committed); checked like every write.
+      await writeFileAtomicSafe(join(tmp, name), sign ? await sign(png) : png, { fsync: false });
       written++;
     },
-    async close() {
-      let old: string | null = null;
-      try {
-        await stat(out);
-        old = `${tmp}.old`;
-        await rename(out, old);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UserError('unwritable', `${dir}: cannot replace the existing folder`, dir);
-      }
-      await rename(tmp, out);
-      if (old) await rm(old, { recursive: true, force: true });
-    },
+    finish: () => Promise.resolve(tmp),
     async abort() {
       await rm(tmp, { recursive: true, force: true });
     },
@@ -132,6 +143,112 @@ export async function folderSink(dir: string, width: number, height: number, sig
       return written;
     },
   };
+}
+
+/**
+ * Puts a finished output in place. A folder (its provenance.json already inside): the old folder is moved
+ * aside, the new one renamed in, the old one removed. A video with its provenance written to `pending`
+ * (provenance.ts) beside it: the old sidecar and quality report are moved aside, the video renamed in, then
+ * the sidecar; so at every instant the sidecar present, if any, describes the video present. A kill leaves
+ * what sweepConvertLeftovers repairs.
+ */
+export async function commitOutput(o: { output: string; finished: string; isFolder: boolean; pending?: string }): Promise<void> {
+  const { output, finished } = o;
+  const dir = dirname(output);
+  try {
+    if (o.isFolder) {
+      await fsyncDir(finished);
+      const old = convertTempPath(output, 'old');
+      const hadOld = await rename(output, old).then(
+        () => true,
+        (e: NodeJS.ErrnoException) => {
+          if (e.code === 'ENOENT') return false;
+          throw e;
+        },
+      );
+      faultPoint('convert:old-aside');
+      await rename(finished, output);
+      await fsyncDir(dir);
+      faultPoint('convert:output');
+      if (hadOld) await rm(old, { recursive: true, force: true });
+      return;
+    }
+    const sidecar = provenancePath(output, false);
+    const aside: string[] = [];
+    for (const f of [sidecar, `${output}.quality.json`]) {
+      const to = convertTempPath(output, basename(f).slice(basename(output).length + 1));
+      if (await rename(f, to).then(() => true, () => false)) aside.push(to);
+    }
+    faultPoint('convert:old-aside');
+    await rename(finished, output);
+    await fsyncDir(dir);
+    faultPoint('convert:output');
+    if (o.pending) {
+      await rename(o.pending, sidecar);
+      await fsyncDir(dir);
+      faultPoint('convert:provenance');
+    }
+    for (const f of aside) await rm(f, { force: true });
+  } catch (e) {
+    const err = userFacing(e, output);
+    throw err instanceof UserError ? err : new UserError('unwritable', `${output}: cannot put the output in place (${(e as Error).message})`, output);
+  }
+}
+
+/**
+ * What killed conversions to `output` left beside it (only `.<name>.<pid>-<hex>.*` names of processes that are
+ * gone, and of this pid when older than this process): a committed video's sidecar still under its pending or
+ * aside name goes (back) in place when its hash matches the video there; an old folder moved aside goes back
+ * when the output folder is missing; everything else is removed. Returns the names removed or restored.
+ */
+export async function sweepConvertLeftovers(output: string): Promise<string[]> {
+  const dir = dirname(output);
+  const base = basename(output);
+  const esc = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Ours, the media writer's (`..<name>.<pid>-<hex>.new.mp4.<pid>-<hex>.part`) and earlier versions' folder temps.
+  const re = new RegExp(`^\\.\\.?${esc}\\.(?:tmp-)?(\\d+)-[0-9a-z]+\\.?(.*)$`);
+  const done: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return done;
+  }
+  const stale: Array<{ name: string; tag: string }> = [];
+  for (const name of names) {
+    const m = re.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && pidAlive(pid)) continue;
+    const st = await stat(join(dir, name)).catch(() => null);
+    if (st && st.mtimeMs < processStart) stale.push({ name, tag: m[2] ?? '' });
+  }
+  const exists = (p: string) => stat(p).then(() => true, () => false);
+  const sidecar = provenancePath(output, false);
+  if (!(await exists(sidecar)) && (await exists(output)) && VIDEO_OUT.test(output)) {
+    const sha = await sha256File(output).catch(() => '');
+    for (const s of stale.filter((x) => x.tag === 'provenance.json')) {
+      const doc = await readFile(join(dir, s.name), 'utf8').then((t) => JSON.parse(t) as { output?: { sha256?: string } }).catch(() => null);
+      if (sha && doc?.output?.sha256 === sha) {
+        await rename(join(dir, s.name), sidecar);
+        done.push(`${s.name} -> ${basename(sidecar)}`);
+        break;
+      }
+    }
+  }
+  if (!(await exists(output))) {
+    const old = stale.find((x) => x.tag === 'old' || x.name.endsWith('.old'));
+    if (old && (await stat(join(dir, old.name))).isDirectory()) {
+      await rename(join(dir, old.name), output);
+      done.push(`${old.name} -> ${base}`);
+    }
+  }
+  for (const s of stale) {
+    if (done.some((d) => d.startsWith(`${s.name} -> `))) continue;
+    await rm(join(dir, s.name), { recursive: true, force: true });
+    done.push(s.name);
+  }
+  return done;
 }
 
 /**

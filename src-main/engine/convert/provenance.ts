@@ -2,7 +2,8 @@
  * The provenance sidecar of a converted output: `<output>.provenance.json` beside a video, `provenance.json`
  * inside an image folder. It states that the faces were replaced (synthetic media), by which app and version,
  * when, from which inputs (SHA-256 of the input and alignments, the model's trainer, iteration and weights hash)
- * and with which options, plus the output's own hash. Written atomically after the output is in place.
+ * and with which options, plus the output's own hash. Written atomically for the finished output while it still
+ * has its temporary name, and put in place with it (output.ts commitOutput).
  */
 import { dirname, join } from 'node:path';
 import type { ConvertOptions } from '../../../src-shared/stages/convert';
@@ -38,7 +39,11 @@ export async function projectConsent(modelDir: string): Promise<{ project: strin
 }
 
 export async function writeProvenance(o: {
+  /** The output's final path (what the sidecar names). */
   output: string;
+  /** Where the finished output is now (hashed), and where the sidecar goes (provenancePath by default). */
+  file?: string;
+  to?: string;
   isFolder: boolean;
   date: string;
   options: ConvertOptions;
@@ -47,7 +52,7 @@ export async function writeProvenance(o: {
   /** Whether the output files carry C2PA Content Credentials, and who signed them. */
   contentCredentials: { embedded: true; signedBy: string } | { embedded: false; reason: string };
 }): Promise<string> {
-  const path = provenancePath(o.output, o.isFolder);
+  const path = o.to ?? provenancePath(o.output, o.isFolder);
   const doc = {
     format: PROVENANCE_FORMAT,
     version: 1,
@@ -58,7 +63,7 @@ export async function writeProvenance(o: {
     inputs: o.inputs,
     consent: (await projectConsent(o.inputs.model.path)) ?? null,
     options: o.options,
-    output: { path: o.output, frames: o.frames, ...(o.isFolder ? {} : { sha256: await sha256File(o.output) }) },
+    output: { path: o.output, frames: o.frames, ...(o.isFolder ? {} : { sha256: await sha256File(o.file ?? o.output) }) },
     contentCredentials: o.contentCredentials,
   };
   await writeJsonAtomic(path, doc);
