@@ -5,7 +5,7 @@
  * encoded by another ffmpeg process, with a small window of frames in flight and no temporary frame files.
  * The output is labelled as synthetic media by default (container tags + `<output>.provenance.json`).
  */
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import type { Alignments } from '../../../src-shared/formats/alignments';
@@ -18,10 +18,11 @@ import type { BlendOptions } from './blend';
 import { checkAlignmentsSource, createFaceProvider, createIdentityFilter, defaultAlignmentsPath, readAlignmentsFile } from './faces';
 import { convertFrame } from './frame';
 import { checkModelFolder, loadSwapper, type LoadedSwapper } from './model-swapper';
-import { checkOutputWritable, createWatermark, folderSink, labelMetadata, videoSink, VIDEO_OUT, type FrameSink } from './output';
-import { writeProvenance } from './provenance';
+import { checkOutputWritable, commitOutput, convertTempPath, createWatermark, folderSink, labelMetadata, sweepConvertLeftovers, videoSink, VIDEO_OUT, type FrameSink } from './output';
+import { provenancePath, writeProvenance } from './provenance';
 import { ContentCredentials } from './content-credentials';
 import { appName, appVersion } from '../app-info';
+import { faultPoint } from '../util/faults';
 import type { FaceSwapper } from './swapper';
 
 export interface ConvertResult {
@@ -67,6 +68,8 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   const source = await openExtractSource(input, signal);
   if (videoOut && source.kind !== 'video') throw new UserError('bad-option', `${options.output}: a video output needs a video input (${options.input} is ${source.kind === 'image' ? 'a photo' : 'a folder of photos'}); give a folder`);
   await checkOutputWritable(output, input);
+  const swept = await sweepConvertLeftovers(output);
+  if (swept.length) ctx.log('info', `${output}: tidied ${swept.length} leftover(s) of an interrupted conversion (${swept.join(', ')})`);
   if (!hooks.swapper) await checkModelFolder(resolve(options.model));
   const ranges = parseFrameRanges(options.frameRanges);
   if (options.discardFrames && ranges.length === 0) throw new UserError('bad-option', '--discard-frames: needs --frame-ranges');
@@ -167,6 +170,8 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
     return data;
   };
 
+  let pending: string | undefined;
+  let committing = false;
   const frameName = (f: SourceFrame) => (source.kind === 'video' ? `${f.stem}_${String(f.index).padStart(6, '0')}.png` : `${basename(f.key, extname(f.key))}.png`);
   const WINDOW = 3;
   const inflight: Array<{ f: SourceFrame; p: Promise<Buffer> }> = [];
@@ -205,17 +210,46 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
     }
     while (inflight.length) await flush();
     if (!sink) throw new UserError('no-images', `${options.input}: no frame to write${ranges.length ? ' inside --frame-ranges' : ''}`, options.input);
-    await (sink as FrameSink).close();
+    // Finished, signed and described under temporary names, then committed (output.ts commitOutput): a kill at
+    // any step never leaves a provenance file beside an output it does not describe.
+    const finished = await (sink as FrameSink).finish();
     if (credentials && videoOut) {
       ctx.progress({ stage: 'convert', fraction: 0.99, title: 'Signing the Content Credentials', done: result.frames, total: wanted });
-      const signed = await credentials.signFile(output, credentialText);
+      const signed = await credentials.signFile(finished, credentialText);
       if (!signed.signed) {
         credentialsSkipped = signed.reason;
         ctx.log('warn', `${output}: no Content Credentials: ${signed.reason} (the container label and the provenance file still say it is synthetic)`);
       }
+      faultPoint('convert:signed');
     }
+    result.fps = result.frames / ((performance.now() - t0) / 1000);
+    if (credentials && !credentialsSkipped) result.contentCredentials = credentials.signedBy;
+    if (options.label) {
+      pending = videoOut ? convertTempPath(output, 'provenance.json') : provenancePath(finished, true);
+      await writeProvenance({
+        output,
+        file: finished,
+        to: pending,
+        isFolder: !videoOut,
+        date,
+        options,
+        inputs: {
+          input: { path: input, sha256: inputSha },
+          ...(alignments ? { alignments: { path: alPath, sha256: await sha256File(alPath) } } : {}),
+          model: { path: resolve(options.model), trainer: swapper.trainer, ...(modelState ? { iteration: modelState.iteration, weightsSha256: modelState.files.weightsSha256 } : {}) },
+        },
+        frames: result.frames,
+        contentCredentials: credentialsSkipped ? { embedded: false, reason: credentialsSkipped } : { embedded: true, signedBy: credentials?.signedBy ?? '' },
+      });
+      faultPoint('convert:provenance-written');
+      result.provenance = provenancePath(output, !videoOut);
+    }
+    committing = true;
+    await commitOutput({ output, finished, isFolder: !videoOut, ...(videoOut && pending ? { pending } : {}) });
   } catch (e) {
     await Promise.allSettled(inflight.map((j) => j.p));
+    // A sidecar not yet committed goes with its output (one the commit got to is the sweep's to finish).
+    if (pending && videoOut && !committing) await rm(pending, { force: true }).catch(() => {});
     if (sink) await (sink as FrameSink).abort().catch(() => {});
     throw e;
   } finally {
@@ -223,23 +257,6 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
     if (!hooks.swapper) swapper.dispose();
   }
 
-  result.fps = result.frames / ((performance.now() - t0) / 1000);
-  if (credentials && !credentialsSkipped) result.contentCredentials = credentials.signedBy;
-  if (options.label) {
-    result.provenance = await writeProvenance({
-      output,
-      isFolder: !videoOut,
-      date,
-      options,
-      inputs: {
-        input: { path: input, sha256: inputSha },
-        ...(alignments ? { alignments: { path: alPath, sha256: await sha256File(alPath) } } : {}),
-        model: { path: resolve(options.model), trainer: swapper.trainer, ...(modelState ? { iteration: modelState.iteration, weightsSha256: modelState.files.weightsSha256 } : {}) },
-      },
-      frames: result.frames,
-      contentCredentials: credentialsSkipped ? { embedded: false, reason: credentialsSkipped } : { embedded: true, signedBy: credentials?.signedBy ?? '' },
-    });
-  }
   if (options.qualityReport && videoOut && !options.discardFrames && modelState) {
     const q = await writeQualityReport({ input, output, modelOptions: modelState.options, swapModel: options.swapModel, ctx });
     if (q) Object.assign(result, { quality: q.path, verdict: q.verdict });
