@@ -71,6 +71,11 @@ describe("the CLI's own usage errors (issue 10 item 14)", () => {
     expectUsageError(cli('extract', '-o', 'faces'), /required option '-i, --input <path>' not specified/);
     expectUsageError(cli('extract', '-i', 'x.mp4', '-o', 'f', '--centering', 'nope'), /argument 'nope' is invalid/);
   });
+  it('a normal run is quiet on stderr: no Dawn/Vulkan warnings from probing WebGPU', () => {
+    const r = cli('doctor', '--json'); // probes every tfjs backend, WebGPU included
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/Vulkan|Dawn|XDG_RUNTIME_DIR|Warning:/);
+  });
   it('--help and --version still exit 0', () => {
     expect(cli('--version').code).toBe(0);
     expect(cli('extract', '--help').code).toBe(0);

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { UserError } from '../../../src-shared/errors';
 import { registerTrainingKernels } from './kernels';
+import { webgpuAdapterLikely } from './webgpu-probe';
 
 export type TfBackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 export type TfBackendChoice = 'auto' | TfBackendName;
@@ -98,6 +99,9 @@ interface AdapterInfoLike {
 async function webgpuAdapter(): Promise<{ ok: true; name: string; software: boolean } | { ok: false; detail: string }> {
   const g = globalThis as unknown as { navigator?: { gpu?: GPULike } };
   if (!g.navigator?.gpu) {
+    // Dawn is loaded here only when a child process found an adapter (it warns on stderr about every driver it
+    // cannot use; see webgpu-probe.ts).
+    if (!webgpuAdapterLikely()) return { ok: false, detail: 'no WebGPU adapter (Vulkan/Metal/D3D12 driver missing or too old)' };
     let mod: { create(o: string[]): GPULike; globals: object };
     try {
       mod = require('webgpu') as typeof mod;
