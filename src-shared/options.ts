@@ -69,8 +69,9 @@ export const field = {
   choice<const C extends readonly [string, ...string[]]>(o: Common & { choices: C; default: C[number] }) {
     return reg(z.enum(o.choices).default(o.default as never), { kind: 'choice', ...o });
   },
-  string(o: Common & { default?: string }) {
-    const s = o.default === undefined ? z.string().optional() : z.string().default(o.default);
+  string(o: Common & { default?: string; pattern?: RegExp; patternHelp?: string }) {
+    const base = o.pattern ? z.string().regex(o.pattern, o.patternHelp) : z.string();
+    const s = o.default === undefined ? base.optional() : base.default(o.default);
     return reg(s, { kind: 'string', ...o });
   },
   /** A required path. */

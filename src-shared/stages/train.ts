@@ -9,7 +9,12 @@ import { defineStage, field } from '../options';
 export const TRAINERS = ['original', 'lightweight', 'masked128'] as const;
 export type TrainerName = (typeof TRAINERS)[number];
 export const TRAIN_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
-export const TRAIN_LOSSES = ['mae', 'ssim', 'mae+ssim'] as const;
+/** Loss functions of a loss list (`--loss mae:1,ssim:0.5`; src-main/engine/train/loss.ts). */
+export const TRAIN_LOSSES = ['mae', 'mse', 'ssim', 'ms-ssim'] as const;
+const LOSS_TERM = `(?:${TRAIN_LOSSES.join('|')})(?::(?:\\d+\\.?\\d*|\\.\\d+))?`;
+/** A loss list: terms joined by `,` or `+`, each `name` or `name:weight`. */
+export const LOSS_LIST = new RegExp(`^\\s*${LOSS_TERM}(?:\\s*[,+]\\s*${LOSS_TERM})*\\s*$`);
+export const LR_SCHEDULES = ['constant', 'cosine'] as const;
 
 export const trainStage = defineStage({
   id: 'train',
@@ -109,12 +114,56 @@ export const trainStage = defineStage({
       max: 1e-1,
       advanced: true,
     }),
-    loss: field.choice({
-      label: 'Loss',
-      help: 'Reconstruction loss',
+    learningRateWarmup: field.int({
+      label: 'Warmup',
+      help: 'Iterations over which the learning rate rises linearly from 0 (no early loss spike)',
       group: 'Training',
-      choices: TRAIN_LOSSES,
+      flag: 'lr-warmup',
+      default: 0,
+      min: 0,
+      advanced: true,
+    }),
+    learningRateSchedule: field.choice({
+      label: 'Schedule',
+      help: 'After the warmup: constant, or cosine decay to a tenth at --iterations',
+      group: 'Training',
+      flag: 'lr-schedule',
+      choices: LR_SCHEDULES,
+      default: 'constant',
+      advanced: true,
+    }),
+    loss: field.string({
+      label: 'Loss',
+      help: `Reconstruction loss list, weighted: for example mae, mae+ssim, mae:1,ms-ssim:0.5 (${TRAIN_LOSSES.join(', ')})`,
+      group: 'Training',
       default: 'mae',
+      pattern: LOSS_LIST,
+      patternHelp: `a loss list such as mae:1,ssim:0.5 (losses: ${TRAIN_LOSSES.join(', ')})`,
+    }),
+    eyeMultiplier: field.number({
+      label: 'Eye multiplier',
+      help: 'Loss weight of the eye regions (from the landmarks each aligned face carries); 1 = like the rest',
+      group: 'Training',
+      default: 1,
+      min: 1,
+      max: 40,
+      advanced: true,
+    }),
+    mouthMultiplier: field.number({
+      label: 'Mouth multiplier',
+      help: 'Loss weight of the mouth region (from the landmarks each aligned face carries); 1 = like the rest',
+      group: 'Training',
+      default: 1,
+      min: 1,
+      max: 40,
+      advanced: true,
+    }),
+    maskLoss: field.boolean({
+      label: 'Mask-weighted loss',
+      help: "Masked trainers: the face loss counts inside the face mask only (the background is the mask's job)",
+      group: 'Training',
+      default: true,
+      advanced: true,
     }),
     warp: field.boolean({
       label: 'Random warp',

@@ -8,6 +8,7 @@
  *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  w -= lr sqrt(1-b2^t)/(1-b1^t) m / (sqrt(v) + eps)
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
+import { scheduleFactor, type LrSchedule } from './schedule';
 
 type Tf = typeof TfCore;
 
@@ -16,6 +17,8 @@ export interface AdamConfig {
   beta1: number;
   beta2: number;
   epsilon: number;
+  /** Warmup and decay of `learningRate` by step (schedule.ts); absent = constant. */
+  schedule?: LrSchedule;
 }
 
 export class Adam {
@@ -50,7 +53,8 @@ export class Adam {
   apply(grads: TfCore.Tensor[]): void {
     const tf = this.tf;
     this.step += 1;
-    const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = this.config;
+    const { beta1: b1, beta2: b2, epsilon: eps } = this.config;
+    const lr = this.config.learningRate * scheduleFactor(this.config.schedule, this.step);
     const lrT = (lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
     if (this.mode === 'device') {
       // One tidy per variable: temporaries of one update are freed before the next (peak memory ~ the largest

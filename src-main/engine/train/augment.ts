@@ -14,6 +14,9 @@ export interface CachedFace {
   /** RGBA, size x size. Alpha is the face mask (255 where there is no mask information). */
   rgba: Uint8Array;
   size: number;
+  /** Eye and mouth regions (size x size, 0..255) from the face's landmarks, when the loss weights them. */
+  eyes?: Uint8Array;
+  mouth?: Uint8Array;
 }
 
 export interface AugmentOptions {
@@ -28,6 +31,10 @@ export interface AugmentOptions {
   rotationDeg?: number;
   zoom?: number;
   shift?: number;
+  /** Loss multipliers of the eye and mouth regions: batches carry the regions' planes when above 1. */
+  regionWeights?: { eyes: number; mouth: number };
+  /** The batch asks for the face loss inside the face mask only (masked trainers). */
+  maskLoss?: boolean;
 }
 
 /**
@@ -43,6 +50,7 @@ export function augmentInto(
   offset: number,
   mask?: Float32Array,
   maskOffset = 0,
+  planes: ReadonlyArray<{ from: Uint8Array; to: Float32Array }> = [],
 ): void {
   const S = face.size;
   const N = o.outSize;
@@ -86,7 +94,15 @@ export function augmentInto(
     cb = rng.uniform(-0.03, 0.03);
   }
   const px = face.rgba;
-  const sample = (sx: number, sy: number, out: Float32Array, at: number, alpha?: Float32Array, aAt?: number) => {
+  const sample = (
+    sx: number,
+    sy: number,
+    out: Float32Array,
+    at: number,
+    alpha?: Float32Array,
+    aAt?: number,
+    withPlanes = false,
+  ) => {
     // Bilinear, edge-clamped (faceswap uses border replicate).
     const x = Math.min(Math.max(sx, 0), S - 1);
     const y = Math.min(Math.max(sy, 0), S - 1);
@@ -123,6 +139,17 @@ export function augmentInto(
           (px[i11 + 3] as number) * w11) /
         255;
     }
+    if (withPlanes) {
+      const p = (at - offset) / 3 + maskOffset;
+      for (const { from, to } of planes) {
+        to[p] =
+          ((from[i00 >> 2] as number) * w00 +
+            (from[i01 >> 2] as number) * w01 +
+            (from[i10 >> 2] as number) * w10 +
+            (from[i11 >> 2] as number) * w11) /
+          255;
+      }
+    }
   };
   for (let v = 0; v < N; v++) {
     const ny = (v + 0.5) / N; // 0..1 over the output
@@ -134,7 +161,7 @@ export function augmentInto(
       const sx = c + cos * qx - sin * qy + tx;
       const sy = c + sin * qx + cos * qy + ty;
       const at = offset + (v * N + u) * 3;
-      sample(sx, sy, target, at, mask, mask ? maskOffset + v * N + u : undefined);
+      sample(sx, sy, target, at, mask, mask ? maskOffset + v * N + u : undefined, planes.length > 0);
       if (o.warp) {
         // Bilinear interpolation of the grid displacement at (nx, ny).
         const gu = nx * (G - 1);
@@ -171,6 +198,10 @@ export interface Batch {
   mask?: Float32Array;
   n: number;
   size: number;
+  /** Loss regions (eyes, mouth: n x size x size, 0..1) and how much more their pixels count. */
+  regions?: Array<{ plane: Float32Array; multiplier: number }>;
+  /** The face loss counts inside `mask` only. */
+  maskLoss?: boolean;
 }
 
 export function makeBatch(
@@ -185,12 +216,30 @@ export function makeBatch(
   const input = new Float32Array(n * N * N * 3);
   const target = new Float32Array(n * N * N * 3);
   const mask = withMask ? new Float32Array(n * N * N) : undefined;
+  const rw = o.regionWeights;
+  const regions = (['eyes', 'mouth'] as const)
+    .filter((k) => rw && rw[k] > 1)
+    .map((k) => ({
+      key: k,
+      plane: new Float32Array(n * N * N),
+      multiplier: (rw as { eyes: number; mouth: number })[k],
+    }));
   for (let i = 0; i < n; i++) {
     const face = faces[order()];
     if (!face) throw new Error('empty face set');
-    augmentInto(face, o, rng, input, target, i * N * N * 3, mask, i * N * N);
+    // A face without landmarks has no region planes: its regions stay 0 (no extra weight).
+    const planes = regions.flatMap((r) => (face[r.key] ? [{ from: face[r.key] as Uint8Array, to: r.plane }] : []));
+    augmentInto(face, o, rng, input, target, i * N * N * 3, mask, i * N * N, planes);
   }
-  return { input, target, n, size: N, ...(mask ? { mask } : {}) };
+  return {
+    input,
+    target,
+    n,
+    size: N,
+    ...(mask ? { mask } : {}),
+    ...(regions.length ? { regions: regions.map((r) => ({ plane: r.plane, multiplier: r.multiplier })) } : {}),
+    ...(o.maskLoss && mask ? { maskLoss: true } : {}),
+  };
 }
 
 /** The centre crop of a face, no augmentation (preview and evaluation). */

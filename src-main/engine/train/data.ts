@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import { FACE_PNG_KEYWORD, parseFacePngMeta } from '../../../src-shared/formats/face-png';
+import { convexHull, fillConvexPolygon } from '../convert/mask';
 import { landmarkFaceMask } from '../face/face-mask';
+import type { Point2 } from '../face/types';
 import type { CachedFace } from './augment';
 
 const IMAGE_RE = /\.(png|jpe?g|webp)$/i;
@@ -50,11 +52,43 @@ export function defaultMask(size: number): Uint8Array {
   return m;
 }
 
-/** Decodes faces at `size` x `size` RGBA (a limited number of decodes in flight). */
+/**
+ * The eye and mouth regions of an aligned face (0..255 planes at `size`) from its 68 landmarks (in pixels of a
+ * `fromSize` crop): each eye's hull (36-41, 42-47) grown 1.8x about its centre, so the lids and lashes are in,
+ * and the outer lips' hull (48-59) grown 1.2x.
+ */
+export function landmarkRegions(
+  landmarks: readonly Point2[],
+  fromSize: number,
+  size: number,
+): { eyes: Uint8Array; mouth: Uint8Array } {
+  const s = size / fromSize;
+  const region = (groups: number[][], grow: number) => {
+    const plane = new Float32Array(size * size);
+    for (const idx of groups) {
+      const pts = idx.map((i) => landmarks[i] as Point2);
+      const cx = pts.reduce((a, p) => a + p[0], 0) / pts.length;
+      const cy = pts.reduce((a, p) => a + p[1], 0) / pts.length;
+      const grown = pts.map(
+        (p) => [(cx + (p[0] - cx) * grow + 0.5) * s - 0.5, (cy + (p[1] - cy) * grow + 0.5) * s - 0.5] as Point2,
+      );
+      fillConvexPolygon(convexHull(grown), size, size, plane);
+    }
+    return Uint8Array.from(plane, (v) => (v > 0 ? 255 : 0));
+  };
+  const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  return { eyes: region([range(36, 41), range(42, 47)], 1.8), mouth: region([range(48, 59)], 1.2) };
+}
+
+/**
+ * Decodes faces at `size` x `size` RGBA (a limited number of decodes in flight); with `regions`, also the eye and
+ * mouth planes of each face that carries landmarks.
+ */
 export async function loadFaces(
   files: readonly string[],
   size: number,
   onProgress?: (done: number) => void,
+  regions = false,
 ): Promise<CachedFace[]> {
   const out: CachedFace[] = new Array(files.length);
   const fallback = defaultMask(size);
@@ -68,12 +102,14 @@ export async function loadFaces(
       let rgba: Buffer;
       let hasAlpha: boolean;
       let mask: Uint8Array = fallback;
+      let planes: { eyes: Uint8Array; mouth: Uint8Array } | undefined;
       try {
         const img = sharp(file);
         const meta = await img.metadata();
         hasAlpha = meta.hasAlpha === true;
         const face = parseFacePngMeta(meta.comments?.find((c) => c.keyword === FACE_PNG_KEYWORD)?.text);
         if (!hasAlpha && face?.landmarks && meta.width) mask = landmarkFaceMask(face.landmarks, meta.width, size);
+        if (regions && face?.landmarks && meta.width) planes = landmarkRegions(face.landmarks, meta.width, size);
         rgba = await img.ensureAlpha().resize(size, size, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
       } catch (e) {
         throw new UserError(
@@ -84,7 +120,7 @@ export async function loadFaces(
       }
       const data = new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength).slice();
       if (!hasAlpha) for (let p = 0; p < size * size; p++) data[p * 4 + 3] = mask[p] as number;
-      out[i] = { rgba: data, size };
+      out[i] = { rgba: data, size, ...planes };
       onProgress?.(++done);
     }
   };

@@ -16,7 +16,7 @@ import { Adam } from './adam';
 import { centreCrop, type AugmentOptions, type Batch, type CachedFace } from './augment';
 import { inlineFeeder, workerFeeder, type BatchFeeder } from './feeder';
 import { cacheSizeFor, listFaces, loadFaces } from './data';
-import { reconstructionLoss } from './loss';
+import { batchLoss, parseLossSpec } from './loss';
 import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type StateFields } from './model-io';
 import { buildAutoencoder, trainerConfig, type FaceModel } from './models/index';
 import { previewPng, type PreviewFaces } from './preview';
@@ -88,8 +88,22 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   }
   const coverage = existing?.state.coverage ?? options.coverage;
   const cacheSize = cacheSizeFor(cfg.size, coverage);
-  const [facesA, facesB] = await Promise.all([loadFaces(filesA, cacheSize), loadFaces(filesB, cacheSize)]);
+  try {
+    parseLossSpec(options.loss ?? 'mae');
+  } catch (e) {
+    throw new UserError('bad-option', `--loss ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const regionWeights = { eyes: options.eyeMultiplier, mouth: options.mouthMultiplier };
+  const regions = regionWeights.eyes > 1 || regionWeights.mouth > 1;
+  const [facesA, facesB] = await Promise.all([
+    loadFaces(filesA, cacheSize, undefined, regions),
+    loadFaces(filesB, cacheSize, undefined, regions),
+  ]);
   hooks.log('info', `faces: ${facesA.length} A, ${facesB.length} B (cached at ${cacheSize} px)`);
+  if (regions) {
+    const without = [...facesA, ...facesB].filter((f) => !f.eyes).length;
+    if (without > 0) hooks.log('warn', `${without} faces carry no landmarks: no eye or mouth weight on them`);
+  }
 
   const loaded = await loadTf({ backend: options.backend });
   const tf = loaded.tf;
@@ -114,7 +128,13 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   let stopped = false;
   let lastSaved = iteration;
   let feeder: BatchFeeder | null = null;
-  const adamCfg = { learningRate: options.learningRate, ...ADAM_DEFAULTS };
+  const schedule = {
+    warmup: options.learningRateWarmup,
+    kind: options.learningRateSchedule,
+    total: options.iterations,
+    floor: 0.1,
+  };
+  const adamCfg = { learningRate: options.learningRate, ...ADAM_DEFAULTS, schedule };
   try {
     if (existing) {
       importWeights(model, existing.state.tensors, existing.weights, existing.weightsFile);
@@ -185,6 +205,8 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       flip: options.flip,
       transform: true,
       color: options.colorAugment,
+      ...(regions ? { regionWeights } : {}),
+      maskLoss: options.maskLoss,
     };
     const bs = options.batchSize;
     // Batches depend only on (seed, iteration): resume continues the exact sequence. Prepared one iteration
@@ -315,7 +337,7 @@ export function trainStep(
     const x = tf.tensor4d(batch.input, [batch.n, S, S, 3]);
     const y = tf.tensor4d(batch.target, [batch.n, S, S, 3]);
     const out = model.forward(x, side);
-    let l = reconstructionLoss(tf, loss, out.face, y);
+    let l = batchLoss(tf, loss, out.face, y, batch);
     if (out.mask && batch.mask) {
       const m = tf.tensor4d(batch.mask, [batch.n, S, S, 1]);
       l = tf.add(l, tf.mean(tf.square(tf.sub(out.mask, m))));
