@@ -15,7 +15,7 @@ import { JobQueue } from './jobs';
 import { PreviewService } from './preview-service';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
-import { guardOptionPaths, type PathGuard } from './path-guard';
+import { guardOptionPaths, isInside, type PathGuard } from './path-guard';
 import { findStage } from '../engine/registry';
 import { checkFfmpegPath, SettingsStore, type Settings } from './settings';
 import { configureMediaTools } from '../engine/media/ffmpeg';
@@ -79,7 +79,7 @@ export function createServices(ctx: ServiceContext): Services {
       const parent = dirname(dir);
       return {
         path: dir,
-        parent: parent !== dir && ctx.guard.roots.some((r) => dir !== r && dir.startsWith(r)) ? parent : undefined,
+        parent: parent !== dir && ctx.guard.roots.some((r) => dir !== r && isInside(r, dir)) ? parent : undefined,
         entries: entries
           .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.isFile()))
           .map((e) => ({ name: e.name, path: join(dir, e.name), kind: e.isDirectory() ? ('dir' as const) : ('file' as const) }))
