@@ -45,7 +45,12 @@ describe('convert options', () => {
   });
 
   it('frame ranges are inclusive, sorted and merged', () => {
-    expect(parseFrameRanges(['90-100', '10-50', '45-60', '61-62', '7-3'])).toEqual([[3, 7], [10, 62], [90, 100]]);
+    expect(parseFrameRanges(['90-100', '10-50', '45-60', '61-62', '3-7'])).toEqual([[3, 7], [10, 62], [90, 100]]);
+    // A reversed range is an error, never silently reordered (issue 10).
+    expect(() => parseFrameRanges(['50-10'])).toThrow(/--frame-ranges: 50-10: the range ends before it starts/);
+    expect(() => parseOptions(convertStage.options, { input: '/a.mp4', output: '/b.mp4', model: '/m', frameRanges: ['7-3'] })).toThrow(
+      /--frame-ranges: 7-3: the range ends before it starts/,
+    );
     const r = parseFrameRanges(['10-50']);
     expect([9, 10, 50, 51].map((i) => inRanges(r, i))).toEqual([false, true, true, false]);
     expect(inRanges([], 5)).toBe(true);
