@@ -3,17 +3,30 @@
  * requires too: under Node, tsx and vitest `@tensorflow/tfjs-core` resolves to `dist/tf-core.node.js`, so one
  * engine and one kernel registry serve extraction and training) and picks the training backend:
  *
- *   tensorflow (tfjs-node-gpu, optional, loaded at run time) > webgpu on a hardware adapter (Dawn: Vulkan, Metal,
- *   D3D12) > wasm (XNNPACK, with the training kernels it lacks registered) > webgpu on a software adapter > cpu.
+ *   tensorflow on CUDA (tfjs-node-gpu, optional, loaded at run time) > webgpu on a hardware adapter (Dawn: Vulkan,
+ *   Metal, D3D12) > tensorflow on the CPU (tfjs-node, optional) > wasm (XNNPACK, with the training kernels it lacks
+ *   registered) > webgpu on a software adapter (SwiftShader, lavapipe, WARP) > cpu.
  *
  * The order is the measured speed on each kind of machine (../shared/COMPUTE.md): software Vulkan is slower than
- * wasm, the pure-JS cpu backend is the slowest. `--backend` overrides it.
+ * wasm, the pure-JS cpu backend is the slowest. tfjs-node cannot install here (not measured): it is placed above
+ * wasm because TensorFlow's CPU kernels (oneDNN) use every core. `--backend` overrides the order.
  */
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import type { DoctorReport } from '../../../src-shared/doctor';
 import { UserError } from '../../../src-shared/errors';
+import {
+  describeAdapter,
+  findSwiftShaderIcd,
+  noAdapterHint,
+  vulkanDrivers,
+  type AdapterFacts,
+  type AdapterInfoLike,
+} from './gpu-adapter';
 import { registerTrainingKernels } from './kernels';
+import { registerWebgpuFixes } from './webgpu-kernels';
 import { webgpuAdapterLikely } from './webgpu-probe';
 
 export type TfBackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
@@ -29,7 +42,15 @@ export interface BackendProbe {
   gpu?: string;
   /** A software (CPU-emulated) GPU adapter: works, but slower than wasm. */
   software?: boolean;
+  /** The WebGPU adapter (webgpu only). */
+  adapter?: AdapterFacts;
+  /** The package that provides the `tensorflow` backend. */
+  provider?: TensorflowProvider;
 }
+
+/** Providers of the `tensorflow` backend, preferred first: CUDA, then TensorFlow's multi-threaded CPU (oneDNN). */
+export const TENSORFLOW_PROVIDERS = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+export type TensorflowProvider = (typeof TENSORFLOW_PROVIDERS)[number];
 
 export interface LoadedTf {
   tf: Tf;
@@ -58,50 +79,62 @@ async function doProbe(name: TfBackendName): Promise<BackendProbe> {
       return { name, available: tf.findBackendFactory('cpu') != null };
     case 'wasm': {
       await import('@tensorflow/tfjs-backend-wasm');
-      return { name, available: tf.findBackendFactory('wasm') != null, detail: 'XNNPACK, 1 thread' };
+      // One XNNPACK thread per wasm instance; training runs one instance per core (train/parallel.ts).
+      const cores = availableParallelism();
+      const detail = `XNNPACK; training on ${cores} thread${cores > 1 ? 's (gradient workers)' : ''}`;
+      return { name, available: tf.findBackendFactory('wasm') != null, detail };
     }
     case 'tensorflow': {
-      // Optional dependency (CUDA libtensorflow): absent on most machines, so a failed import is a fact.
-      const spec = '@tensorflow/tfjs-node-gpu';
-      try {
-        await import(spec);
-      } catch (e) {
-        const msg = oneLine(e);
-        const detail = /Cannot find (package|module)/i.test(msg)
-          ? '@tensorflow/tfjs-node-gpu not installed'
-          : `@tensorflow/tfjs-node-gpu failed to load (CUDA/cuDNN missing?): ${msg.slice(0, 160)}`;
-        return { name, available: false, detail };
+      // Optional dependencies (their install scripts download libtensorflow): absent on most machines, so a failed
+      // import is a fact. CUDA first, then TensorFlow's multi-threaded CPU build.
+      const failures: Array<{ spec: TensorflowProvider; message: string }> = [];
+      for (const spec of TENSORFLOW_PROVIDERS) {
+        try {
+          await import(spec);
+        } catch (e) {
+          failures.push({ spec, message: oneLine(e) });
+          continue;
+        }
+        const cuda = spec === '@tensorflow/tfjs-node-gpu';
+        return {
+          name,
+          available: tf.findBackendFactory('tensorflow') != null,
+          provider: spec,
+          detail: cuda ? `${spec}, CUDA` : `${spec}, CPU (oneDNN, multi-threaded)`,
+          ...(cuda ? { gpu: 'CUDA' } : {}),
+        };
       }
-      return { name, available: tf.findBackendFactory('tensorflow') != null, gpu: 'CUDA' };
+      return { name, available: false, detail: tensorflowMissing(failures) };
     }
     case 'webgpu': {
       const adapter = await webgpuAdapter();
       if (!adapter.ok) return { name, available: false, detail: adapter.detail };
       await import('@tensorflow/tfjs-backend-webgpu');
+      const { facts } = adapter;
       return {
         name,
         available: tf.findBackendFactory('webgpu') != null,
-        gpu: adapter.name,
-        software: adapter.software,
-        detail: `${adapter.name}${adapter.software ? ' (software renderer)' : ''}`,
+        gpu: facts.summary,
+        software: facts.software,
+        adapter: facts,
+        detail: facts.software ? `${facts.summary}; slower than wasm, used only when asked for` : facts.summary,
       };
     }
   }
 }
 
-interface AdapterInfoLike {
-  vendor?: string;
-  architecture?: string;
-  device?: string;
-  description?: string;
-}
-
-async function webgpuAdapter(): Promise<{ ok: true; name: string; software: boolean } | { ok: false; detail: string }> {
+async function webgpuAdapter(): Promise<{ ok: true; facts: AdapterFacts } | { ok: false; detail: string }> {
   const g = globalThis as unknown as { navigator?: { gpu?: GPULike } };
+  const noAdapter = () =>
+    noAdapterHint(
+      process.platform,
+      process.platform === 'linux' ? vulkanDrivers() : { installed: [] },
+      findSwiftShaderIcd(),
+    );
   if (!g.navigator?.gpu) {
     // Dawn is loaded here only when a child process found an adapter (it warns on stderr about every driver it
     // cannot use; see webgpu-probe.ts).
-    if (!webgpuAdapterLikely()) return { ok: false, detail: 'no WebGPU adapter (Vulkan/Metal/D3D12 driver missing or too old)' };
+    if (!webgpuAdapterLikely()) return { ok: false, detail: `no WebGPU adapter: ${noAdapter()}` };
     let mod: { create(o: string[]): GPULike; globals: object };
     try {
       mod = require('webgpu') as typeof mod;
@@ -118,15 +151,28 @@ async function webgpuAdapter(): Promise<{ ok: true; name: string; software: bool
   const gpu = g.navigator?.gpu;
   if (!gpu) return { ok: false, detail: 'no navigator.gpu' };
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) return { ok: false, detail: 'no WebGPU adapter (Vulkan/Metal/D3D12 driver missing or too old)' };
+  if (!adapter) return { ok: false, detail: `no WebGPU adapter: ${noAdapter()}` };
   const info: AdapterInfoLike = adapter.info ?? {};
-  const name =
-    [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0).join(' ') ||
-    'unknown adapter';
-  if (/null-backend/i.test(name)) return { ok: false, detail: 'only the null adapter' };
-  const software =
-    adapter.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software|microsoft basic/i.test(name);
-  return { ok: true, name, software };
+  if (/null-backend/i.test(`${info.vendor ?? ''} ${info.description ?? ''}`)) {
+    return { ok: false, detail: `only Dawn's null adapter: ${noAdapter()}` };
+  }
+  return { ok: true, facts: describeAdapter(info, { isFallbackAdapter: adapter.isFallbackAdapter === true }) };
+}
+
+/** Why neither provider of the `tensorflow` backend loads: not installed, or installed but broken (CUDA, libtensorflow). */
+export function tensorflowMissing(failures: Array<{ spec: TensorflowProvider; message: string }>): string {
+  // "Cannot find package '<spec>'": absent. Anything else (a missing native binding when its install script did
+  // not run, a missing CUDA library) means it is installed but cannot load.
+  const broken = failures.filter((f) => !new RegExp(`Cannot find (package|module) '${f.spec}[/']`).test(f.message));
+  if (broken.length === 0) {
+    return 'not installed (optional: @tensorflow/tfjs-node-gpu for NVIDIA CUDA 11.2 + cuDNN 8.1, @tensorflow/tfjs-node for TensorFlow on all CPU cores)';
+  }
+  return broken
+    .map(
+      (f) =>
+        `${f.spec} failed to load${f.spec.endsWith('-gpu') ? ' (CUDA/cuDNN missing?)' : ''}: ${f.message.slice(0, 160)}`,
+    )
+    .join('; ');
 }
 
 interface GPULike {
@@ -142,13 +188,18 @@ export async function availableBackends(): Promise<{ probes: BackendProbe[]; cho
   return { probes: list, chosen: autoChoice(list) };
 }
 
-function autoChoice(list: BackendProbe[]): TfBackendName | undefined {
-  const ok = (n: TfBackendName, soft?: boolean) =>
-    list.some((p) => p.name === n && p.available && (soft === undefined || (p.software ?? false) === soft));
+/**
+ * What `auto` picks from the probes: a GPU (CUDA, then WebGPU on a hardware adapter), then TensorFlow's CPU build,
+ * then wasm; a software WebGPU adapter only when wasm cannot start, the pure-JS cpu backend last.
+ */
+export function autoChoice(list: readonly BackendProbe[]): TfBackendName | undefined {
+  const ok = (n: TfBackendName, pred: (p: BackendProbe) => boolean = () => true) =>
+    list.some((p) => p.name === n && p.available && pred(p));
+  if (ok('tensorflow', (p) => p.gpu !== undefined)) return 'tensorflow';
+  if (ok('webgpu', (p) => p.software !== true)) return 'webgpu';
   if (ok('tensorflow')) return 'tensorflow';
-  if (ok('webgpu', false)) return 'webgpu';
   if (ok('wasm')) return 'wasm';
-  if (ok('webgpu', true)) return 'webgpu';
+  if (ok('webgpu')) return 'webgpu';
   if (ok('cpu')) return 'cpu';
   return undefined;
 }
@@ -179,6 +230,7 @@ export async function loadTf(opts: { backend?: TfBackendChoice } = {}): Promise<
   }
   ensureGradients();
   registerTrainingKernels(tf);
+  if (name === 'webgpu') registerWebgpuFixes(tf);
   if (tf.getBackend() !== name || !tf.engine().backendName) {
     const ok = await tf.setBackend(name);
     if (!ok) throw new UserError('unavailable', `tfjs backend '${name}' failed to initialise`);
@@ -189,19 +241,22 @@ export async function loadTf(opts: { backend?: TfBackendChoice } = {}): Promise<
 }
 
 /** Facts for `doctor`: every backend, the one `auto` picks, its GPU. Never throws. */
-export async function tfFacts(): Promise<{
-  backends: Array<{ name: string; available: boolean; detail?: string }>;
-  chosen?: string;
-  gpu?: string;
-  error?: string;
-}> {
+export async function tfFacts(): Promise<DoctorReport['tfjs']> {
   try {
     const { probes: list, chosen } = await availableBackends();
     const gpu = list.find((p) => p.name === chosen)?.gpu;
+    const webgpu = list.find((p) => p.name === 'webgpu');
     return {
-      backends: list.map((p) => ({ name: p.name, available: p.available, ...(p.detail ? { detail: p.detail } : {}) })),
+      backends: list.map((p) => ({
+        name: p.name,
+        available: p.available,
+        ...(p.detail ? { detail: p.detail } : {}),
+        ...(p.software ? { software: true } : {}),
+      })),
       ...(chosen ? { chosen } : {}),
       ...(gpu ? { gpu } : {}),
+      ...(webgpu?.adapter ? { adapter: webgpu.adapter } : {}),
+      ...(webgpu && !webgpu.available && webgpu.detail ? { gpuHint: webgpu.detail } : {}),
     };
   } catch (e) {
     return { backends: [], error: oneLine(e) };
