@@ -186,6 +186,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     server.once('error', fail);
     server.listen(opts.port ?? 0, host, () => ok());
   });
+  // Later listener errors (out of file descriptors on accept) are logged; the server keeps serving.
+  server.on('error', (e) => console.error(`server: ${e.message}`));
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   const url = `http://${shownHost}:${port}/`;
