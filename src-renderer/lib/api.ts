@@ -98,3 +98,15 @@ export function socketClient(url: string): Client {
     },
   };
 }
+
+/**
+ * The message to show for a failed request, with what to do where the user can act on it: a path outside the
+ * allowed folders names the `--root` option that allows one.
+ */
+export function userMessage(e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof ClientError && e.code === 'outside-root') {
+    return `${message}. To allow a folder, start the studio with --root <folder> (for example: faceswap-studio start --root ~/Videos).`;
+  }
+  return message;
+}

@@ -170,6 +170,10 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     // A text file named .mp4: the reason is shown, no preview or frame of another clip stays, Convert is off.
     await page.getByRole('button', { name: 'Browse…' }).click();
     const dialog = page.locator('dialog[open]');
+    // A folder outside the allowed ones: the picker says how to allow one.
+    await dialog.locator('input').fill('/etc');
+    await dialog.getByRole('button', { name: 'Go' }).click();
+    await expect.poll(() => dialog.getByRole('alert').innerText()).toContain('start the studio with --root <folder>');
     await dialog.locator('input').fill(root);
     await dialog.getByRole('button', { name: 'Go' }).click();
     await dialog.getByRole('button', { name: 'notes.mp4', exact: true }).dblclick();
