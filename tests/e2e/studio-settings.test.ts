@@ -8,6 +8,9 @@ import type { Browser, Page } from 'playwright-core';
 import { resolveFfmpeg } from '../../src-main/engine/media/ffmpeg';
 import { hasChromium, launchChromium, watchPageErrors } from '../helpers/browser';
 import { startStudio, type StartedStudio } from '../helpers/studio';
+import { repoRoot } from '../helpers/testdata';
+
+const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
 
 describe.skipIf(!hasChromium)('settings view: the ffmpeg path is checked on Save', () => {
   let studio: StartedStudio;
@@ -48,6 +51,8 @@ describe.skipIf(!hasChromium)('settings view: the ffmpeg path is checked on Save
       .poll(() => check.innerText(), { timeout: 30_000 })
       .toMatch(/^Not saved: .*notes\.txt: not an executable/);
     expect(await page.locator('#set-ffmpeg').getAttribute('aria-invalid')).toBe('true');
+    await mkdir(artifacts, { recursive: true });
+    await page.screenshot({ path: join(artifacts, 'settings-ffmpeg-refused.png') });
     expect(existsSync(settingsFile()) ? await readFile(settingsFile(), 'utf8') : '').not.toContain('notes.txt');
     await page.reload();
     await page.getByTestId('nav-settings').click();
