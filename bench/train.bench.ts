@@ -1,21 +1,25 @@
 /**
  * Training throughput of each trainer on each tfjs backend present: EGs/s (faces per second over both sides,
  * faceswap's definition: 2 x batch / seconds per iteration) and achieved GFLOP/s (3 x forward FLOPs per face,
- * the usual forward + backward estimate), at batch 8 and 16. Also `half`: the half-width Original of the
+ * the usual forward + backward estimate), at batch 8 and 16, on one thread and on every core (the CPU backends
+ * train with one gradient worker per core, train/parallel.ts; `speedup16` = all cores / one core at batch 16). Also `half`: the half-width Original of the
  * baseline in ../shared/COMPUTE.md (wasm: 3.2 EGs/s at batch 8).
  * Runs unchanged on a GPU machine (tensorflow / webgpu are measured where they load). Limits:
  *   FSS_BENCH_BACKENDS=wasm,webgpu   FSS_BENCH_TRAINERS=lightweight,original   FSS_BENCH_SECONDS=20 (per point)
+ *   FSS_BENCH_BATCHES=16   FSS_BENCH_THREADS=1,2 (default: 1 and every core)
  * cpu is only measured for lightweight at batch 8 (everything else takes minutes per iteration there).
  * Each point runs in its own process: the wasm heap only grows, so a big model after another can run out of
  * the 32-bit address space although it fits on its own.
  */
 import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Bench } from './types';
 import { availableBackends, loadTf, type TfBackendName } from '../src-main/engine/tf/backend';
 import { Adam } from '../src-main/engine/train/adam';
-import { makeBatch, type CachedFace } from '../src-main/engine/train/augment';
+import { makeBatch, type Batch, type CachedFace } from '../src-main/engine/train/augment';
 import { buildAutoencoder, trainers, type AutoencoderConfig } from '../src-main/engine/train/models/index';
+import { GradientPool } from '../src-main/engine/train/parallel';
 import { Rng } from '../src-main/engine/train/rng';
 import { ADAM_DEFAULTS, HOST_ADAM_PARAMS, SPLIT_SIDES_FLOPS, trainStep } from '../src-main/engine/train/trainer';
 
@@ -34,6 +38,10 @@ const configs: AutoencoderConfig[] = [trainers.lightweight, half, trainers.maske
 const secondsPerPoint = Number(process.env.FSS_BENCH_SECONDS ?? 20);
 const onlyBackends = process.env.FSS_BENCH_BACKENDS?.split(',');
 const onlyTrainers = process.env.FSS_BENCH_TRAINERS?.split(',');
+const batches = (process.env.FSS_BENCH_BATCHES?.split(',') ?? ['8', '16']).map(Number);
+const threadCounts = (process.env.FSS_BENCH_THREADS?.split(',') ?? ['1', String(availableParallelism())])
+  .map(Number)
+  .filter((t, i, all) => all.indexOf(t) === i);
 
 function synthFaces(size: number, n: number): CachedFace[] {
   const rng = new Rng(1);
@@ -48,6 +56,7 @@ async function measure(
   backend: TfBackendName,
   cfg: AutoencoderConfig,
   batch: number,
+  threads: number,
 ): Promise<Record<string, number | string>> {
   const { tf } = await loadTf({ backend });
   const model = buildAutoencoder(tf, cfg, 1);
@@ -59,10 +68,29 @@ async function measure(
   const rng = new Rng(2);
   const aug = { outSize: cfg.size, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
   const next = () => makeBatch(faces, batch, aug, rng, cfg.mask, () => rng.int(faces.length));
+  const pool =
+    threads > 1
+      ? await GradientPool.start({
+          threads,
+          config: cfg,
+          backend,
+          seed: 1,
+          loss: 'mae',
+          adam: adam.config,
+          adamMode: mode,
+          splitSides: split,
+          model,
+          optimizer: adam,
+        })
+      : null;
+  const step = async (a: Batch, b: Batch) => {
+    if (pool) await pool.step(a, b);
+    else trainStep(tf, model, adam, a, b, 'mae', false, split);
+  };
   try {
     let prepMs = 0;
     const t0 = performance.now();
-    trainStep(tf, model, adam, next(), next(), 'mae', false, split); // warm-up (kernel setup, shader compile)
+    await step(next(), next()); // warm-up (kernel setup, shader compile)
     const warm = (performance.now() - t0) / 1000;
     let n = 0;
     let stepS = 0;
@@ -73,7 +101,7 @@ async function measure(
       const a = next();
       const b = next();
       const p1 = performance.now();
-      trainStep(tf, model, adam, a, b, 'mae', false, split);
+      await step(a, b);
       prepMs += p1 - p0;
       stepS += (performance.now() - p1) / 1000;
       n++;
@@ -89,8 +117,10 @@ async function measure(
       batchPrepMsPerIteration: +(prepMs / n).toFixed(1),
       adam: mode,
       splitSides: split ? 1 : 0,
+      threads,
     };
   } finally {
+    await pool?.close();
     adam.dispose();
     model.dispose();
   }
@@ -101,10 +131,11 @@ function measureIsolated(
   backend: TfBackendName,
   trainer: string,
   batch: number,
+  threads: number,
 ): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
     const self = fileURLToPath(import.meta.url);
-    const p = spawn(process.execPath, ['--import', 'tsx', self, CHILD_FLAG, backend, trainer, String(batch)], {
+    const p = spawn(process.execPath, ['--import', 'tsx', self, CHILD_FLAG, backend, trainer, String(batch), String(threads)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FSS_BENCH_CHILD: '1' },
     });
@@ -154,16 +185,26 @@ async function makeBenches(): Promise<Bench[]> {
       if (p.name === 'cpu' && cfg.name !== 'lightweight') continue;
       out.push({
         name: `train.${cfg.name}.${p.name}`,
-        description: `${cfg.name} (${cfg.size} px) training on ${p.name}${p.detail ? ` (${p.detail})` : ''}: EGs/s and GFLOP/s at batch 8 and 16`,
+        description: `${cfg.name} (${cfg.size} px) training on ${p.name}${p.detail ? ` (${p.detail})` : ''}: EGs/s and GFLOP/s at batch 8 and 16, one thread and every core`,
         async run() {
           const r: Record<string, unknown> = {
             backend: p.name,
             gpu: p.gpu ?? null,
             forwardGflopPerFace: +(buildFlops(cfg) / 1e9).toFixed(3),
           };
-          // cpu (pure JS) only at batch 8: one point takes minutes there.
-          for (const batch of p.name === 'cpu' ? [8] : [8, 16])
-            r[`batch${batch}`] = await measureIsolated(p.name, cfg.name, batch);
+          // cpu (pure JS) only at batch 8, one thread: one point takes minutes there. GPU backends: one thread.
+          const cpuBackend = p.name === 'wasm' || p.name === 'cpu';
+          for (const threads of p.name === 'wasm' ? threadCounts : [1]) {
+            const points: Record<string, unknown> = {};
+            for (const batch of p.name === 'cpu' ? [8] : batches)
+              points[`batch${batch}`] = await measureIsolated(p.name, cfg.name, batch, threads);
+            r[cpuBackend ? `threads${threads}` : 'threads1'] = points;
+          }
+          const egs16 = (t: number) => (r[`threads${t}`] as Record<string, { egs?: number }> | undefined)?.batch16?.egs;
+          const all = Math.max(...threadCounts);
+          const one = egs16(1);
+          const many = egs16(all);
+          if (all > 1 && one && many) r.speedup16 = +(many / one).toFixed(2);
           return r;
         },
       });
@@ -197,10 +238,10 @@ function buildFlops(cfg: AutoencoderConfig): number {
 
 const childArgs = process.argv.indexOf(CHILD_FLAG);
 if (childArgs >= 0) {
-  const [backend, trainer, batch] = process.argv.slice(childArgs + 1);
+  const [backend, trainer, batch, threads] = process.argv.slice(childArgs + 1);
   const cfg = byName.get(trainer ?? '');
   if (!cfg) throw new Error(`unknown trainer ${trainer}`);
-  const r = await measure(backend as TfBackendName, cfg, Number(batch));
+  const r = await measure(backend as TfBackendName, cfg, Number(batch), Number(threads ?? 1));
   process.stdout.write(`${JSON.stringify(r)}\n`);
   process.exit(0);
 }

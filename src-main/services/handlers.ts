@@ -132,8 +132,7 @@ export function createServices(ctx: ServiceContext): Services {
     },
     'convert:preview': async ({ input, model, frame, options }) => {
       const o = parseOptions(convertOptions.partial(), await guardOptionPaths(ctx.guard, convertOptions, options, current?.dir));
-      const { id: _id, ok: _ok, ...r } = await previews.render({ input: await ctx.guard.check(input), model: await ctx.guard.check(model), frame, options: o });
-      return r;
+      return previews.render({ input: await ctx.guard.check(input), model: await ctx.guard.check(model), frame, options: o });
     },
     'job:request': async ({ jobId, request }) => {
       jobs.request(jobId, request);

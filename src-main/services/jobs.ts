@@ -5,13 +5,13 @@
  * first); a worker that has not stopped `hardStopMs` after a cancel is terminated.
  */
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { parseOptions } from '../../src-shared/options';
 import type { AppEvent, JobInfo } from '../../src-shared/ipc';
-import { UserError } from '../../src-shared/errors';
+import { isUserError, UserError } from '../../src-shared/errors';
 import { findStage } from '../engine/registry';
 import type { StageRequest } from '../engine/stage';
-import type { FromWorker, StageWorkerData } from './stage-worker-protocol';
+import { RpcWorker } from '../engine/util/worker-rpc';
+import type { StageWorkerApi, StageWorkerData, StageWorkerEvents } from './stage-worker-protocol';
 
 const MAX_LOG_LINES = 500;
 
@@ -24,7 +24,7 @@ export interface JobQueueOptions {
 interface JobRecord {
   info: JobInfo;
   options: unknown;
-  worker?: Worker;
+  worker?: RpcWorker<StageWorkerApi, StageWorkerEvents>;
   cancelRequested: boolean;
 }
 
@@ -63,8 +63,8 @@ export class JobQueue {
     }
     if (job.info.state !== 'running' || job.cancelRequested) return;
     job.cancelRequested = true;
-    job.worker?.postMessage({ type: 'cancel' });
-    const timer = setTimeout(() => void job.worker?.terminate(), this.opts.hardStopMs ?? 120_000);
+    void job.worker?.call('cancel').catch(() => undefined);
+    const timer = setTimeout(() => void job.worker?.close(), this.opts.hardStopMs ?? 120_000);
     timer.unref();
   }
 
@@ -73,7 +73,7 @@ export class JobQueue {
     const job = this.jobs.get(id);
     if (!job) throw new UserError('not-found', `no job ${id}`);
     if (job.info.state !== 'running') throw new UserError('bad-option', `job ${id} is not running`);
-    job.worker?.postMessage({ type: 'request', request });
+    void job.worker?.call('request', request).catch(() => undefined);
   }
 
   /** Resolves when no job is queued or running (tests, shutdown). */
@@ -95,56 +95,38 @@ export class JobQueue {
     next.info.state = 'running';
     next.info.started = Date.now();
     this.opts.emit({ type: 'job:started', jobId: next.info.id });
-    const data: StageWorkerData = { entry: new URL('./stage-worker.ts', import.meta.url).href, stageId: next.info.stage, options: next.options };
-    const worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: data });
-    next.worker = worker;
-    let settled = false;
-    worker.on('message', (m: FromWorker) => {
-      switch (m.type) {
-        case 'progress':
-          next.info.progress = m.progress;
-          this.opts.emit({ type: 'job:progress', jobId: next.info.id, progress: m.progress });
-          break;
-        case 'log':
-          next.info.logs.push({ level: m.level, message: m.message });
+    const worker = new RpcWorker<StageWorkerApi, StageWorkerEvents>(new URL('./stage-worker.ts', import.meta.url), {
+      name: 'job worker',
+      data: { stageId: next.info.stage, options: next.options } satisfies StageWorkerData,
+      onEvent: (name, data) => {
+        if (name === 'progress') {
+          next.info.progress = data as StageWorkerEvents['progress'];
+          this.opts.emit({ type: 'job:progress', jobId: next.info.id, progress: next.info.progress });
+        } else if (name === 'log') {
+          const { level, message } = data as StageWorkerEvents['log'];
+          next.info.logs.push({ level, message });
           if (next.info.logs.length > MAX_LOG_LINES) next.info.logs.shift();
-          this.opts.emit({ type: 'job:log', jobId: next.info.id, level: m.level, message: m.message });
-          break;
-        case 'preview':
-          this.opts.emit({ type: 'job:preview', jobId: next.info.id, preview: m.preview });
-          break;
-        case 'done':
-          settled = true;
-          next.info.result = m.result;
-          this.finish(next, next.cancelRequested ? 'cancelled' : 'done');
-          break;
-        case 'failed':
-          settled = true;
-          if (m.error.code === 'cancelled') this.finish(next, 'cancelled');
-          else {
-            if (!m.error.user) console.error(`job ${next.info.id} (${next.info.stage}) failed:`, m.error.message);
-            next.info.error = { code: m.error.code, message: m.error.user ? m.error.message : (m.error.message.split('\n')[0] ?? 'internal error') };
-            this.finish(next, 'failed');
-          }
-          break;
-      }
+          this.opts.emit({ type: 'job:log', jobId: next.info.id, level, message });
+        } else if (name === 'preview') {
+          this.opts.emit({ type: 'job:preview', jobId: next.info.id, preview: data as StageWorkerEvents['preview'] });
+        }
+      },
     });
-    worker.on('error', (e) => {
-      if (settled) return;
-      settled = true;
-      next.info.error = { code: 'internal', message: e.message };
-      this.finish(next, 'failed');
-    });
-    worker.on('exit', () => {
-      if (!settled) {
-        settled = true;
-        if (next.cancelRequested) this.finish(next, 'cancelled');
+    next.worker = worker;
+    worker.call('run').then(
+      (result) => {
+        next.info.result = result;
+        this.finish(next, next.cancelRequested ? 'cancelled' : 'done');
+      },
+      (e: Error) => {
+        if (isUserError(e) ? e.code === 'cancelled' : next.cancelRequested) this.finish(next, 'cancelled');
         else {
-          next.info.error = { code: 'internal', message: 'the job stopped unexpectedly' };
+          if (!isUserError(e)) console.error(`job ${next.info.id} (${next.info.stage}) failed:`, e.stack ?? e.message);
+          next.info.error = isUserError(e) ? { code: e.code, message: e.message } : { code: 'internal', message: e.message.split('\n')[0] ?? 'internal error' };
           this.finish(next, 'failed');
         }
-      }
-    });
+      },
+    ).finally(() => void worker.close());
   }
 
   private finish(job: JobRecord, state: 'done' | 'failed' | 'cancelled'): void {

@@ -1,48 +1,32 @@
-/** Main-thread side of the convert preview worker: one long-lived worker, requests matched by id. */
-import { Worker } from 'node:worker_threads';
-import { UserError, type UserErrorCode } from '../../src-shared/errors';
-import type { PreviewReply, PreviewRequest } from './preview-worker';
+/** Main-thread side of the convert preview worker: one long-lived worker (worker-rpc), started on first use. */
+import { RpcWorker } from '../engine/util/worker-rpc';
+import type { PreviewRequest, PreviewResponse, PreviewWorkerApi } from './preview-worker';
 
-export type PreviewResponse = Extract<PreviewReply, { ok: true }>;
+export type { PreviewResponse } from './preview-worker';
 
 export class PreviewService {
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve(r: PreviewResponse): void; reject(e: Error): void }>();
+  private worker: RpcWorker<PreviewWorkerApi> | undefined;
 
-  render(req: Omit<PreviewRequest, 'id'>): Promise<PreviewResponse> {
-    const worker = this.start();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.postMessage({ ...req, id } satisfies PreviewRequest);
-    });
+  render(req: PreviewRequest): Promise<PreviewResponse> {
+    return this.start().call('render', req);
   }
 
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
-    await w?.terminate();
+    await w?.close();
   }
 
-  private start(): Worker {
+  private start(): RpcWorker<PreviewWorkerApi> {
     if (this.worker) return this.worker;
-    const w = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: { entry: new URL('./preview-worker.ts', import.meta.url).href } });
-    w.unref();
-    w.on('message', (m: PreviewReply) => {
-      const p = this.pending.get(m.id);
-      this.pending.delete(m.id);
-      if (!p) return;
-      if (m.ok) p.resolve(m);
-      else p.reject(m.error.code === 'internal' ? new Error(m.error.message) : new UserError(m.error.code as UserErrorCode, m.error.message));
+    const w = new RpcWorker<PreviewWorkerApi>(new URL('./preview-worker.ts', import.meta.url), {
+      name: 'preview worker',
+      unref: true,
+      // A worker that stopped is replaced by a fresh one at the next request.
+      onExit: () => {
+        if (this.worker === w) this.worker = undefined;
+      },
     });
-    const fail = (e: Error) => {
-      for (const p of this.pending.values()) p.reject(e);
-      this.pending.clear();
-      this.worker = undefined;
-    };
-    w.on('error', fail);
-    w.on('exit', () => fail(new Error('the preview worker stopped')));
     this.worker = w;
     return w;
   }

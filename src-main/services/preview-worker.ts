@@ -3,39 +3,46 @@
  * cached) per input + model, so moving a blend slider only re-blends (~0.1-0.5 s on a 720p frame here) and the
  * studio's main thread never runs the model.
  */
-import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
 import { isUserError } from '../../src-shared/errors';
 import type { ConvertOptions } from '../../src-shared/stages/convert';
 import { createPreviewer, type Previewer } from '../engine/convert/preview';
+import { serve } from '../engine/util/worker-rpc';
 
 export interface PreviewRequest {
-  id: number;
   input: string;
   model: string;
   frame: number;
   options: Partial<ConvertOptions>;
 }
 
-export type PreviewReply =
-  | { id: number; ok: true; image: string; width: number; height: number; faces: number; ms: number; modelRan: boolean }
-  | { id: number; ok: false; error: { code: string; message: string } };
+export interface PreviewResponse {
+  image: string;
+  width: number;
+  height: number;
+  faces: number;
+  ms: number;
+  modelRan: boolean;
+}
 
 /** Fields fixed when a previewer is created; a change of any of them makes a new previewer. */
 const SESSION_KEYS = ['alignments', 'facesDir', 'swapModel', 'filter', 'nfilter', 'filterThreshold', 'backend'] as const;
 
-const port = parentPort;
-if (!port) throw new Error('preview-worker must run in a worker thread');
-
 let session: { key: string; previewer: Previewer } | undefined;
-let queue = Promise.resolve();
+let queue: Promise<unknown> = Promise.resolve();
 
-port.on('message', (req: PreviewRequest) => {
-  // One at a time: a previewer is not re-entrant.
-  queue = queue.then(() => handle(req));
-});
+const handlers = {
+  render(req: PreviewRequest): Promise<PreviewResponse> {
+    // One at a time: a previewer is not re-entrant.
+    const next = queue.then(() => handle(req));
+    queue = next.catch(() => undefined);
+    return next;
+  },
+};
 
-async function handle(req: PreviewRequest): Promise<void> {
+export type PreviewWorkerApi = typeof handlers;
+
+async function handle(req: PreviewRequest): Promise<PreviewResponse> {
   try {
     const key = JSON.stringify([req.input, req.model, ...SESSION_KEYS.map((k) => req.options[k] ?? null)]);
     if (session?.key !== key) {
@@ -46,10 +53,11 @@ async function handle(req: PreviewRequest): Promise<void> {
     }
     const r = await session.previewer.preview(req.frame, req.options);
     const jpeg = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-    port?.postMessage({ id: req.id, ok: true, image: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: r.width, height: r.height, faces: r.faces, ms: r.ms, modelRan: r.modelRan } satisfies PreviewReply);
+    return { image: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: r.width, height: r.height, faces: r.faces, ms: r.ms, modelRan: r.modelRan };
   } catch (e) {
-    const error = isUserError(e) ? { code: e.code, message: e.message } : { code: 'internal', message: e instanceof Error ? e.message : String(e) };
     if (!isUserError(e)) console.error(e);
-    port?.postMessage({ id: req.id, ok: false, error } satisfies PreviewReply);
+    throw e;
   }
 }
+
+serve(handlers);

@@ -1,23 +1,21 @@
 /**
- * The typed protocol between the job queue (main thread) and a stage worker thread. One job per worker;
- * the worker ends after `done` or `failed`.
+ * What the job queue (main thread) and a stage worker thread exchange, over worker-rpc: one job per worker.
+ * Calls: `run` (resolves with the stage's result, rejects with its error), `cancel`, `request` (Save now).
+ * Events: progress, log, preview.
  */
 import type { LogLevel, PreviewEvent, Progress } from '../../src-shared/progress';
-import type { StageRequest } from '../engine/stage';
+
+export type { StageWorkerApi } from './stage-worker';
 
 export interface StageWorkerData {
-  /** The worker module (file: URL) ts-worker.mjs imports. */
-  entry: string;
   stageId: string;
   /** Already validated against the stage's schema. */
   options: unknown;
 }
 
-export type ToWorker = { type: 'cancel' } | { type: 'request'; request: StageRequest };
-
-export type FromWorker =
-  | { type: 'progress'; progress: Progress }
-  | { type: 'log'; level: LogLevel; message: string }
-  | { type: 'preview'; preview: PreviewEvent }
-  | { type: 'done'; result: unknown }
-  | { type: 'failed'; error: { code: string; message: string; user: boolean } };
+export interface StageWorkerEvents {
+  [name: string]: unknown;
+  progress: Progress;
+  log: { level: LogLevel; message: string };
+  preview: PreviewEvent;
+}

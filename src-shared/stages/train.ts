@@ -200,6 +200,15 @@ export const trainStage = defineStage({
       choices: TRAIN_BACKENDS,
       default: 'auto',
     }),
+    threads: field.int({
+      label: 'CPU threads',
+      help: 'Cores that train on the CPU backends (wasm, cpu), one gradient worker each; 0 uses every core',
+      group: 'Hardware',
+      default: 0,
+      min: 0,
+      max: 256,
+      advanced: true,
+    }),
     seed: field.optionalNumber({
       label: 'Seed',
       help: 'Random seed (initial weights, augmentation) for reproducible runs',

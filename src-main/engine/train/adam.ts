@@ -40,8 +40,9 @@ export class Adam {
     this.names = [...vars.keys()];
     this.vars = [...vars.values()];
     if (mode === 'device') {
-      this.m = this.vars.map((w) => tf.variable(tf.zerosLike(w), false));
-      this.v = this.vars.map((w) => tf.variable(tf.zerosLike(w), false));
+      // tidy frees the zeros (the variables keep their own reference to the data).
+      this.m = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
+      this.v = this.vars.map((w) => tf.tidy(() => tf.variable(tf.zerosLike(w), false)));
     } else {
       this.hm = this.vars.map((w) => new Float32Array(w.size));
       this.hv = this.vars.map((w) => new Float32Array(w.size));

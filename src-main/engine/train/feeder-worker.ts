@@ -1,23 +1,28 @@
 /**
- * The batch feeder thread: holds the decoded faces and prepares augmented batches on request, so the training
- * thread only trains.  in: { iteration }   out: { iteration, a, b } (buffers transferred).
+ * The batch feeder thread: holds the decoded faces and prepares augmented batches on request (worker-rpc call
+ * `batch`, buffers moved, not copied), so the training thread only trains.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import type { CachedFace } from './augment';
+import { serve, transfer, workerInput } from '../util/worker-rpc';
+import type { Batch, CachedFace } from './augment';
 import { batchMaker, type BatchPlan } from './batches';
 
-const port = parentPort;
-if (!port) throw new Error('feeder-worker.ts must run in a worker thread');
-const data = workerData as { facesA: CachedFace[]; facesB: CachedFace[]; plan: BatchPlan };
+export interface FeederInput {
+  facesA: readonly CachedFace[];
+  facesB: readonly CachedFace[];
+  plan: BatchPlan;
+}
+
+const data = workerInput<FeederInput>();
 const make = batchMaker(data.facesA, data.facesB, data.plan);
-port.on('message', (m: { iteration: number } | { close: true }) => {
-  if ('close' in m) {
-    port.close();
-    return;
-  }
-  const [a, b] = make(m.iteration);
-  const buffers = [a.input, a.target, b.input, b.target, ...(a.mask ? [a.mask] : []), ...(b.mask ? [b.mask] : [])].map(
-    (x) => x.buffer as ArrayBuffer,
-  );
-  port.postMessage({ iteration: m.iteration, a, b }, buffers);
-});
+
+const handlers = {
+  batch(iteration: number): [Batch, Batch] {
+    const [a, b] = make(iteration);
+    const buffers = [a.input, a.target, b.input, b.target, ...(a.mask ? [a.mask] : []), ...(b.mask ? [b.mask] : [])];
+    return transfer([a, b], buffers.map((x) => x.buffer as ArrayBuffer));
+  },
+};
+
+export type FeederWorkerApi = typeof handlers;
+
+serve(handlers);

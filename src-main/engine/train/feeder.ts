@@ -2,9 +2,10 @@
  * Batches for the training loop, prepared in a feeder worker one iteration ahead (off the training thread);
  * falls back to preparing them inline if the worker cannot start. Either way the batches are identical.
  */
-import { Worker } from 'node:worker_threads';
+import { RpcWorker } from '../util/worker-rpc';
 import type { Batch, CachedFace } from './augment';
 import { batchMaker, type BatchPlan } from './batches';
+import type { FeederInput, FeederWorkerApi } from './feeder-worker';
 
 export interface BatchFeeder {
   /** The batch pair of `iteration` (0-based); prefetches the next one. */
@@ -27,51 +28,32 @@ export function workerFeeder(
   facesB: readonly CachedFace[],
   plan: BatchPlan,
 ): BatchFeeder {
-  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-    workerData: { entry: 'feeder-worker', facesA, facesB, plan },
+  const worker = new RpcWorker<FeederWorkerApi>(new URL('./feeder-worker.ts', import.meta.url), {
+    name: 'batch feeder',
+    data: { facesA, facesB, plan } satisfies FeederInput,
   });
-  const pending = new Map<
-    number,
-    { resolve: (b: [Batch, Batch]) => void; reject: (e: unknown) => void; promise: Promise<[Batch, Batch]> }
-  >();
-  let failed: unknown = null;
+  // The batch of each iteration, requested once; the next one is requested as soon as one is taken.
+  const pending = new Map<number, Promise<[Batch, Batch]>>();
   const request = (iteration: number) => {
     let p = pending.get(iteration);
-    if (p) return p.promise;
-    let resolve!: (b: [Batch, Batch]) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<[Batch, Batch]>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    promise.catch(() => undefined);
-    p = { resolve, reject, promise };
-    pending.set(iteration, p);
-    if (failed) reject(failed);
-    else worker.postMessage({ iteration });
-    return promise;
+    if (!p) {
+      p = worker.call('batch', iteration);
+      p.catch(() => undefined);
+      pending.set(iteration, p);
+    }
+    return p;
   };
-  const failAll = (e: unknown) => {
-    failed = e;
-    for (const p of pending.values()) p.reject(e);
-  };
-  worker.on('message', (m: { iteration: number; a: Batch; b: Batch }) => {
-    const p = pending.get(m.iteration);
-    if (p) p.resolve([m.a, m.b]);
-  });
-  worker.on('error', failAll);
-  worker.on('exit', () => failAll(new Error('batch feeder exited')));
   return {
     threaded: true,
     async get(iteration) {
-      const batch = await request(iteration);
+      const batch = request(iteration);
       pending.delete(iteration);
       void request(iteration + 1);
       return batch;
     },
     async close() {
       pending.clear();
-      await worker.terminate();
+      await worker.close();
     },
   };
 }

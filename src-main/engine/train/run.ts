@@ -7,15 +7,16 @@
  */
 import { mkdir, rmdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { UserError, type UserErrorCode } from '../../../src-shared/errors';
+import { isMainThread } from 'node:worker_threads';
+import { UserError } from '../../../src-shared/errors';
 import type { TrainOptions } from '../../../src-shared/stages/train';
 import type { StageContext } from '../stage';
 import { userFacing } from '../util/atomic-write';
 import { acquireLock, lockFileFor } from '../util/lock';
 import { sweepModelFolder } from './model-io';
 import type { PreviewEvent, TrainResult } from './trainer';
-import type { WorkerInMessage, WorkerOutMessage } from './worker';
+import { RpcWorker } from '../util/worker-rpc';
+import type { TrainWorkerApi, TrainWorkerEvents } from './worker';
 
 export type { PreviewEvent, TrainResult } from './trainer';
 
@@ -59,68 +60,53 @@ export async function runTrain(
 }
 
 async function trainLocked(options: TrainOptions, ctx: TrainContext, extras: RunTrainExtras): Promise<TrainResult> {
-  if (extras.inline) {
+  // Already off the main thread (a studio job runs in a stage worker): train right here, so each message is
+  // relayed once, not through a worker inside the worker.
+  if (extras.inline || !isMainThread) {
     const { trainLoop } = await import('./trainer');
-    return trainLoop(options, {
-      progress: ctx.progress,
-      log: ctx.log,
-      preview: (e) => forwardPreview(ctx, e),
-      shouldStop: () => ctx.signal.aborted,
-      ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}),
+    let saveRequested = false;
+    const offRequest = ctx.onRequest?.((r) => {
+      if (r === 'save') saveRequested = true;
     });
+    try {
+      return await trainLoop(options, {
+        progress: ctx.progress,
+        log: ctx.log,
+        preview: (e) => forwardPreview(ctx, e),
+        shouldStop: () => ctx.signal.aborted,
+        takeSaveRequest: () => {
+          const r = saveRequested;
+          saveRequested = false;
+          return r;
+        },
+        ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}),
+      });
+    } finally {
+      offRequest?.();
+    }
   }
-  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), {
-    workerData: { options, ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}) },
+  const worker = new RpcWorker<TrainWorkerApi, TrainWorkerEvents>(new URL('./worker.ts', import.meta.url), {
+    name: 'training worker',
+    onEvent: (name, data) => {
+      if (name === 'progress') ctx.progress(data as TrainWorkerEvents['progress']);
+      else if (name === 'log') {
+        const l = data as TrainWorkerEvents['log'];
+        ctx.log(l.level, l.message);
+      } else if (name === 'preview') forwardPreview(ctx, data as TrainWorkerEvents['preview']);
+    },
   });
-  const onAbort = () => worker.postMessage({ type: 'stop' } satisfies WorkerInMessage);
+  const onAbort = () => void worker.call('stop').catch(() => undefined);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   // "Save now": saved after the current step.
   const offRequest = ctx.onRequest?.((r) => {
-    if (r === 'save') worker.postMessage({ type: 'save' } satisfies WorkerInMessage);
+    if (r === 'save') void worker.call('save').catch(() => undefined);
   });
   try {
-    return await new Promise<TrainResult>((resolve, reject) => {
-      let settled = false;
-      worker.on('message', (m: WorkerOutMessage) => {
-        switch (m.type) {
-          case 'progress':
-            ctx.progress(m.progress);
-            break;
-          case 'log':
-            ctx.log(m.level, m.message);
-            break;
-          case 'preview':
-            forwardPreview(ctx, m.preview);
-            break;
-          case 'done':
-            settled = true;
-            resolve(m.result);
-            break;
-          case 'error': {
-            settled = true;
-            const e = m.error;
-            if (e.user) reject(new UserError((e.code ?? 'bad-option') as UserErrorCode, e.message, e.file));
-            else {
-              const err = new Error(e.message);
-              if (e.stack) err.stack = e.stack;
-              reject(err);
-            }
-            break;
-          }
-        }
-      });
-      worker.on('error', (e) => {
-        settled = true;
-        reject(e);
-      });
-      worker.on('exit', (code) => {
-        if (!settled) reject(new Error(`training worker exited with code ${code} before finishing`));
-      });
-    });
+    return await worker.call('train', { options, ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}) });
   } finally {
     offRequest?.();
     ctx.signal.removeEventListener('abort', onAbort);
-    await worker.terminate().catch(() => undefined);
+    await worker.close();
   }
 }
 

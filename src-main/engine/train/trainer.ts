@@ -19,6 +19,7 @@ import { cacheSizeFor, listFaces, loadFaces } from './data';
 import { batchLoss, parseLossSpec } from './loss';
 import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type StateFields } from './model-io';
 import { buildAutoencoder, trainerConfig, type FaceModel } from './models/index';
+import { GradientPool, trainThreads } from './parallel';
 import { previewPng, type PreviewFaces } from './preview';
 
 type Tf = typeof TfCore;
@@ -55,6 +56,8 @@ export interface TrainResult {
   facesA: number;
   facesB: number;
   adamMode: 'device' | 'host';
+  /** Threads that computed gradients (gradient workers on the CPU backends, else 1). */
+  threads: number;
 }
 
 export const ADAM_DEFAULTS = { beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
@@ -128,6 +131,8 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   let stopped = false;
   let lastSaved = iteration;
   let feeder: BatchFeeder | null = null;
+  let pool: GradientPool | null = null;
+  const threads = trainThreads(options.threads, loaded.backend);
   const schedule = {
     warmup: options.learningRateWarmup,
     kind: options.learningRateSchedule,
@@ -150,6 +155,21 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       'info',
       `${cfg.name}: ${(nParams / 1e6).toFixed(2)} M parameters, ${((model.flopsPerFace * 3) / 1e9).toFixed(2)} GFLOP per face per training step, Adam on ${adamMode}`,
     );
+    if (threads > 1) {
+      pool = await GradientPool.start({
+        threads,
+        config: cfg,
+        backend: loaded.backend,
+        seed,
+        loss: options.loss,
+        adam: adamCfg,
+        adamMode,
+        splitSides,
+        model,
+        optimizer: adam,
+      });
+    }
+    hooks.log('info', `training on ${threads} thread${threads > 1 ? 's (gradient workers)' : ''}`);
 
     const stateFields = (): StateFields => ({
       trainer: cfg.name,
@@ -168,6 +188,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
     });
     const save = async () => {
       if (!adam) return;
+      await pool?.pull(tf, model, adam);
       await saveModel(modelDir, model, adam, stateFields());
       lastSaved = iteration;
       hooks.log('debug', `saved at iteration ${iteration}`);
@@ -187,6 +208,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
     };
     const previewDir = resolve(options.previewDir ?? modelDir);
     const writePreview = async () => {
+      await pool?.pull(tf, model);
       const png = await previewPng(tf, model, pf);
       await mkdir(previewDir, { recursive: true });
       previewPath = join(previewDir, 'preview.png');
@@ -238,7 +260,10 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
     while (iteration < total) {
       const [ba, bb] = await nextBatches();
       const t0 = performance.now();
-      const [la, lb] = trainStep(tf, model, adam, ba, bb, options.loss, hooks.nanAt === iteration + 1, splitSides);
+      const poison = hooks.nanAt === iteration + 1;
+      const [la, lb] = pool
+        ? await pool.step(ba, bb, poison)
+        : trainStep(tf, model, adam, ba, bb, options.loss, poison, splitSides);
       const dt = (performance.now() - t0) / 1000;
       stepSeconds += dt;
       steps++;
@@ -268,7 +293,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
         rate: egs,
         rateUnit: 'EGs/s',
         ...(meter.etaMs(total - iteration) !== undefined ? { etaMs: meter.etaMs(total - iteration) as number } : {}),
-        metrics: { iteration, lossA: la, lossB: lb, egs },
+        metrics: { iteration, lossA: la, lossB: lb, egs, threads },
       });
       // Taken every step, so a request that coincides with a regular save is not carried to the next step.
       const saveRequested = hooks.takeSaveRequest?.() ?? false;
@@ -290,11 +315,15 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       if (options.previewEvery > 0) await writePreview();
     }
     trainSeconds += (performance.now() - sessionStart) / 1000;
+    // Stops the gradient workers; throws if one leaked tensors.
+    const closing = pool;
+    pool = null;
+    await closing?.close();
     const meanEgs = stepSeconds > 0 ? (2 * bs * steps) / stepSeconds : 0;
     report(stopped ? 'Stopped' : 'Done', 1, {
       done: iteration,
       total,
-      metrics: { iteration, lossA: lossA.at(-1) ?? NaN, lossB: lossB.at(-1) ?? NaN, egs: meanEgs },
+      metrics: { iteration, lossA: lossA.at(-1) ?? NaN, lossB: lossB.at(-1) ?? NaN, egs: meanEgs, threads },
     });
     void egs;
     return {
@@ -312,9 +341,11 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       facesA: facesA.length,
       facesB: facesB.length,
       adamMode,
+      threads,
     };
   } finally {
     await feeder?.close().catch(() => undefined);
+    await pool?.close().catch(() => undefined);
     adam?.dispose();
     model.dispose();
   }
@@ -331,8 +362,40 @@ export function trainStep(
   poison = false,
   splitSides = false,
 ): [number, number] {
+  const g = batchGradients(tf, model, a, b, loss, { poison, splitSides });
+  try {
+    if (!Number.isFinite(g.lossA) || !Number.isFinite(g.lossB)) return [NaN, NaN];
+    adam.apply(g.grads);
+    return [g.lossA, g.lossB];
+  } finally {
+    tf.dispose(g.grads);
+  }
+}
+
+export interface BatchGradients {
+  /** The unweighted mean losses of the two sides over this batch. */
+  lossA: number;
+  lossB: number;
+  /** d(weight x (lossA + lossB)) / d(variable), in variable order; the caller disposes them. Empty on NaN. */
+  grads: TfCore.Tensor[];
+}
+
+/**
+ * The gradients of one batch pair (or of one worker's share of it, scaled by `weight` = share / global batch,
+ * so the shares' gradients sum to the global batch's). Leaves no tensor behind but the returned gradients.
+ */
+export function batchGradients(
+  tf: Tf,
+  model: FaceModel,
+  a: Batch,
+  b: Batch,
+  loss: TrainOptions['loss'],
+  opts: { weight?: number; poison?: boolean; splitSides?: boolean } = {},
+): BatchGradients {
+  const { weight = 1, poison = false, splitSides = false } = opts;
   const vars = [...model.params.vars.values()];
   const S = model.config.size;
+  const scaled = (l: TfCore.Scalar) => (weight === 1 ? l : (tf.mul(l, weight) as TfCore.Scalar));
   const sideLoss = (side: 'a' | 'b', batch: Batch) => {
     const x = tf.tensor4d(batch.input, [batch.n, S, S, 3]);
     const y = tf.tensor4d(batch.target, [batch.n, S, S, 3]);
@@ -346,27 +409,30 @@ export function trainStep(
   };
   if (splitSides) {
     // One side at a time: half the activation memory (the wasm heap is 32-bit), gradients summed.
-    const ga = tf.variableGrads(() => sideLoss('a', a), vars);
+    let la = NaN;
+    let lb = NaN;
+    const ga = tf.variableGrads(() => {
+      const l = sideLoss('a', a);
+      la = l.dataSync()[0] ?? NaN;
+      return scaled(l);
+    }, vars);
     let gb: ReturnType<typeof tf.variableGrads> | null = null;
     try {
-      gb = tf.variableGrads(() => sideLoss('b', b), vars);
-      const va = ga.value.dataSync()[0] ?? NaN;
-      const vb = gb.value.dataSync()[0] ?? NaN;
-      if (poison || !Number.isFinite(va) || !Number.isFinite(vb)) return [NaN, NaN];
+      gb = tf.variableGrads(() => {
+        const l = sideLoss('b', b);
+        lb = l.dataSync()[0] ?? NaN;
+        return scaled(l);
+      }, vars);
+      if (poison || !Number.isFinite(la) || !Number.isFinite(lb)) return { lossA: NaN, lossB: NaN, grads: [] };
       // Each decoder only gets a gradient from its own side; the shared encoder from both.
-      const sum = vars.map((v) => {
+      const grads = vars.map((v) => {
         const x = ga.grads[v.name] ?? null;
         const y = (gb as ReturnType<typeof tf.variableGrads>).grads[v.name] ?? null;
         if (x && y) return tf.add(x, y);
         const one = x ?? y;
         return one ? tf.clone(one) : tf.zerosLike(v);
       });
-      try {
-        adam.apply(sum);
-      } finally {
-        tf.dispose(sum);
-      }
-      return [va, vb];
+      return { lossA: la, lossB: lb, grads };
     } finally {
       tf.dispose([ga.value, ...Object.values(ga.grads)]);
       if (gb) tf.dispose([gb.value, ...Object.values(gb.grads)]);
@@ -379,16 +445,15 @@ export function trainStep(
     const l2 = sideLoss('b', b);
     la = tf.keep(l1);
     lb = tf.keep(l2);
-    const sum = tf.add(l1, l2) as TfCore.Scalar;
+    const sum = scaled(tf.add(l1, l2) as TfCore.Scalar);
     return poison ? (tf.mul(sum, NaN) as TfCore.Scalar) : sum;
   }, vars);
-  try {
-    if (poison) return [NaN, NaN];
-    adam.apply(vars.map((v) => grads[v.name] as TfCore.Tensor));
-    const va = (la as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
-    const vb = (lb as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
-    return [va, vb];
-  } finally {
-    tf.dispose([value, ...Object.values(grads), ...(la ? [la] : []), ...(lb ? [lb] : [])]);
+  const va = (la as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
+  const vb = (lb as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
+  tf.dispose([value, ...(la ? [la] : []), ...(lb ? [lb] : [])]);
+  if (poison || !Number.isFinite(va) || !Number.isFinite(vb)) {
+    tf.dispose(Object.values(grads));
+    return { lossA: NaN, lossB: NaN, grads: [] };
   }
+  return { lossA: va, lossB: vb, grads: vars.map((v) => grads[v.name] as TfCore.Tensor) };
 }

@@ -21,7 +21,8 @@ export class Params {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(n);
     if (limit > 0) for (let i = 0; i < n; i++) data[i] = (this.rng.next() * 2 - 1) * limit;
-    const v = this.tf.variable(this.tf.tensor(data, shape), true);
+    // tidy frees the initial tensor (a variable keeps its own reference to the data).
+    const v = this.tf.tidy(() => this.tf.variable(this.tf.tensor(data, shape), true));
     this.vars.set(key, v);
     return v;
   }

@@ -1,0 +1,213 @@
+/**
+ * Every core trains: data-parallel gradient workers for the CPU backends.
+ *
+ * Why workers and not tfjs-wasm's threaded XNNPACK build (measured 2026-12-01, tfjs 4.22, Node 20): tfjs
+ * disables threads under Node (`WASM_HAS_MULTITHREAD_SUPPORT` is false there, tfjs issue 3830); forcing it on,
+ * the Emscripten glue tries to start its pthreads from a `blob:` URL, which Node's Worker rejects. With the
+ * glue patched (worker script and main script written to files, Rollup's module aliases shimmed) the backend
+ * starts, but `getThreadsCount()` stays 1 and a conv runs no faster. Data-parallel workers need no patched
+ * glue, work on every CPU backend, and scale with the cores (each worker is a whole wasm instance: no thread
+ * pool cap, no shared 32-bit heap).
+ *
+ * One step, N workers (each a grad-worker.ts with its own tfjs, a replica of the model and of Adam):
+ *  1. the global batch (the same samples and augmentation as a one-thread run: the feeder is unchanged) is cut
+ *     into N consecutive shares; worker i computes the gradient of (share_i / batch) x its share's mean loss, so
+ *     the shares' gradients sum to the global batch's mean-loss gradient, and writes it into slot i of a
+ *     SharedArrayBuffer;
+ *  2. each worker sums slot 0 + slot 1 + ... (always that order: the sum is deterministic) over its own range
+ *     of the parameters into a shared sum buffer;
+ *  3. each worker runs the same Adam update from the sum on its replica: the replicas stay bit-identical.
+ * The training thread holds the master model for saves and previews and copies a replica's weights (and Adam's
+ * moments, for saves) into it when it needs them. The steps are three calls per worker, not a spin barrier:
+ * a worker that fails fails the step, it never hangs the others.
+ */
+import { availableParallelism } from 'node:os';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type { TrainOptions } from '../../../src-shared/stages/train';
+import type { TfBackendName } from '../tf/backend';
+import { RpcWorker } from '../util/worker-rpc';
+import type { Adam, AdamConfig } from './adam';
+import type { Batch } from './augment';
+import type { GradInit, GradWorkerApi } from './grad-worker';
+import type { AutoencoderConfig, FaceModel } from './models/index';
+
+type Tf = typeof TfCore;
+
+/** The CPU backends train on every core through gradient workers; GPU backends use one thread. */
+export function trainThreads(requested: number, backend: TfBackendName): number {
+  if (backend !== 'wasm' && backend !== 'cpu') return 1;
+  return requested > 0 ? requested : availableParallelism();
+}
+
+/** Writes a model's weights, in variable order, into one array. */
+export function flatWeights(vars: readonly TfCore.Variable[]): Float32Array {
+  const out = new Float32Array(vars.reduce((n, v) => n + v.size, 0));
+  let o = 0;
+  for (const v of vars) {
+    out.set(v.dataSync() as Float32Array, o);
+    o += v.size;
+  }
+  return out;
+}
+
+/** The reverse of flatWeights. */
+export function assignWeights(tf: Tf, vars: readonly TfCore.Variable[], flat: Float32Array): void {
+  let o = 0;
+  for (const v of vars) {
+    const t = tf.tensor(flat.subarray(o, o + v.size), v.shape);
+    v.assign(t);
+    t.dispose();
+    o += v.size;
+  }
+}
+
+/** Rows [from, to) of each of `n` near-equal consecutive parts of `total` (the first parts one larger). */
+export function split(total: number, n: number): Array<{ from: number; to: number }> {
+  const base = Math.floor(total / n);
+  const extra = total % n;
+  const out: Array<{ from: number; to: number }> = [];
+  let from = 0;
+  for (let i = 0; i < n; i++) {
+    const to = from + base + (i < extra ? 1 : 0);
+    out.push({ from, to });
+    from = to;
+  }
+  return out;
+}
+
+/** Samples [from, to) of a batch (copies: a share crosses to its worker). */
+export function shareOf(b: Batch, from: number, to: number): Batch {
+  const px = b.size * b.size;
+  return {
+    n: to - from,
+    size: b.size,
+    input: b.input.slice(from * px * 3, to * px * 3),
+    target: b.target.slice(from * px * 3, to * px * 3),
+    ...(b.mask ? { mask: b.mask.slice(from * px, to * px) } : {}),
+  };
+}
+
+export interface PoolOptions {
+  threads: number;
+  config: AutoencoderConfig;
+  backend: TfBackendName;
+  seed: number;
+  loss: TrainOptions['loss'];
+  adam: AdamConfig;
+  adamMode: 'device' | 'host';
+  splitSides: boolean;
+  /** The state to start from: the master model and its optimizer. */
+  model: FaceModel;
+  optimizer: Adam;
+}
+
+export class GradientPool {
+  private constructor(
+    private readonly workers: Array<RpcWorker<GradWorkerApi>>,
+    private readonly params: number,
+    /** The sum of the last `gradients` call, in variable order (tests read it). */
+    readonly sum: Float32Array,
+  ) {}
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  static async start(o: PoolOptions): Promise<GradientPool> {
+    const vars = [...o.model.params.vars.values()];
+    const weights = flatWeights(vars);
+    const params = weights.length;
+    const grads = new SharedArrayBuffer(o.threads * params * 4);
+    const sum = new SharedArrayBuffer(params * 4);
+    const moments = o.optimizer.exportMoments();
+    const workers = Array.from(
+      { length: o.threads },
+      () => new RpcWorker<GradWorkerApi>(new URL('./grad-worker.ts', import.meta.url), { name: 'gradient worker' }),
+    );
+    const pool = new GradientPool(workers, params, new Float32Array(sum));
+    try {
+      await Promise.all(
+        workers.map((w, slot) =>
+          w.call('init', {
+            config: o.config,
+            backend: o.backend,
+            seed: o.seed,
+            loss: o.loss,
+            adam: o.adam,
+            adamMode: o.adamMode,
+            splitSides: o.splitSides,
+            slot,
+            grads,
+            sum,
+            weights,
+            moments,
+            step: o.optimizer.step,
+          } satisfies GradInit),
+        ),
+      );
+    } catch (e) {
+      await pool.close().catch(() => undefined);
+      throw e;
+    }
+    return pool;
+  }
+
+  /**
+   * The global batch's gradients, summed into `sum`; returns the two losses (mean over the global batch), NaN
+   * when a share's loss is not finite (nothing is summed then).
+   */
+  async gradients(a: Batch, b: Batch, poison = false): Promise<[number, number]> {
+    const n = a.n;
+    const shares = split(n, Math.min(this.workers.length, n)).filter((s) => s.to > s.from);
+    const losses = await Promise.all(
+      shares.map((s, i) =>
+        (this.workers[i] as RpcWorker<GradWorkerApi>).call('grad', {
+          a: shareOf(a, s.from, s.to),
+          b: shareOf(b, s.from, s.to),
+          weight: (s.to - s.from) / n,
+          poison,
+        }),
+      ),
+    );
+    let la = 0;
+    let lb = 0;
+    shares.forEach((s, i) => {
+      const l = losses[i] as { lossA: number; lossB: number };
+      la += ((s.to - s.from) / n) * l.lossA;
+      lb += ((s.to - s.from) / n) * l.lossB;
+    });
+    if (!Number.isFinite(la) || !Number.isFinite(lb)) return [NaN, NaN];
+    const ranges = split(this.params, this.workers.length);
+    await Promise.all(this.workers.map((w, i) => w.call('reduce', { ...(ranges[i] as { from: number; to: number }), slots: shares.length })));
+    return [la, lb];
+  }
+
+  /** One Adam step on every replica from `sum`. */
+  async apply(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.call('apply')));
+  }
+
+  /** gradients + apply; the losses, NaN (and no update) when not finite. */
+  async step(a: Batch, b: Batch, poison = false): Promise<[number, number]> {
+    const l = await this.gradients(a, b, poison);
+    if (Number.isFinite(l[0]) && Number.isFinite(l[1])) await this.apply();
+    return l;
+  }
+
+  /** Copies the replicas' weights (and, with `optimizer`, Adam's state) into the master model. */
+  async pull(tf: Tf, model: FaceModel, optimizer?: Adam): Promise<void> {
+    const w = this.workers[0] as RpcWorker<GradWorkerApi>;
+    const s = await w.call('export', { moments: optimizer !== undefined });
+    assignWeights(tf, [...model.params.vars.values()], s.weights);
+    if (optimizer && s.moments) optimizer.importMoments(s.moments, s.step);
+    else optimizer?.syncWeights();
+  }
+
+  /** Frees the replicas and stops the workers; throws if a worker leaked tensors. */
+  async close(): Promise<void> {
+    const leaks = await Promise.all(this.workers.map((w) => w.call('finish').catch(() => ({ leaked: 0 }))));
+    await Promise.all(this.workers.map((w) => w.close()));
+    const bad = leaks.findIndex((l) => l.leaked !== 0);
+    if (bad >= 0) throw new Error(`gradient worker ${bad} leaked ${leaks[bad]?.leaked} tensors`);
+  }
+}

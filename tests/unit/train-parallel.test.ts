@@ -1,0 +1,206 @@
+/**
+ * Every core trains, exactly: data-parallel gradient workers (train/parallel.ts) give the gradients and the loss
+ * history of the one-thread trainer for the same seed and global batch, and resume, Save now, the preview, the
+ * NaN guard and the leak check work with them. Three workers (the design has to scale past this machine's two
+ * cores). Faces are crops of real photos from the shared test data.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isUserError } from '../../src-shared/errors';
+import { parseOptions } from '../../src-shared/options';
+import type { Progress } from '../../src-shared/progress';
+import { trainStage } from '../../src-shared/stages/train';
+import { hasTestdata, scratchDir, td } from '../helpers/testdata';
+import { loadTf } from '../../src-main/engine/tf/backend';
+import { Adam } from '../../src-main/engine/train/adam';
+import { makeBatch, type CachedFace } from '../../src-main/engine/train/augment';
+import { readModelFiles } from '../../src-main/engine/train/model-io';
+import { buildAutoencoder, trainers } from '../../src-main/engine/train/models/index';
+import { GradientPool, split } from '../../src-main/engine/train/parallel';
+import { Rng } from '../../src-main/engine/train/rng';
+import { ADAM_DEFAULTS, batchGradients, trainLoop, type TrainHooks } from '../../src-main/engine/train/trainer';
+
+const WORKERS = 3;
+const photos = {
+  A: ['single_tom-cruise_dlib.jpg', 'pose_three-quarter-right_insightface.png', 'occl_partial-face-1_fr.jpg'],
+  B: ['pose_pitch-up_insightface.jpeg', 'pose_roll-tilt_insightface.png', 'edge_lowres-240p_fr.jpg'],
+};
+let dir = '';
+
+beforeAll(async () => {
+  if (!hasTestdata) return;
+  dir = await scratchDir('train-parallel');
+  for (const [side, files] of Object.entries(photos)) {
+    await mkdir(join(dir, side));
+    for (const [i, f] of files.entries()) {
+      await sharp(td('faces', f))
+        .resize(96, 96, { fit: 'cover' })
+        .png()
+        .toFile(join(dir, side, `f_${String(i).padStart(6, '0')}_0.png`));
+    }
+  }
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const opts = (model: string, iterations: number, threads: number, extra: Record<string, unknown> = {}) =>
+  parseOptions(trainStage.options, {
+    inputA: join(dir, 'A'),
+    inputB: join(dir, 'B'),
+    modelDir: join(dir, model),
+    trainer: 'lightweight',
+    batchSize: 5,
+    iterations,
+    saveEvery: 1000,
+    previewEvery: 0,
+    backend: 'wasm',
+    seed: 11,
+    threads,
+    ...extra,
+  });
+
+const hooks = (over: Partial<TrainHooks> = {}, events: Progress[] = []): TrainHooks => ({
+  progress: (p) => events.push(p),
+  log: () => {},
+  shouldStop: () => false,
+  inlineBatches: true,
+  ...over,
+});
+
+/** ||x - y|| / ||y|| over all parameters, and the worst of the same per variable. */
+function relativeErrors(x: Float32Array, y: Float32Array, sizes: number[]): { all: number; worstVariable: number } {
+  let d2 = 0;
+  let n2 = 0;
+  let worst = 0;
+  let o = 0;
+  for (const n of sizes) {
+    let vd = 0;
+    let vn = 0;
+    for (let j = o; j < o + n; j++) {
+      vd += ((x[j] as number) - (y[j] as number)) ** 2;
+      vn += (y[j] as number) ** 2;
+    }
+    if (vn > 0) worst = Math.max(worst, Math.sqrt(vd / vn));
+    d2 += vd;
+    n2 += vn;
+    o += n;
+  }
+  return { all: Math.sqrt(d2 / n2), worstVariable: worst };
+}
+
+describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
+  it('splits a batch into near-equal consecutive shares', () => {
+    expect(split(5, 3)).toEqual([
+      { from: 0, to: 2 },
+      { from: 2, to: 4 },
+      { from: 4, to: 5 },
+    ]);
+    expect(split(2, 3).map((s) => s.to - s.from)).toEqual([1, 1, 0]);
+  });
+
+  it(`${WORKERS} workers sum to the one-thread gradient (1e-5 relative)`, { timeout: 120_000 }, async () => {
+    const { tf } = await loadTf({ backend: 'wasm' });
+    const start = tf.memory().numTensors;
+    const cfg = trainers.lightweight;
+    const model = buildAutoencoder(tf, cfg, 5);
+    const adam = new Adam(tf, model.params.vars, { learningRate: 1e-4, ...ADAM_DEFAULTS }, 'device');
+    const rng = new Rng(9);
+    const faces: CachedFace[] = await Promise.all(
+      [...photos.A, ...photos.B].map(async (f) => ({
+        rgba: new Uint8Array(await sharp(td('faces', f)).resize(86, 86).ensureAlpha().raw().toBuffer()),
+        size: 86,
+      })),
+    );
+    const aug = { outSize: 64, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
+    const a = makeBatch(faces, 7, aug, rng, false, () => rng.int(faces.length));
+    const b = makeBatch(faces, 7, aug, rng, false, () => rng.int(faces.length));
+    const one = batchGradients(tf, model, a, b, 'mae');
+    const sizes = [...model.params.vars.values()].map((v) => v.size);
+    const flat = new Float32Array(sizes.reduce((s, n) => s + n, 0));
+    let o = 0;
+    for (const g of one.grads) {
+      flat.set(g.dataSync() as Float32Array, o);
+      o += g.size;
+    }
+    tf.dispose(one.grads);
+    const pool = await GradientPool.start({
+      threads: WORKERS,
+      config: cfg,
+      backend: 'wasm',
+      seed: 5,
+      loss: 'mae',
+      adam: adam.config,
+      adamMode: 'device',
+      splitSides: false,
+      model,
+      optimizer: adam,
+    });
+    try {
+      const [la, lb] = await pool.gradients(a, b);
+      // float32 means over another grouping of the same numbers: equal to float32 rounding.
+      expect(Math.abs(la - one.lossA) / one.lossA).toBeLessThan(1e-5);
+      expect(Math.abs(lb - one.lossB) / one.lossB).toBeLessThan(1e-5);
+      // The same sums grouped differently: float32 rounding apart. Measured: 1e-6 over the model; the worst
+      // variable is an output bias (a sum of +-1/N MAE terms that nearly cancel), 2e-5. A lost or doubled share
+      // is off by 10-50%.
+      const rel = relativeErrors(pool.sum, flat, sizes);
+      expect(rel.all).toBeLessThan(1e-5);
+      expect(rel.worstVariable).toBeLessThan(1e-4);
+    } finally {
+      await pool.close(); // throws if a worker leaked tensors
+      adam.dispose();
+      model.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
+  it(
+    'trains 20 iterations with the one-thread loss history; resume, Save now, preview and NaN guard work',
+    { timeout: 240_000 },
+    async () => {
+      const single = await trainLoop(opts('one', 20, 1), hooks());
+      const oneState = await readModelFiles(join(dir, 'one'));
+      expect(single.threads).toBe(1);
+
+      // 12 iterations with a Save now at 7 and a preview every 6, then resumed to 20: the same history.
+      const events: Progress[] = [];
+      const previews: number[] = [];
+      const saves: number[] = [];
+      const first = await trainLoop(
+        opts('multi', 12, WORKERS, { previewEvery: 6 }),
+        hooks(
+          {
+            takeSaveRequest: () => events.at(-1)?.metrics?.iteration === 7,
+            log: (_l, m) => {
+              if (m.startsWith('saved at iteration')) saves.push(Number(m.split(' ').at(-1)));
+            },
+            preview: (e) => previews.push(e.iteration ?? 0),
+          },
+          events,
+        ),
+      );
+      expect(first.threads).toBe(WORKERS);
+      expect(events.find((e) => e.metrics?.threads !== undefined)?.metrics?.threads).toBe(WORKERS);
+      expect(saves).toEqual([7, 12]);
+      expect(previews).toEqual([6, 12]);
+      const multi = await trainLoop(opts('multi', 20, WORKERS), hooks());
+      expect(multi.resumed).toBe(true);
+      const multiState = await readModelFiles(join(dir, 'multi'));
+      const close = (x: number[], y: number[]) => x.map((v, i) => Math.abs(v - (y[i] as number)) / Math.abs(v));
+      expect(multiState.state.lossA).toHaveLength(20);
+      // Equal to float32 rounding, amplified: not bitwise (the shares' float32 sums group the batch differently),
+      // and MAE's sign gradients and Adam's first steps (m / sqrt(v) ~ sign(g)) grow the last-bit differences to
+      // at most 3e-5..8e-5 relative over 20 iterations here (4-5 significant digits). A wrong sum is off at once.
+      expect(Math.max(...close(multiState.state.lossA, oneState.state.lossA))).toBeLessThan(1e-4);
+      expect(Math.max(...close(multiState.state.lossB, oneState.state.lossB))).toBeLessThan(1e-4);
+
+      // The NaN guard: stops with a one-line error, the last good save kept.
+      const nan = await trainLoop(opts('multi', 30, WORKERS), hooks({ nanAt: 23 })).catch((e: unknown) => e);
+      expect(isUserError(nan)).toBe(true);
+      expect((nan as Error).message).toMatch(/loss became NaN at iteration 23; restored the save of iteration 20/);
+    },
+  );
+});
