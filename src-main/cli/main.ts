@@ -2,6 +2,7 @@
  * faceswap-studio: the command line over the engine, for headless GPU boxes and scripts. Every stage command,
  * its flags and their help come from the shared option schemas (src-shared/stages/*) via the stage registry.
  */
+import { constants as osConstants } from 'node:os';
 import { Command, CommanderError, Option } from 'commander';
 import { isUserError } from '../../src-shared/errors';
 import { doctorLines } from '../../src-shared/doctor';
@@ -51,6 +52,8 @@ function buildProgram(): Command {
   return program;
 }
 
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 function addStageCommand(program: Command, stage: StageEntry): void {
   const cmd = program.command(stage.def.id).description(stage.def.summary);
   const bound = addSchemaOptions(cmd, stage.def.options);
@@ -61,20 +64,27 @@ function addStageCommand(program: Command, stage: StageEntry): void {
     const printer = createPrinter({ json: values.json === true, verbose: values.verbose === true });
     const controller = new AbortController();
     let interrupts = 0;
-    const onSigint = () => {
+    // Ctrl+C, a closed terminal (SIGHUP) and a service stop (SIGTERM) all stop cleanly: the current step
+    // finishes, training saves, then the command exits. The same signal again stops at once.
+    const onSignal = (signal: NodeJS.Signals) => {
       interrupts += 1;
-      if (interrupts > 1) process.exit(130); // a second Ctrl+C stops at once
+      if (interrupts > 1) process.exit(128 + (osConstants.signals[signal] ?? 2));
       printer.finish();
-      process.stderr.write('stopping after the current step (Ctrl+C again to stop now)...\n');
+      process.stderr.on('error', () => undefined); // after SIGHUP the terminal may be gone
+      process.stderr.write(
+        signal === 'SIGINT'
+          ? 'stopping after the current step (Ctrl+C again to stop now)...\n'
+          : `${signal}: stopping after the current step...\n`,
+      );
       controller.abort();
     };
-    process.on('SIGINT', onSigint);
+    for (const s of STOP_SIGNALS) process.on(s, onSignal);
     try {
       const run = await stage.load();
       printer.result(await run(options, printer.context(controller.signal)));
     } finally {
       printer.finish();
-      process.off('SIGINT', onSigint);
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
     }
   });
 }

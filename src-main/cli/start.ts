@@ -36,6 +36,7 @@ export async function start(opts: StartOptions): Promise<void> {
     const stop = () => void server.close().then(resolveStop);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop); // a closed terminal: jobs are cancelled (training saves) before the exit
   });
 }
 
