@@ -30,6 +30,14 @@ export const alignedFaceSchema = z.object({
   score: num,
   /** 68 [x, y] points in source pixels, iBUG 300-W order, 0-based (see docs/alignments.md). */
   landmarks68: z.array(point).length(68),
+  /**
+   * Per-point confidence 0..1 of `landmarks68` (agreement of the direct and mirrored mesh passes, see
+   * docs/alignments.md); absent when only one pass ran. Additive: a reader without it ignores it.
+   */
+  landmarkConfidence: z
+    .array(num.refine((v) => v >= 0 && v <= 1, 'must lie within 0..1'))
+    .length(68)
+    .optional(),
   /** 2x3 affine: source pixels -> aligned crop pixels at `settings.size` (OpenCV warpAffine convention). */
   matrix: z.tuple([row3, row3]),
   /** Head pose in degrees, when it could be estimated. */

@@ -115,6 +115,21 @@ export const extractOptions = z.object({
     pathKind: 'dir',
     advanced: true,
   }),
+  mirrorPass: field.choice({
+    label: 'Mirrored landmark pass',
+    help: "Also find the landmarks on the mirrored face and average both (more accurate, per-point confidence): 'photos' (default), 'all' (video too, about 1.6x the time) or 'off'.",
+    group: 'Detection',
+    choices: ['photos', 'all', 'off'] as const,
+    default: 'photos',
+    advanced: true,
+  }),
+  keepNonHuman: field.boolean({
+    label: 'Keep non-human faces',
+    help: 'Also keep faces the mesh model is unsure are human (animal faces, statues, drawings).',
+    group: 'Detection',
+    default: false,
+    advanced: true,
+  }),
   smooth: field.boolean({
     label: 'Smooth landmarks',
     help: 'Temporal smoothing of landmarks on video (One Euro filter): steadier faces, no lag on real motion.',

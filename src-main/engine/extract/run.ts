@@ -26,7 +26,13 @@ import { acquireLock, lockFileFor } from '../util/lock';
 import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/face-png';
 import { alignFace } from '../face/align';
 import { blurScore } from '../face/blur';
-import { DEFAULT_DETECT, FaceDetector, type DetectOptions, type MeshFace } from '../face/detector';
+import {
+  DEFAULT_DETECT,
+  FaceDetector,
+  NON_HUMAN_MIN_MESH_SCORE,
+  type DetectOptions,
+  type MeshFace,
+} from '../face/detector';
 import { loadFaceModels, type FaceModels } from '../face/human';
 import { ImagePyramid, warpToRgb } from '../face/image';
 import { asciiJson, addPngText } from '../face/png-text';
@@ -151,7 +157,12 @@ async function extractLocked(
   const alignments = doc;
   alignments.complete = false;
 
-  const detectOpts: DetectOptions = { ...DEFAULT_DETECT, minFaceSize: Math.max(options.minSize, 24) };
+  const detectOpts: DetectOptions = {
+    ...DEFAULT_DETECT,
+    minFaceSize: Math.max(options.minSize, 24),
+    ...(options.keepNonHuman ? { minMeshScore: NON_HUMAN_MIN_MESH_SCORE } : {}),
+    mirror: options.mirrorPass === 'all' || (options.mirrorPass === 'photos' && source.kind !== 'video'),
+  };
   const refs = await referenceDescriptors(detector, options.filter, detectOpts, signal);
   const nrefs = await referenceDescriptors(detector, options.nfilter, detectOpts, signal);
   const filtering = refs.length > 0 || nrefs.length > 0;
@@ -512,6 +523,7 @@ async function alignAndWrite(
     box,
     score: Math.round(f.face.detScore * f.face.meshScore * 1e4) / 1e4,
     landmarks68: f.lm.map((p) => [r2(p[0]), r2(p[1])]),
+    ...(f.face.confidence ? { landmarkConfidence: f.face.confidence } : {}),
     matrix,
     pose: al.pose,
     blur: r2(blur),

@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FaceModels } from './human';
 import { warpToFloat, type ImagePyramid } from './image';
-import { meshToIbug68 } from './ibug68';
+import { meshToIbug68, mirroredIbug68, pointConfidence } from './ibug68';
 import type { BoxXYWH, Matrix2x3, Point2, Point3 } from './types';
 import { applyMatrix, invertMatrix } from './umeyama';
 
@@ -48,6 +48,8 @@ export interface MeshFace {
   box: BoxXYWH;
   /** The region the mesh was predicted in; the next frame's tracking starts from it. */
   roi: Roi;
+  /** Per-point confidence 0..1 of the 68 landmarks (with `mirror`: agreement of the direct and mirrored passes). */
+  confidence?: number[];
 }
 
 export interface DetectOptions {
@@ -68,7 +70,20 @@ export interface DetectOptions {
   refinePasses: number;
   /** Also search zoomed tiles for faces smaller than the full-frame pass sees (default true). */
   tiles?: boolean;
+  /**
+   * Test-time augmentation: run the mesh once more on the mirrored crop and average the two landmark sets (as
+   * faceswap's re-feed does). Costs one more mesh pass per face; gives per-point confidence (agreement of the two).
+   */
+  mirror?: boolean;
 }
+
+/**
+ * The mesh face-score bar with `--keep-non-human`: lets through faces the model is unsure are human (measured:
+ * the dog face of noface_animal-faces 0.986-0.988) while still refusing texture. Human's antispoof and liveness
+ * models were measured as a human check too and do not separate: the dog face scores 0.83 / 0.9999, inside the
+ * range of the real faces of the test photos (0.43-0.87 / 0.48-1.0).
+ */
+export const NON_HUMAN_MIN_MESH_SCORE = 0.9;
 
 export const DEFAULT_DETECT: DetectOptions = {
   minFaceSize: 20,
@@ -268,9 +283,14 @@ export class FaceDetector {
     return weightedNms(all, 0.3).filter((c) => Math.max(c.box[2], c.box[3]) >= minFace * 0.8);
   }
 
-  /** Runs the mesh model on one region; null when the model says there is no face. */
-  async meshAt(pyr: ImagePyramid, roi: Roi): Promise<{ mesh: Point3[]; score: number } | null> {
-    const m = roiMatrix(roi, MESH_SIZE);
+  /**
+   * Runs the mesh model on one region; null when the model says there is no face. With `mirror` the crop is
+   * flipped left to right before the model sees it: the points come back in source pixels but with mirrored
+   * labels (vertex 33, the right eye's outer corner, lands on the left eye's); `mirroredIbug68` relabels them.
+   */
+  async meshAt(pyr: ImagePyramid, roi: Roi, mirror = false): Promise<{ mesh: Point3[]; score: number } | null> {
+    const r = roiMatrix(roi, MESH_SIZE);
+    const m: Matrix2x3 = mirror ? [[-r[0][0], -r[0][1], MESH_SIZE - 1 - r[0][2]], r[1]] : r;
     const input = warpToFloat(pyr, m, MESH_SIZE, MESH_SIZE, { mul: 1 / 255, add: 0 });
     const [meshT, scoreT] = tf.tidy(() => {
       const res = this.models.facemesh.execute(tf.tensor4d(input, [1, MESH_SIZE, MESH_SIZE, 3])) as tf.Tensor[];
@@ -311,6 +331,12 @@ export class FaceDetector {
     return { ...r, roi: cur };
   }
 
+  /** The 68 points of the mirrored crop of `roi`, relabelled to the subject's sides; null when no face. */
+  async mirroredLandmarks(pyr: ImagePyramid, roi: Roi, minScore: number): Promise<Point2[] | null> {
+    const r = await this.meshAt(pyr, roi, true);
+    return r && r.score >= minScore ? mirroredIbug68(r.mesh) : null;
+  }
+
   /** Every face of an image (photos, or the detection frames of a video). */
   async detect(pyr: ImagePyramid, opts: DetectOptions = DEFAULT_DETECT): Promise<MeshFace[]> {
     const cands = await this.candidates(pyr, opts);
@@ -326,7 +352,8 @@ export class FaceDetector {
       };
       const r = await this.meshFrom(pyr, roi, opts.refinePasses, opts.minMeshScore);
       if (!r) continue;
-      faces.push(this.toFace(r.mesh, c.score, r.score, r.roi));
+      const mirrored = opts.mirror ? await this.mirroredLandmarks(pyr, r.roi, 0) : null;
+      faces.push(this.toFace(r.mesh, c.score, r.score, r.roi, mirrored));
     }
     return dedupeFaces(faces)
       .filter((f) => Math.max(f.box[2], f.box[3]) >= opts.minFaceSize)
@@ -338,12 +365,28 @@ export class FaceDetector {
     const roi = roiFromMesh(prev.mesh);
     const r = await this.meshFrom(pyr, roi, 0, opts.trackMinMeshScore);
     if (!r) return null;
-    return this.toFace(r.mesh, prev.detScore, r.score, roiFromMesh(r.mesh));
+    const mirrored = opts.mirror ? await this.mirroredLandmarks(pyr, roi, 0) : null;
+    return this.toFace(r.mesh, prev.detScore, r.score, roiFromMesh(r.mesh), mirrored);
   }
 
-  toFace(mesh: Point3[], detScore: number, meshScore: number, roi: Roi): MeshFace {
-    const landmarks68 = meshToIbug68(mesh);
-    return { mesh, landmarks68, detScore, meshScore, box: bbox(landmarks68), roi };
+  /**
+   * A face from its mesh; with the mirrored pass's landmarks, the 68 points are the mean of both and each point's
+   * confidence is how well the two agree (`pointConfidence`).
+   */
+  toFace(mesh: Point3[], detScore: number, meshScore: number, roi: Roi, mirrored?: Point2[] | null): MeshFace {
+    const direct = meshToIbug68(mesh);
+    const landmarks68 = mirrored
+      ? direct.map((p, i) => [(p[0] + mirrored[i]![0]) / 2, (p[1] + mirrored[i]![1]) / 2] as Point2)
+      : direct;
+    return {
+      mesh,
+      landmarks68,
+      detScore,
+      meshScore,
+      box: bbox(landmarks68),
+      roi,
+      ...(mirrored ? { confidence: pointConfidence(direct, mirrored) } : {}),
+    };
   }
 
   /** Human's faceres identity embedding of a face (1024 floats). */
