@@ -3,7 +3,7 @@
  * its flags and their help come from the shared option schemas (src-shared/stages/*) via the stage registry.
  */
 import { constants as osConstants } from 'node:os';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isUserError } from '../../src-shared/errors';
 import { doctorLines } from '../../src-shared/doctor';
 import { parseOptions } from '../../src-shared/options';
@@ -40,7 +40,7 @@ function buildProgram(): Command {
     .command('start')
     .description('Open the studio: an Electron window, or the browser studio where no Electron binary is available')
     .option('--serve', 'serve the studio to a browser instead of opening a window', false)
-    .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').default(0).argParser((v) => Number(v)))
+    .addOption(new Option('--port <n>', 'port to listen on (0: any free port)').default(0).argParser(portNumber))
     .option('--host <host>', 'address to listen on; keep 127.0.0.1 unless you know why', '127.0.0.1')
     .option('--root <dirs...>', 'folders the studio may open and write (default: your home folder)', [])
     .action(async (o: { serve: boolean; port: number; host: string; root: string[] }) => {
@@ -53,6 +53,12 @@ function buildProgram(): Command {
 }
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function portNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number, 0 to 65535.');
+  return n;
+}
 
 function addStageCommand(program: Command, stage: StageEntry): void {
   const cmd = program.command(stage.def.id).description(stage.def.summary);
