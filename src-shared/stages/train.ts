@@ -171,6 +171,13 @@ export const trainStage = defineStage({
       group: 'Augmentation',
       default: true,
     }),
+    warpToLandmarks: field.boolean({
+      label: 'Warp to landmarks',
+      help: 'Instead of the random warp, warp each input to the landmarks of a similar face of the other side',
+      group: 'Augmentation',
+      default: false,
+      advanced: true,
+    }),
     flip: field.boolean({
       label: 'Random flip',
       help: 'Randomly flip faces horizontally',

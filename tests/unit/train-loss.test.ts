@@ -13,8 +13,15 @@ import { trainStage } from '../../src-shared/stages/train';
 import type { Point2 } from '../../src-main/engine/face/types';
 import { loadTf, type Tf } from '../../src-main/engine/tf/backend';
 import { Adam } from '../../src-main/engine/train/adam';
-import { centreCrop, makeBatch, type AugmentOptions, type CachedFace } from '../../src-main/engine/train/augment';
-import { landmarkRegions } from '../../src-main/engine/train/data';
+import {
+  augmentInto,
+  centreCrop,
+  landmarkWarp,
+  makeBatch,
+  type AugmentOptions,
+  type CachedFace,
+} from '../../src-main/engine/train/augment';
+import { landmarkRegions, linkPartners } from '../../src-main/engine/train/data';
 import {
   batchLoss,
   lossOf,
@@ -442,5 +449,65 @@ describe.skipIf(!hasTestdata)('on real faces (seeded)', () => {
     warm.model.dispose();
     expect(spike(cold.losses)).toBeGreaterThan(1.5);
     expect(spike(warm.losses)).toBeLessThan(1.02);
+  });
+});
+
+describe.skipIf(!hasTestdata)('warp to landmarks', () => {
+  /** 68 points on a 4-pixel grid inside a 44-pixel face, at source pixel centres of the output (x + 0.5). */
+  const grid = (dx = 0, dy = 0) =>
+    Float32Array.from({ length: 136 }, (_, i) => {
+      const k = i >> 1;
+      return i % 2 === 0 ? 8.5 + 4 * (k % 8) + dx : 6.5 + 4 * Math.floor(k / 8) + dy;
+    });
+
+  it('the displacement is exact at the landmarks and zero on the border', () => {
+    const own = grid(2, 1);
+    const partner = grid();
+    const f = landmarkWarp(own, partner, 44);
+    expect(f(8.5, 6.5)).toEqual([2, 1]);
+    expect(f(36.5, 34.5)).toEqual([2, 1]);
+    expect(f(0, 0)).toEqual([0, 0]);
+    expect(f(43, 21.5)).toEqual([0, 0]);
+    const [mx, my] = f(22, 20);
+    expect(mx).toBeGreaterThan(1.5); // inside the landmarks: nearly the landmarks' shift
+    expect(my).toBeGreaterThan(0.75);
+  });
+
+  it("the input shows the face's own points where the partner has its points; the target is unwarped", async () => {
+    const [face] = await realFaces();
+    const f: CachedFace = { ...(face as CachedFace), landmarks: grid(2, 1), partners: [grid()] };
+    const o: AugmentOptions = {
+      outSize: 44,
+      coverage: 1,
+      warp: false,
+      flip: false,
+      transform: false,
+      color: false,
+      warpToLandmarks: true,
+    };
+    const input = new Float32Array(44 * 44 * 3);
+    const target = new Float32Array(44 * 44 * 3);
+    augmentInto(f, o, new Rng(3), input, target, 0);
+    const px = (img: Float32Array, x: number, y: number) => [...img.subarray((y * 44 + x) * 3, (y * 44 + x) * 3 + 3)];
+    for (const k of [0, 9, 27, 40, 67]) {
+      const x = Math.floor(8.5 + 4 * (k % 8));
+      const y = Math.floor(6.5 + 4 * Math.floor(k / 8));
+      const got = px(input, x, y);
+      const want = px(target, x + 2, y + 1);
+      for (let c = 0; c < 3; c++) expect(got[c]).toBeCloseTo(want[c] as number, 5);
+    }
+    // Without partners the same options leave the input unwarped (no random warp asked for).
+    augmentInto({ ...f, partners: [] }, o, new Rng(3), input, target, 0);
+    expect(input).toEqual(target);
+  });
+
+  it('links each face to the nearest faces of the other side', () => {
+    const face = (dx: number): CachedFace => ({ rgba: new Uint8Array(4), size: 1, landmarks: grid(dx, 0) });
+    const a = [face(0), face(10)];
+    const b = [face(9), face(1), face(4)];
+    linkPartners(a, b, 2);
+    expect(a[0]?.partners).toEqual([b[1]?.landmarks, b[2]?.landmarks]);
+    expect(a[1]?.partners).toEqual([b[0]?.landmarks, b[2]?.landmarks]);
+    expect(b[0]?.partners?.[0]).toBe(a[1]?.landmarks);
   });
 });

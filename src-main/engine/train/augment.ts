@@ -5,6 +5,9 @@
  *   applied to input and target alike;
  * - the random warp: a 5x5 grid over the covered area whose points move by N(0, 5/256 of the face) each,
  *   interpolated to a smooth displacement field; applied to the input only (the model learns to undo it);
+ * - or, with `warpToLandmarks`, faceswap's warp to landmarks instead: the input deformed so its 68 landmarks sit
+ *   where one of the most similar faces of the other side has them (the displacements at the landmarks
+ *   interpolated by inverse-distance weights, zero on the border);
  * - optional colour augmentation (brightness, contrast, per-channel shift), to input and target alike.
  * Everything is one bilinear resampling per output pixel: target = face(T(p)), input = face(T(p) + warp(p)).
  */
@@ -17,6 +20,9 @@ export interface CachedFace {
   /** Eye and mouth regions (size x size, 0..255) from the face's landmarks, when the loss weights them. */
   eyes?: Uint8Array;
   mouth?: Uint8Array;
+  /** The 68 landmarks in cache pixels (x0, y0, x1, ...), and those of the most similar faces of the other side. */
+  landmarks?: Float32Array;
+  partners?: Float32Array[];
 }
 
 export interface AugmentOptions {
@@ -35,6 +41,8 @@ export interface AugmentOptions {
   regionWeights?: { eyes: number; mouth: number };
   /** The batch asks for the face loss inside the face mask only (masked trainers). */
   maskLoss?: boolean;
+  /** Warp the input to a partner face's landmarks instead of the random warp (faces with landmarks and partners). */
+  warpToLandmarks?: boolean;
 }
 
 /**
@@ -81,6 +89,11 @@ export function augmentInto(
       gy[i] = rng.normal() * sigma;
     }
   }
+  const partner =
+    o.warpToLandmarks && face.landmarks && face.partners?.length
+      ? (face.partners[rng.int(face.partners.length)] as Float32Array)
+      : undefined;
+  const toLandmarks = partner ? landmarkWarp(face.landmarks as Float32Array, partner, S) : undefined;
   let cScale = 1;
   let cShift = 0;
   let cr = 0;
@@ -162,7 +175,10 @@ export function augmentInto(
       const sy = c + sin * qx + cos * qy + ty;
       const at = offset + (v * N + u) * 3;
       sample(sx, sy, target, at, mask, mask ? maskOffset + v * N + u : undefined, planes.length > 0);
-      if (o.warp) {
+      if (toLandmarks) {
+        const [dx, dy] = toLandmarks(sx, sy);
+        sample(sx + dx, sy + dy, input, at);
+      } else if (o.warp) {
         // Bilinear interpolation of the grid displacement at (nx, ny).
         const gu = nx * (G - 1);
         const gv = ny * (G - 1);
@@ -189,6 +205,57 @@ export function augmentInto(
       }
     }
   }
+}
+
+/**
+ * The displacement field of the warp to landmarks, in source pixels: at a partner landmark q_k it is l_k - q_k
+ * (so the input shows the face's own point l_k where the partner has its point), zero at 16 anchors on the
+ * border, and in between the inverse-square-distance weighted mean (Shepard's interpolation: smooth, exact at
+ * the points, no triangulation; faceswap uses a Delaunay piecewise-affine warp for the same purpose).
+ */
+export function landmarkWarp(
+  own: Float32Array,
+  partner: Float32Array,
+  size: number,
+): (x: number, y: number) => [number, number] {
+  const px: number[] = [];
+  const py: number[] = [];
+  const dx: number[] = [];
+  const dy: number[] = [];
+  for (let k = 0; k < 68; k++) {
+    px.push(partner[2 * k] as number);
+    py.push(partner[2 * k + 1] as number);
+    dx.push((own[2 * k] as number) - (partner[2 * k] as number));
+    dy.push((own[2 * k + 1] as number) - (partner[2 * k + 1] as number));
+  }
+  for (let i = 0; i < 4; i++) {
+    const t = (i / 4) * (size - 1);
+    for (const [x, y] of [
+      [t, 0],
+      [size - 1, t],
+      [size - 1 - t, size - 1],
+      [0, size - 1 - t],
+    ] as const) {
+      px.push(x);
+      py.push(y);
+      dx.push(0);
+      dy.push(0);
+    }
+  }
+  return (x, y) => {
+    let sw = 0;
+    let sx = 0;
+    let sy = 0;
+    for (let k = 0; k < px.length; k++) {
+      const d2 = ((px[k] as number) - x) ** 2 + ((py[k] as number) - y) ** 2;
+      if (d2 < 1e-12) return [dx[k] as number, dy[k] as number];
+      const w = 1 / d2;
+      sw += w;
+      sx += w * (dx[k] as number);
+      sy += w * (dy[k] as number);
+    }
+    return [sx / sw, sy / sw];
+  };
 }
 
 /** A batch of one side: inputs (warped), targets, masks; NHWC float32 0..1. */

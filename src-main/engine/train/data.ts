@@ -81,14 +81,14 @@ export function landmarkRegions(
 }
 
 /**
- * Decodes faces at `size` x `size` RGBA (a limited number of decodes in flight); with `regions`, also the eye and
- * mouth planes of each face that carries landmarks.
+ * Decodes faces at `size` x `size` RGBA (a limited number of decodes in flight); for each face that carries
+ * landmarks, with `regions` also its eye and mouth planes, with `landmarks` its landmarks in cache pixels.
  */
 export async function loadFaces(
   files: readonly string[],
   size: number,
   onProgress?: (done: number) => void,
-  regions = false,
+  extras: { regions?: boolean; landmarks?: boolean } = {},
 ): Promise<CachedFace[]> {
   const out: CachedFace[] = new Array(files.length);
   const fallback = defaultMask(size);
@@ -103,13 +103,21 @@ export async function loadFaces(
       let hasAlpha: boolean;
       let mask: Uint8Array = fallback;
       let planes: { eyes: Uint8Array; mouth: Uint8Array } | undefined;
+      let landmarks: Float32Array | undefined;
       try {
         const img = sharp(file);
         const meta = await img.metadata();
         hasAlpha = meta.hasAlpha === true;
         const face = parseFacePngMeta(meta.comments?.find((c) => c.keyword === FACE_PNG_KEYWORD)?.text);
         if (!hasAlpha && face?.landmarks && meta.width) mask = landmarkFaceMask(face.landmarks, meta.width, size);
-        if (regions && face?.landmarks && meta.width) planes = landmarkRegions(face.landmarks, meta.width, size);
+        if (extras.regions && face?.landmarks && meta.width) planes = landmarkRegions(face.landmarks, meta.width, size);
+        if (extras.landmarks && face?.landmarks && meta.width) {
+          const s = size / meta.width;
+          // Crop pixels have their centres at integers: scale about the centre of pixel 0.
+          landmarks = Float32Array.from(
+            face.landmarks.flatMap((p) => [(p[0] + 0.5) * s - 0.5, (p[1] + 0.5) * s - 0.5]),
+          );
+        }
         rgba = await img.ensureAlpha().resize(size, size, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
       } catch (e) {
         throw new UserError(
@@ -120,7 +128,7 @@ export async function loadFaces(
       }
       const data = new Uint8Array(rgba.buffer, rgba.byteOffset, rgba.byteLength).slice();
       if (!hasAlpha) for (let p = 0; p < size * size; p++) data[p * 4 + 3] = mask[p] as number;
-      out[i] = { rgba: data, size, ...planes };
+      out[i] = { rgba: data, size, ...planes, ...(landmarks ? { landmarks } : {}) };
       onProgress?.(++done);
     }
   };
@@ -131,4 +139,31 @@ export async function loadFaces(
 /** Cache size for a model: the output covers `coverage` of the cached face at the model's resolution. */
 export function cacheSizeFor(modelSize: number, coverage: number): number {
   return Math.ceil(modelSize / coverage / 2) * 2;
+}
+
+/**
+ * Links each face with landmarks to the `k` faces of the other side whose landmarks are nearest (mean point
+ * distance), for the warp to landmarks (faceswap picks among the closest matches the same way).
+ */
+export function linkPartners(a: CachedFace[], b: CachedFace[], k = 10): void {
+  const dist = (p: Float32Array, q: Float32Array) => {
+    let s = 0;
+    for (let i = 0; i < 136; i += 2)
+      s += Math.hypot((p[i] as number) - (q[i] as number), (p[i + 1] as number) - (q[i + 1] as number));
+    return s / 68;
+  };
+  const link = (from: CachedFace[], to: CachedFace[]) => {
+    const pool = to.filter((f) => f.landmarks);
+    for (const f of from) {
+      if (!f.landmarks || pool.length === 0) continue;
+      const own = f.landmarks;
+      f.partners = pool
+        .map((g) => ({ g, d: dist(own, g.landmarks as Float32Array) }))
+        .sort((x, y) => x.d - y.d)
+        .slice(0, k)
+        .map((x) => x.g.landmarks as Float32Array);
+    }
+  };
+  link(a, b);
+  link(b, a);
 }

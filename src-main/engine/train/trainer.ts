@@ -15,7 +15,7 @@ import { loadTf, type TfBackendName } from '../tf/backend';
 import { Adam } from './adam';
 import { centreCrop, type AugmentOptions, type Batch, type CachedFace } from './augment';
 import { inlineFeeder, workerFeeder, type BatchFeeder } from './feeder';
-import { cacheSizeFor, listFaces, loadFaces } from './data';
+import { cacheSizeFor, linkPartners, listFaces, loadFaces } from './data';
 import { batchLoss, parseLossSpec } from './loss';
 import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type StateFields } from './model-io';
 import { buildAutoencoder, trainerConfig, type FaceModel } from './models/index';
@@ -98,10 +98,12 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   }
   const regionWeights = { eyes: options.eyeMultiplier, mouth: options.mouthMultiplier };
   const regions = regionWeights.eyes > 1 || regionWeights.mouth > 1;
+  const extras = { regions, landmarks: options.warpToLandmarks };
   const [facesA, facesB] = await Promise.all([
-    loadFaces(filesA, cacheSize, undefined, regions),
-    loadFaces(filesB, cacheSize, undefined, regions),
+    loadFaces(filesA, cacheSize, undefined, extras),
+    loadFaces(filesB, cacheSize, undefined, extras),
   ]);
+  if (options.warpToLandmarks) linkPartners(facesA, facesB);
   hooks.log('info', `faces: ${facesA.length} A, ${facesB.length} B (cached at ${cacheSize} px)`);
   if (regions) {
     const without = [...facesA, ...facesB].filter((f) => !f.eyes).length;
@@ -229,6 +231,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       color: options.colorAugment,
       ...(regions ? { regionWeights } : {}),
       maskLoss: options.maskLoss,
+      warpToLandmarks: options.warpToLandmarks,
     };
     const bs = options.batchSize;
     // Batches depend only on (seed, iteration): resume continues the exact sequence. Prepared one iteration
