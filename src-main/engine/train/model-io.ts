@@ -118,14 +118,22 @@ async function writeSave(dir: string, model: FaceModel, adam: Adam, fields: Stat
     },
     savedAt: new Date().toISOString(),
   };
-  await writeFileAtomicSafe(join(dir, state.files.weights as string), wBytes);
-  faultPoint('model:weights');
-  await writeFileAtomicSafe(join(dir, state.files.optimizer as string), oBytes);
-  faultPoint('model:binaries');
-  // The manifest being replaced becomes the backup only when it is a save that loads (its binaries are all
-  // there): a folder damaged by hand keeps its older, good backup.
-  const previous = await committedState(dir, MODEL_STATE_FILE);
-  await writeJsonAtomic(join(dir, MODEL_STATE_FILE), state, { backup: previous !== null && (await binariesPresent(dir, previous)) });
+  const blobs = [state.files.weights, state.files.optimizer] as string[];
+  try {
+    await writeFileAtomicSafe(join(dir, blobs[0] as string), wBytes);
+    faultPoint('model:weights');
+    await writeFileAtomicSafe(join(dir, blobs[1] as string), oBytes);
+    faultPoint('model:binaries');
+    // The manifest being replaced becomes the backup only when it is a save that loads (its binaries are all
+    // there): a folder damaged by hand keeps its older, good backup.
+    const previous = await committedState(dir, MODEL_STATE_FILE);
+    await writeJsonAtomic(join(dir, MODEL_STATE_FILE), state, { backup: previous !== null && (await binariesPresent(dir, previous)) });
+  } catch (e) {
+    // Not committed: this generation's binaries go now (a killed save's go at the next start-up sweep).
+    if ((await committedState(dir, MODEL_STATE_FILE))?.files.weights !== blobs[0])
+      for (const f of blobs) await rm(join(dir, f), { force: true }).catch(() => undefined);
+    throw e;
+  }
   faultPoint('model:committed');
   await dropUnreferenced(dir);
   return state;
