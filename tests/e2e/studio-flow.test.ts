@@ -1,16 +1,19 @@
 /**
- * The studio's whole flow in browser mode, driven in Debian's Chromium: create a project from the quick pair
- * (identities with consent), extract A and B, delete 3 faces in the grid (files move to the trash, the training
- * set shrinks by 3), train a tiny model (preview image and loss chart update), move a convert slider (the
- * preview changes), convert the clip (the output is listed). Steps whose backend stage is not registered yet are
- * skipped, saying so. A screenshot of every view is kept in tests/artifacts/e2e/.
+ * The studio's whole flow in browser mode, driven in Debian's Chromium at 1440x900: create a project from the
+ * quick pair (identities with consent), extract A and B, delete 3 faces in the grid with "also skip in
+ * conversion" (files move to the trash, the training set shrinks by 3), train a small model (preview image and
+ * loss chart update; Save now shows the saved iteration while training runs; Stop reads "Stopped (saved at
+ * iteration N)"), move a convert slider (the preview changes), convert the clip (the output is listed, the
+ * quality report's summary says how many frames stayed original), reload the tab (the project and the job list
+ * stay). Any page error or console error fails the step it happened in. Steps whose backend stage is not
+ * registered yet are skipped, saying so. A screenshot of every view is kept in tests/artifacts/e2e/.
  */
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium } from '../helpers/browser';
+import { hasChromium, launchChromium, watchPageErrors } from '../helpers/browser';
 import { startStudio, type StartedStudio } from '../helpers/studio';
 import { hasTestdata, repoRoot, testdataDir, videos } from '../helpers/testdata';
 import { findStage } from '../../src-main/engine/registry';
@@ -25,7 +28,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
   let page: Page;
   let root: string;
   let projectDir: string;
-  const consoleErrors: string[] = [];
+  let errors: string[] = [];
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'fss-flow-'));
@@ -33,11 +36,14 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     process.env.FSS_CONFIG_DIR = join(root, 'config'); // recent projects and settings stay in the scratch folder
     studio = await startStudio(['--serve', '--port', '0', '--root', root, testdataDir]);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) consoleErrors.push(m.text());
-    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    errors = watchPageErrors(page);
     await page.goto(studio.loginUrl);
+  });
+
+  // Each step owns the page errors and console errors it caused.
+  afterEach(() => {
+    expect(errors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
@@ -110,6 +116,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     expect(picked).toHaveLength(3);
     await shot(page, 'faces');
     await page.keyboard.press('Delete');
+    await page.getByTestId('faces-delete-dialog').getByText('Also skip in conversion').click();
     await expect.poll(async () => (await pngs(facesA)).length).toBe(before.length - 3);
     // The files are in the project trash, and the training set (the faces folder) shrank by 3.
     const batches = await readdir(join(projectDir, 'trash'));
@@ -125,15 +132,18 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     const byName = await firstNames();
     await page.getByTestId('faces-sort').selectOption('blur');
     await expect.poll(firstNames).not.toEqual(byName);
+    // The sort's score is on each tile.
+    await expect.poll(() => grid.getByTestId('face-score').count()).toBeGreaterThan(0);
+    await shot(page, 'faces-sorted');
     await page.getByTestId('faces-sort').selectOption('name');
   });
 
-  it.skipIf(!findStage('train'))('trains a tiny model: the preview image and the loss chart update', async () => {
+  it.skipIf(!findStage('train'))('trains a small model: preview and loss chart update, Save now shows the save at once, Stop says where it saved', async () => {
     await page.getByTestId('nav-train').click();
     await page.locator('#train-trainer').selectOption('lightweight');
     await page.locator('#train-batchSize').fill('4');
-    await page.locator('#train-iterations').fill('6');
-    await page.locator('#train-saveEvery').fill('3');
+    await page.locator('#train-iterations').fill('400');
+    await page.locator('#train-saveEvery').fill('1000');
     await page.locator('#train-previewEvery').fill('2');
     await page.locator('#train-iterations').blur();
     await page.getByTestId('train-start').click();
@@ -143,8 +153,19 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await expect.poll(async () => Number(await page.getByTestId('train-preview').getAttribute('data-seq')), { timeout: 240_000 }).toBeGreaterThan(firstSeq);
     const d = await page.getByTestId('loss-a').getAttribute('d');
     expect(d).toMatch(/^M[\d.]+ [\d.]+ L/);
-    await expect.poll(() => page.locator('[data-testid="job-train"][data-state="done"]').count(), { timeout: 240_000 }).toBeGreaterThan(0);
+    // No regular save before iteration 1000: what "saved model" shows comes from Save now, while training runs.
+    expect(await page.getByTestId('train-saved').innerText()).toBe('none');
+    await page.getByTestId('train-save').click();
+    await expect.poll(() => page.getByTestId('train-saved').innerText(), { timeout: 120_000 }).toMatch(/^iteration \d+$/);
+    expect(await page.locator('[data-testid="job-train"][data-state="running"]').count()).toBeGreaterThan(0);
     await shot(page, 'train');
+    await page.getByTestId('train-stop').click();
+    const stopped = page.getByTestId('train-stopped');
+    await expect.poll(() => stopped.count(), { timeout: 240_000 }).toBe(1);
+    expect(await stopped.innerText()).toMatch(/^Stopped \(saved at iteration \d+\)/);
+    const savedAt = Number(/iteration (\d+)/.exec(await stopped.innerText())?.[1]);
+    await expect.poll(() => page.getByTestId('train-saved').innerText()).toBe(`iteration ${savedAt}`);
+    await shot(page, 'train-stopped');
   });
 
   it.skipIf(!findStage('train') || !findStage('convert'))('moves a convert slider and the preview changes; converts the clip', async () => {
@@ -160,26 +181,58 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await page.locator('#convert-live-erosion').fill('20');
     await page.locator('#convert-live-erosion').blur();
     await expect.poll(() => preview.getAttribute('src'), { timeout: 240_000 }).not.toBe(before);
+    // Frames of the faces deleted with "also skip in conversion" stay original; the view says so.
+    await expect(page.getByTestId('convert-kept-original').innerText()).resolves.toContain('3 frames of this clip will stay original');
+    // At 1440x900 the controls sit beside the image: both visible together.
+    for (const id of ['convert-preview', 'convert-original', 'convert-run']) await expect.poll(() => page.getByTestId(id).isVisible()).toBe(true);
+    const box = await preview.boundingBox();
+    const controls = await page.locator('#convert-live-erosion').boundingBox();
+    expect(box && controls && controls.x > box.x + box.width && controls.y + controls.height <= 900).toBe(true);
     await shot(page, 'convert');
+    await page.getByTestId('convert-show-swapped').click();
+    await preview.click(); // zoom
+    await shot(page, 'convert-swapped-zoom');
+    await preview.click();
+    await page.getByTestId('convert-show-both').click();
     await page.getByTestId('convert-run').click();
-    await expect.poll(() => page.getByTestId('convert-outputs').innerText(), { timeout: 300_000, interval: 1000 }).toContain('_swapped.mp4');
+    // A failed job ends the wait at once, with its message.
+    const outputsOrFailure = async () =>
+      (await page.locator('[data-testid="job-convert"][data-state="failed"]').count()) ? `failed: ${await page.getByTestId('job-convert').first().innerText()}` : page.getByTestId('convert-outputs').innerText();
+    await expect.poll(outputsOrFailure, { timeout: 540_000, interval: 1000 }).toContain('_swapped.mp4');
     const out = await readdir(join(projectDir, 'output'));
     expect(out.some((n) => n.endsWith('_swapped.mp4'))).toBe(true);
     // The conversion's quality report (evaluate) is written beside it and shown.
     expect(out.some((n) => n.endsWith('_swapped.mp4.quality.json'))).toBe(true);
-    await expect.poll(() => page.getByTestId('quality-report').innerText(), { timeout: 60_000 }).toContain('identity.similarityToTarget');
+    // The summary first, in words; the numbers under it.
+    await expect.poll(() => page.getByTestId('quality-summary').innerText(), { timeout: 60_000 }).toMatch(/\d+ of 216 frames have a swapped face; \d+ stay original \(3 of them skipped in curation\)/);
+    await page.getByTestId('quality-report').getByText('The numbers').click();
+    await expect(page.getByTestId('quality-report').innerText()).resolves.toContain('identity.similarityToTarget');
     await expect(page.getByTestId('content-credentials').innerText()).resolves.toMatch(/C2PA Content Credentials embedded, signed by CN=Faceswap Studio/);
     await shot(page, 'convert-done');
-  });
+  }, 600_000);
 
-  it('shows the jobs and settings views', async () => {
+  it('a reload keeps the project, the view and the job list; jobs offer retry and their output', async () => {
     await page.getByTestId('nav-jobs').click();
     await page.getByTestId('jobs-list').waitFor();
+    await page.reload();
+    await expect.poll(() => page.getByTestId('current-project').innerText()).toBe('flow');
+    await page.getByTestId('jobs-list').waitFor();
+    const list = page.getByTestId('jobs-list');
+    if (findStage('extract')) await expect.poll(() => list.getByTestId('job-extract').count()).toBe(2);
+    if (findStage('convert') && findStage('train')) {
+      await expect.poll(() => list.getByTestId('job-open-output').count()).toBeGreaterThan(0);
+      expect(await list.getByTestId('job-retry').count()).toBeGreaterThan(0);
+    }
     await shot(page, 'jobs');
+    await page.getByTestId('nav-projects').click();
+    await expect.poll(() => page.getByTestId('pipeline').innerText()).toContain('A ');
+    await shot(page, 'projects-pipeline');
+  });
+
+  it('shows the settings view', async () => {
     await page.getByTestId('nav-settings').click();
     await page.getByRole('heading', { name: 'Settings' }).waitFor();
     await page.getByTestId('doctor').last().waitFor({ timeout: 120_000 });
     await shot(page, 'settings');
-    expect(consoleErrors).toEqual([]);
   });
 });
