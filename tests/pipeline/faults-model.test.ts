@@ -143,6 +143,41 @@ describe('model saves under faults', () => {
     }
   });
 
+  // A real full disk: a 2 MiB tmpfs in a private mount namespace (unshare -rm: no root needed where user
+  // namespaces are allowed), filled until the next save's weights fit and its optimizer state does not.
+  const canMount = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { encoding: 'utf8' }).status === 0;
+  it.skipIf(!canMount)('a real full disk (tmpfs) during a save: one line, the previous save loads, its binaries go', { timeout: 180_000 }, async () => {
+    const out = join(dir, 'tmpfs-out');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(out, 'mnt'), { recursive: true });
+    const steps = `
+      set -e
+      mount -t tmpfs -o size=2m tmpfs "$1"; M="$1/model"; O="$2"; S="$3"
+      save() { node --import tsx "$S" "$M"; }
+      save > /dev/null 2>&1; save > /dev/null 2>&1
+      avail=$(df --output=avail -B1 "$1" | tail -1)
+      head -c $((avail - 90000)) /dev/zero > "$1/filler" || true
+      set +e; save > "$O/full.out" 2> "$O/full.err"; echo $? > "$O/full.rc"; set -e
+      cp -a "$M" "$O/after-full"
+      rm "$1/filler"
+      save > "$O/free.out" 2>&1
+      cp -a "$M" "$O/after-free"`;
+    const r = spawnSync('unshare', ['-rm', 'sh', '-c', steps, 'sh', join(out, 'mnt'), out, script], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const { readFile } = await import('node:fs/promises');
+    expect((await readFile(join(out, 'full.rc'), 'utf8')).trim()).toBe('2');
+    const err = (await readFile(join(out, 'full.err'), 'utf8')).split('\n').filter((l) => l.startsWith('error'));
+    expect(err).toEqual([expect.stringMatching(/^error: \S+\/model: the model was not saved \(optimizer\.00000003\.bin: disk full \(ENOSPC\); the file was not written\); the last save is kept$/)]);
+    // Nothing of the failed save is left: the two committed saves, whole.
+    await expectLoads(join(out, 'after-full'), 2);
+    expect((await readdir(join(out, 'after-full'))).sort()).toEqual([
+      'optimizer.00000001.bin', 'optimizer.00000002.bin', 'state.json', 'state.json.bak', 'weights.00000001.bin', 'weights.00000002.bin',
+    ]);
+    expect(await readFile(join(out, 'free.out'), 'utf8')).toContain('saved 3');
+    await expectLoads(join(out, 'after-free'), 3);
+    await expectClean(join(out, 'after-free'));
+  });
+
   it('an old-format folder (weights.bin, optimizer.bin, *.bak) loads and moves to the new format', { timeout: 60_000 }, async () => {
     // Written the way earlier versions did: fixed names, the hashes in state.json.
     const modelDir = join(dir, 'old-format');
