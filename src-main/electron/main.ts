@@ -7,7 +7,6 @@ import { app, BrowserWindow, ipcMain, protocol, session, shell } from 'electron'
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import type { AppEvent } from '../../src-shared/ipc';
 import { appRoot } from '../engine/app-info';
@@ -15,8 +14,7 @@ import { writeJsonAtomic } from '../engine/util/atomic-write';
 import { CSP } from '../server/server';
 import { createServices, dispatch } from '../services/handlers';
 import { PathGuard } from '../services/path-guard';
-import { resolveUserMedia } from '../services/user-files';
-import { openRange, planRangedReply } from '../services/file-range';
+import { mediaResponse } from '../services/user-files';
 
 const rendererIndex = join(appRoot, 'dist', 'renderer', 'index.html');
 const rendererUrl = pathToFileURL(rendererIndex).toString();
@@ -90,17 +88,8 @@ async function main(): Promise<void> {
     for (const w of BrowserWindow.getAllWindows()) w.webContents.send('fss:event', event);
   };
   const { handlers } = createServices({ shell: 'electron', guard, emit });
-  protocol.handle('fss-file', async (req) => {
-    try {
-      const media = await resolveUserMedia(guard, new URL(req.url).searchParams.get('path') ?? '');
-      // Byte ranges, as the browser-mode route serves them, so that a <video> can seek.
-      const plan = planRangedReply(req.headers.get('range') ?? undefined, media.size, media.type);
-      const body = req.method === 'HEAD' ? undefined : openRange(media.file, plan);
-      return new Response(body ? (Readable.toWeb(body) as ReadableStream<Uint8Array>) : null, { status: plan.status, headers: plan.headers });
-    } catch {
-      return new Response('not found', { status: 404 });
-    }
-  });
+  // The user's media, in byte ranges so that a <video> can seek (shared with the browser-mode route's helper).
+  protocol.handle('fss-file', (req) => mediaResponse(guard, req));
   ipcMain.handle('fss:invoke', async (event, channel: unknown, params: unknown) => {
     // Only our own page may call in.
     if (event.senderFrame?.url !== rendererUrl) return { ok: false, error: { code: 'forbidden', message: 'unknown sender' } };

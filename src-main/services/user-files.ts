@@ -4,7 +4,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { Readable } from 'node:stream';
 import { UserError } from '../../src-shared/errors';
+import { openRange, planRangedReply } from './file-range';
 import type { PathGuard } from './path-guard';
 
 export const MEDIA_TYPES: Record<string, string> = {
@@ -24,4 +26,20 @@ export async function resolveUserMedia(guard: PathGuard, path: string): Promise<
   const st = await stat(file).catch(() => undefined);
   if (!type || !st?.isFile()) throw new UserError('not-found', `${path}: not a media file`, path);
   return { file, type, size: st.size };
+}
+
+/**
+ * The answer to a fetch-style request for the user's media, `fss-file://local/?path=...` (Electron's protocol
+ * handler): the file or the byte range asked for, as the browser-mode `/file` route serves it; 404 otherwise.
+ */
+export async function mediaResponse(guard: PathGuard, req: Request): Promise<Response> {
+  let media: Awaited<ReturnType<typeof resolveUserMedia>>;
+  try {
+    media = await resolveUserMedia(guard, new URL(req.url).searchParams.get('path') ?? '');
+  } catch {
+    return new Response('not found', { status: 404 });
+  }
+  const plan = planRangedReply(req.headers.get('range') ?? undefined, media.size, media.type);
+  const body = req.method === 'HEAD' ? undefined : openRange(media.file, plan);
+  return new Response(body ? (Readable.toWeb(body) as ReadableStream<Uint8Array>) : null, { status: plan.status, headers: plan.headers });
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src-main/server/server';
 import { parseRange, planRangedReply } from '../../src-main/services/file-range';
+import { PathGuard } from '../../src-main/services/path-guard';
+import { mediaResponse } from '../../src-main/services/user-files';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
 describe('parseRange', () => {
@@ -98,5 +100,45 @@ describe.skipIf(!hasTestdata)('the /file route serves byte ranges of a real vide
     const r = await get(`bytes=${bytes.length}-`);
     expect(r.status).toBe(416);
     expect(r.headers.get('content-range')).toBe(`bytes */${bytes.length}`);
+  });
+});
+
+describe.skipIf(!hasTestdata)("Electron's fss-file: protocol serves the same byte ranges", () => {
+  let dir: string;
+  let clip: string;
+  let bytes: Buffer;
+  let guard: PathGuard;
+  const get = (range?: string, path = clip) =>
+    mediaResponse(
+      guard,
+      new Request(`fss-file://local/?path=${encodeURIComponent(path)}`, { headers: range ? { range } : {} }),
+    );
+
+  beforeAll(async () => {
+    dir = await scratchDir('fss-file-range');
+    clip = join(dir, 'clip.mp4');
+    await copyFile(videos.personA, clip);
+    bytes = await readFile(clip);
+    guard = await PathGuard.create([dir]);
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('206 with the exact bytes, open-ended and suffix ranges, 416, and 404 outside the roots', async () => {
+    const r = await get('bytes=100-4099');
+    expect(r.status).toBe(206);
+    expect(r.headers.get('content-range')).toBe(`bytes 100-4099/${bytes.length}`);
+    expect(Buffer.from(await r.arrayBuffer()).equals(bytes.subarray(100, 4100))).toBe(true);
+    const open = await get(`bytes=${bytes.length - 7}-`);
+    expect(Buffer.from(await open.arrayBuffer()).equals(bytes.subarray(bytes.length - 7))).toBe(true);
+    const suffix = await get('bytes=-300');
+    expect(Buffer.from(await suffix.arrayBuffer()).equals(bytes.subarray(bytes.length - 300))).toBe(true);
+    const whole = await get();
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(Buffer.from(await whole.arrayBuffer()).equals(bytes)).toBe(true);
+    expect((await get(`bytes=${bytes.length + 1}-`)).status).toBe(416);
+    expect((await get(undefined, videos.personB)).status).toBe(404);
   });
 });
