@@ -94,6 +94,7 @@ async function measure(
     const warm = (performance.now() - t0) / 1000;
     let n = 0;
     let stepS = 0;
+    let cpuUs = 0;
     const start = performance.now();
     const minIterations = warm > secondsPerPoint ? 1 : 2; // very slow points (cpu, big models): one timed step
     while (n < minIterations || (performance.now() - start) / 1000 < secondsPerPoint) {
@@ -101,7 +102,10 @@ async function measure(
       const a = next();
       const b = next();
       const p1 = performance.now();
+      const c0 = process.cpuUsage();
       await step(a, b);
+      const c = process.cpuUsage(c0);
+      cpuUs += c.user + c.system;
       prepMs += p1 - p0;
       stepS += (performance.now() - p1) / 1000;
       n++;
@@ -113,6 +117,9 @@ async function measure(
       egs: +((2 * batch) / sPerIt).toFixed(2),
       gflops: +((3 * model.flopsPerFace * 2 * batch) / sPerIt / 1e9).toFixed(2),
       iterations: n,
+      // CPU time of the whole process (every thread) per step: on a busy machine, where wall time says little,
+      // one thread vs N at about equal CPU seconds means the work split without overhead.
+      cpuSecondsPerIteration: +(cpuUs / 1e6 / n).toFixed(3),
       warmupSeconds: +warm.toFixed(2),
       batchPrepMsPerIteration: +(prepMs / n).toFixed(1),
       adam: mode,
