@@ -4,13 +4,14 @@
  * snapshots, writes previews, stops cleanly on request (finishing the step and saving), and on a NaN loss stops
  * and restores the last good save.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { UserError } from '../../../src-shared/errors';
 import type { LogLevel, PreviewEvent, Progress } from '../../../src-shared/progress';
 import { RateMeter } from '../../../src-shared/progress';
 import type { TrainOptions } from '../../../src-shared/stages/train';
+import { writeFileAtomicSafe } from '../util/atomic-write';
 import { loadTf, type TfBackendName } from '../tf/backend';
 import { Adam } from './adam';
 import { centreCrop, type AugmentOptions, type Batch, type CachedFace } from './augment';
@@ -214,10 +215,10 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       const png = await previewPng(tf, model, pf);
       await mkdir(previewDir, { recursive: true });
       previewPath = join(previewDir, 'preview.png');
-      await writeFile(previewPath, png);
+      await writeFileAtomicSafe(previewPath, png, { fsync: false });
       if (options.timelapse) {
         await mkdir(options.timelapse, { recursive: true });
-        await writeFile(join(options.timelapse, `${String(iteration).padStart(8, '0')}.png`), png);
+        await writeFileAtomicSafe(join(options.timelapse, `${String(iteration).padStart(8, '0')}.png`), png, { fsync: false });
       }
       hooks.preview?.({ kind: 'train-grid', path: previewPath, iteration });
     };
