@@ -93,6 +93,8 @@ describe.skipIf(!hasChromium)('faces grid with 10,000 faces', () => {
     const atEnd = await measure();
     const last = `clip_${String(N - 1).padStart(6, '0')}_0.png`;
     await expect.poll(() => grid.locator(`[data-name="${last}"]`).count()).toBe(1);
+    // Its image is the small cached thumbnail, made when it came into view.
+    await expect.poll(() => grid.locator(`[data-name="${last}"] img`).getAttribute('src'), { timeout: 30_000 }).toContain(encodeURIComponent('/cache/thumbs/A/'));
     await page.screenshot({ path: join(artifacts, 'faces-10k.png') });
     const report = { faces: N, atTop, atEnd, scrollSteps: frames.length, maxStepMs: Math.max(...frames), medianStepMs: frames.sort((a, b) => a - b)[Math.floor(frames.length / 2)] };
     await writeFile(join(artifacts, 'faces-grid-10k.json'), `${JSON.stringify(report, null, 2)}\n`);
