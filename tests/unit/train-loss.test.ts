@@ -33,6 +33,7 @@ import {
   weightedLoss,
 } from '../../src-main/engine/train/loss';
 import { buildAutoencoder, type AutoencoderConfig } from '../../src-main/engine/train/models/index';
+import { shareOf } from '../../src-main/engine/train/parallel';
 import { Rng } from '../../src-main/engine/train/rng';
 import { scheduleFactor } from '../../src-main/engine/train/schedule';
 import { trainStep } from '../../src-main/engine/train/trainer';
@@ -231,6 +232,28 @@ describe('mask-weighted loss', () => {
       expect(l1, spec).toBeCloseTo(l2, 6);
       expect(unmasked, spec).not.toBeCloseTo(l2, 3);
     }
+  });
+});
+
+describe('gradient worker shares', () => {
+  it('carry the loss weighting with their samples (eye and mouth planes, the mask-weighted loss)', () => {
+    const n = 4;
+    const px = 8 * 8;
+    const plane = Float32Array.from({ length: n * px }, (_, i) => i);
+    const b = {
+      input: new Float32Array(n * px * 3),
+      target: new Float32Array(n * px * 3),
+      mask: new Float32Array(n * px),
+      n,
+      size: 8,
+      regions: [{ plane, multiplier: 3 }],
+      maskLoss: true,
+    };
+    const s = shareOf(b, 1, 3);
+    expect(s.n).toBe(2);
+    expect(s.maskLoss).toBe(true);
+    expect(s.regions?.[0]?.multiplier).toBe(3);
+    expect(s.regions?.[0]?.plane).toEqual(plane.slice(px, 3 * px));
   });
 });
 

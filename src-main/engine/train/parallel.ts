@@ -21,7 +21,7 @@
  * moments, for saves) into it when it needs them. The steps are three calls per worker, not a spin barrier:
  * a worker that fails fails the step, it never hangs the others.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, freemem } from 'node:os';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { TrainOptions } from '../../../src-shared/stages/train';
 import type { TfBackendName } from '../tf/backend';
@@ -33,10 +33,18 @@ import type { AutoencoderConfig, FaceModel } from './models/index';
 
 type Tf = typeof TfCore;
 
-/** The CPU backends train on every core through gradient workers; GPU backends use one thread. */
-export function trainThreads(requested: number, backend: TfBackendName): number {
+/**
+ * Gradient workers for a run: the CPU backends train on every core (`requested` 0), GPU backends on one thread.
+ * Each worker holds about ten copies of the parameters (weights, gradients, its slot, Adam's moments, temporaries)
+ * besides its activations, so by default no more workers start than fit in 60% of the free memory (a 32-core
+ * machine and the 82 M-parameter Original: 32 x 3 GB would not fit).
+ */
+export function trainThreads(requested: number, backend: TfBackendName, params = 0): number {
   if (backend !== 'wasm' && backend !== 'cpu') return 1;
-  return requested > 0 ? requested : availableParallelism();
+  if (requested > 0) return requested;
+  const perWorker = params * 4 * 10;
+  const fit = perWorker > 0 ? Math.floor((freemem() * 0.6) / perWorker) : Infinity;
+  return Math.max(1, Math.min(availableParallelism(), fit));
 }
 
 /** Writes a model's weights, in variable order, into one array. */
@@ -84,6 +92,11 @@ export function shareOf(b: Batch, from: number, to: number): Batch {
     input: b.input.slice(from * px * 3, to * px * 3),
     target: b.target.slice(from * px * 3, to * px * 3),
     ...(b.mask ? { mask: b.mask.slice(from * px, to * px) } : {}),
+    // The loss weighting travels with the samples (eye and mouth planes, the mask-weighted loss).
+    ...(b.regions
+      ? { regions: b.regions.map((r) => ({ plane: r.plane.slice(from * px, to * px), multiplier: r.multiplier })) }
+      : {}),
+    ...(b.maskLoss ? { maskLoss: true } : {}),
   };
 }
 
