@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src-shared/errors';
+import { sweepConvertLeftovers } from '../../src-main/engine/convert/output';
 import { sweepTemps, writeFileAtomicSafe, writeJsonAtomic } from '../../src-main/engine/util/atomic-write';
 import { setFault } from '../../src-main/engine/util/faults';
 import { scratchDir } from '../helpers/testdata';
@@ -88,5 +89,32 @@ describe('sweepTemps', () => {
     const removed = await sweepTemps(d, [/^alignments\.json\.\d+$/]);
     expect(removed.sort()).toEqual([names.dead, names.legacy].sort());
     expect((await readdir(d)).sort()).toEqual([names.live, names.mineNew, names.user].sort());
+  });
+});
+
+describe('sweepConvertLeftovers', () => {
+  it("removes a killed conversion's files (this and earlier versions' names), keeps a live one's and the user's", async () => {
+    const d = join(dir, 'convert');
+    await mkdir(d);
+    const old = new Date(Date.now() - 3600_000);
+    const dead = deadPid();
+    const leftovers = [
+      `.out.mp4.${dead}-0a1b2c3d.new.mp4`, // finished, never renamed in
+      `..out.mp4.${dead}-0a1b2c3d.new.mp4.${dead}-x1y2z3.part`, // the media writer's, inside ours
+      `.out.mp4.${dead}-ab12cd.part`, // earlier versions: the writer's own
+      `.frames.tmp-${dead}-1764600000000`, // earlier versions: an image folder being written
+    ];
+    const kept = [`.out.mp4.${process.ppid}-0a1b2c3d.new.mp4`, 'out.mp4', 'notes.txt'];
+    for (const n of [...leftovers, ...kept]) {
+      if (n.includes('.frames.')) await mkdir(join(d, n));
+      else await writeFile(join(d, n), 'x');
+      await utimes(join(d, n), old, old);
+    }
+    expect((await sweepConvertLeftovers(join(d, 'out.mp4'))).sort()).toEqual(leftovers.filter((n) => n.includes('out.mp4')).sort());
+    // The folder output's own sweep; its old folder moved aside is put back when the output is missing.
+    await mkdir(join(d, `.frames.${dead}-0a1b2c3d.old`));
+    await utimes(join(d, `.frames.${dead}-0a1b2c3d.old`), old, old);
+    expect((await sweepConvertLeftovers(join(d, 'frames'))).sort()).toEqual([`.frames.${dead}-0a1b2c3d.old -> frames`, `.frames.tmp-${dead}-1764600000000`].sort());
+    expect((await readdir(d)).sort()).toEqual([...kept, 'frames'].sort());
   });
 });
