@@ -64,7 +64,9 @@ export const requestSchemas = {
    * Render one frame with convert options (the Convert view's live preview). The model stays loaded between
    * calls; a change of blend options only re-blends. Options are validated against the convert schema.
    */
-  'convert:preview': z.object({ input: absPath, model: absPath, frame: z.int().min(0), options: z.record(z.string(), z.unknown()) }).strict(),
+  'convert:preview': z
+    .object({ input: absPath, model: absPath, frame: z.int().min(0), options: z.record(z.string(), z.unknown()), view: z.enum(['swapped', 'mask']).optional() })
+    .strict(),
   'job:list': z.object({}).strict(),
   /** The studio's settings (compute backend, ffmpeg path, default projects folder). */
   'settings:get': z.object({}).strict(),

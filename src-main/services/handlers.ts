@@ -130,9 +130,9 @@ export function createServices(ctx: ServiceContext): Services {
       // Every path and paths option, read or write, by its schema kind: inside the project or the allowed roots.
       return jobs.enqueue(stage, await guardOptionPaths(ctx.guard, def.options, options, current?.dir), title);
     },
-    'convert:preview': async ({ input, model, frame, options }) => {
+    'convert:preview': async ({ input, model, frame, options, view }) => {
       const o = parseOptions(convertOptions.partial(), await guardOptionPaths(ctx.guard, convertOptions, options, current?.dir));
-      return previews.render({ input: await ctx.guard.check(input), model: await ctx.guard.check(model), frame, options: o });
+      return previews.render({ input: await ctx.guard.check(input), model: await ctx.guard.check(model), frame, options: o, ...(view ? { view } : {}) });
     },
     'job:request': async ({ jobId, request }) => {
       jobs.request(jobId, request);

@@ -14,6 +14,8 @@ export interface PreviewRequest {
   model: string;
   frame: number;
   options: Partial<ConvertOptions>;
+  /** `mask`: where the new face goes instead of the swapped frame. */
+  view?: 'swapped' | 'mask';
 }
 
 export interface PreviewResponse {
@@ -51,7 +53,7 @@ async function handle(req: PreviewRequest): Promise<PreviewResponse> {
       const fixed = Object.fromEntries(SESSION_KEYS.filter((k) => req.options[k] !== undefined).map((k) => [k, req.options[k]]));
       session = { key, previewer: await createPreviewer({ ...fixed, input: req.input, model: req.model }) };
     }
-    const r = await session.previewer.preview(req.frame, req.options);
+    const r = await session.previewer.preview(req.frame, req.options, { view: req.view ?? 'swapped' });
     const jpeg = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
     return { image: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: r.width, height: r.height, faces: r.faces, ms: r.ms, modelRan: r.modelRan };
   } catch (e) {

@@ -193,11 +193,36 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await preview.click(); // zoom
     await shot(page, 'convert-swapped-zoom');
     await preview.click();
+    // The mask view: white where the new face goes over the frame at a quarter brightness (at most 63).
+    const swappedSrc = await preview.getAttribute('src');
+    await page.getByTestId('convert-show-mask').click();
+    await expect.poll(() => preview.getAttribute('src'), { timeout: 120_000 }).not.toBe(swappedSrc);
+    const brightShare = () =>
+      page.evaluate<number>(`(() => {
+        const img = document.querySelector('[data-testid="convert-preview"]');
+        const c = document.createElement('canvas');
+        c.width = 64;
+        c.height = 64;
+        const g = c.getContext('2d');
+        g.drawImage(img, 0, 0, 64, 64);
+        const d = g.getImageData(0, 0, 64, 64).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 200 && d[i + 2] > 200) n++;
+        return n / (64 * 64);
+      })()`);
+    await expect.poll(brightShare).toBeGreaterThan(0.02);
+    expect(await brightShare()).toBeLessThan(0.6);
+    await shot(page, 'convert-mask');
     await page.getByTestId('convert-show-both').click();
     await page.getByTestId('convert-run').click();
     // A failed job ends the wait at once, with its message.
     const outputsOrFailure = async () =>
       (await page.locator('[data-testid="job-convert"][data-state="failed"]').count()) ? `failed: ${await page.getByTestId('job-convert').first().innerText()}` : page.getByTestId('convert-outputs').innerText();
+    // The quality report after the frames has its own progress bar (not a stuck 99 %).
+    const phaseOrFailure = async () =>
+      (await page.locator('[data-testid="job-convert"][data-state="failed"]').count()) ? `failed: ${await page.getByTestId('job-convert').first().innerText()}` : (await page.getByTestId('job-phase').count()) ? page.getByTestId('job-phase').first().innerText() : '';
+    await expect.poll(phaseOrFailure, { timeout: 480_000, interval: 250 }).toMatch(/^Quality report/);
+    await shot(page, 'convert-quality-report-progress');
     await expect.poll(outputsOrFailure, { timeout: 540_000, interval: 1000 }).toContain('_swapped.mp4');
     const out = await readdir(join(projectDir, 'output'));
     expect(out.some((n) => n.endsWith('_swapped.mp4'))).toBe(true);

@@ -35,7 +35,8 @@ export interface PreviewResult {
 
 export interface Previewer {
   /** Converts frame `index` (video frame index, or position in a photo folder) with `options` (blend and output fields may change between calls; input, model, alignments, faces folder and filters are those of createPreviewer). */
-  preview(index: number, options?: Partial<ConvertOptions>, opts?: { png?: boolean }): Promise<PreviewResult>;
+  /** `view: 'mask'` shows where the new face goes: the blend's final opacity, white over the dimmed frame. */
+  preview(index: number, options?: Partial<ConvertOptions>, opts?: { png?: boolean; view?: 'swapped' | 'mask' }): Promise<PreviewResult>;
   dispose(): void;
 }
 
@@ -82,7 +83,8 @@ export async function createPreviewer(raw: Partial<ConvertOptions> & Pick<Conver
       }
       const out = blendFaces(cached.image, cached.swapped, blendOptionsOf(o));
       const { width, height } = cached.image;
-      if (o.watermark) (await createWatermark(width, height))(out.data);
+      if (opts.view === 'mask') maskView(cached.image, out);
+      else if (o.watermark) (await createWatermark(width, height))(out.data);
       const res: PreviewResult = { width, height, data: out.data, faces: out.faces.filter(Boolean).length, ms: 0, modelRan };
       if (opts.png) res.png = await sharp(out.data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
       res.ms = performance.now() - t0;
@@ -103,5 +105,23 @@ export async function previewFrame(options: Partial<ConvertOptions> & Pick<Conve
     return await p.preview(index, {}, { png: hooks.png ?? false });
   } finally {
     p.dispose();
+  }
+}
+
+/** Replaces a blended frame by its mask view: the original at a quarter brightness, each face's opacity in white. */
+function maskView(frame: RgbImage, out: ReturnType<typeof blendFaces>): void {
+  const d = out.data;
+  for (let i = 0; i < d.length; i++) d[i] = frame.data[i]! >> 2;
+  for (const f of out.faces) {
+    if (!f) continue;
+    const { roi, alpha } = f;
+    for (let y = 0; y < roi.h; y++) {
+      for (let x = 0; x < roi.w; x++) {
+        const a = alpha[y * roi.w + x]!;
+        if (a <= 0) continue;
+        const o = ((roi.y + y) * frame.width + roi.x + x) * 3;
+        for (let c = 0; c < 3; c++) d[o + c] = Math.round(d[o + c]! + a * (255 - d[o + c]!));
+      }
+    }
   }
 }
