@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,10 +17,13 @@ import { readModelFiles } from '../../src-main/engine/train/model-io';
 let dir: string;
 let script: string;
 const src = (p: string) => JSON.stringify(pathToFileURL(join(repoRoot, p)).href);
+const pkg = (name: string) => JSON.stringify(pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve(name)).href);
 
 // argv: model folder. Prints the iteration it committed.
 const child = `
-import { loadTf } from ${src('src-main/engine/tf/backend.ts')};
+// tfjs-core and its CPU backend only: the smallest start-up (the save path is the same on every backend).
+import * as tf from ${pkg('@tensorflow/tfjs-core')};
+import ${pkg('@tensorflow/tfjs-backend-cpu')};
 import { buildAutoencoder } from ${src('src-main/engine/train/models/index.ts')};
 import { Adam } from ${src('src-main/engine/train/adam.ts')};
 import { hasModel, readModelFiles, saveModel, sweepModelFolder } from ${src('src-main/engine/train/model-io.ts')};
@@ -29,7 +33,7 @@ const dir = process.argv[2];
 await mkdir(dir, { recursive: true });
 const lock = await acquireLock(lockFileFor(dir, true), dir);
 await sweepModelFolder(dir);
-const { tf } = await loadTf({ backend: 'cpu' });
+await tf.setBackend('cpu');
 const cfg = { name: 'tiny', summary: 'test', size: 16, encoder: [4, 8], dense: 16, latent: 4, latentChannels: 8, encoderUpscale: 8, decoder: [4], mask: true, suggestedBatch: 2 };
 const m = buildAutoencoder(tf, cfg, 1);
 const adam = new Adam(tf, m.params.vars, { learningRate: 1e-3, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 }, 'device');
