@@ -87,7 +87,17 @@ async function main(): Promise<void> {
   const emit = (event: AppEvent) => {
     for (const w of BrowserWindow.getAllWindows()) w.webContents.send('fss:event', event);
   };
-  const { handlers } = createServices({ shell: 'electron', guard, emit });
+  const { handlers, close } = createServices({ shell: 'electron', guard, emit });
+  // Quitting (the last window closed, SIGTERM, SIGHUP, Ctrl+C in the launching terminal) cancels the jobs first
+  // and waits for them: a training saves before the app exits (docs/reliability.md).
+  let closing = false;
+  app.on('before-quit', (e) => {
+    if (closing) return;
+    closing = true;
+    e.preventDefault();
+    void close().finally(() => app.quit());
+  });
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) process.on(signal, () => app.quit());
   // The user's media, in byte ranges so that a <video> can seek (shared with the browser-mode route's helper).
   protocol.handle('fss-file', (req) => mediaResponse(guard, req));
   ipcMain.handle('fss:invoke', async (event, channel: unknown, params: unknown) => {
