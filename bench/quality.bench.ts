@@ -10,6 +10,10 @@
  *   (`npm run bench -- quality.time`).
  * Each report row: sharpness.ratio, identity.margin, retrievalToTarget, pose and expression error, the verdict,
  * plus the reconstruction SSIM of the training faces (A->A, B->B) at the model's resolution.
+ * FSS_QUALITY_CONVERT=0 skips the conversion (minutes per row on a loaded 2-core machine) and keeps the
+ * reconstruction scores: SSIM and the sharpness ratio (variance of the Laplacian inside the face's landmark mask,
+ * reconstruction over original) of every training face at the model's resolution. FSS_QUALITY_PAIR=<dir> reuses
+ * an earlier run's extraction (facesA, facesB, personA.mp4 in <dir>; kept afterwards).
  */
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,10 +25,13 @@ import { convertOptions } from '../src-shared/stages/convert';
 import { extractStage } from '../src-shared/stages/extract';
 import { trainStage } from '../src-shared/stages/train';
 import { runConvert } from '../src-main/engine/convert/run';
-import { runEvaluate } from '../src-main/engine/evaluate/run';
+import { laplacianVariance, ssim, summarise } from '../src-main/engine/evaluate/metrics';
 import { runExtract } from '../src-main/engine/extract/run';
 import { quietContext, type StageContext } from '../src-main/engine/stage';
+import { centreCrop } from '../src-main/engine/train/augment';
+import { cacheSizeFor, listFaces, loadFaces } from '../src-main/engine/train/data';
 import { readModelFiles } from '../src-main/engine/train/model-io';
+import { loadFaceModel } from '../src-main/engine/train/predict';
 import { runTrain } from '../src-main/engine/train/run';
 import { testdataDir } from '../tests/helpers/testdata';
 
@@ -54,6 +61,15 @@ interface Pair {
 }
 
 async function preparePair(): Promise<Pair> {
+  const reuse = process.env.FSS_QUALITY_PAIR;
+  if (reuse) {
+    return {
+      dir: reuse,
+      videoA: join(reuse, 'personA.mp4'),
+      facesA: join(reuse, 'facesA'),
+      facesB: join(reuse, 'facesB'),
+    };
+  }
   const dir = await mkdtemp(join(tmpdir(), 'fss-quality-bench-'));
   const videoA = join(dir, 'personA.mp4');
   const videoB = join(dir, 'personB.mp4');
@@ -76,7 +92,18 @@ async function train(
 ) {
   const controller = new AbortController();
   const timer = seconds !== undefined ? setTimeout(() => controller.abort(), seconds * 1000) : undefined;
-  const ctx: StageContext = { ...quietContext(), signal: controller.signal };
+  let last = 0;
+  const ctx: StageContext = {
+    ...quietContext(),
+    signal: controller.signal,
+    progress: (p) => {
+      // A line every 25 iterations on stderr: the bench's stdout stays one JSON document.
+      if (p.done !== undefined && p.done >= last + 25) {
+        last = p.done;
+        process.stderr.write(`    iteration ${p.done}: ${p.detail ?? ''}\n`);
+      }
+    },
+  };
   try {
     return await runTrain(
       parseOptions(trainStage.options, {
@@ -97,33 +124,52 @@ async function train(
   }
 }
 
+/** SSIM and sharpness ratio (median over faces) of A->A and B->B on the training faces, at the model's size. */
+async function reconstructionScores(pair: Pair, modelDir: string): Promise<Record<string, number>> {
+  const model = await loadFaceModel(modelDir);
+  try {
+    const S = model.size;
+    const out: Record<string, number> = {};
+    for (const [side, dir, direction] of [
+      ['A', pair.facesA, 'a-to-a'],
+      ['B', pair.facesB, 'b-to-b'],
+    ] as const) {
+      const faces = await loadFaces(await listFaces(dir), cacheSizeFor(S, model.coverage));
+      const ss: number[] = [];
+      const sharp: number[] = [];
+      for (const f of faces) {
+        const { rgb, mask } = centreCrop(f, S, model.coverage);
+        const rec = model.predict(rgb, 1, direction).face;
+        const to8 = (x: Float32Array) => Uint8Array.from(x, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+        const o8 = to8(rgb);
+        const r8 = to8(rec);
+        ss.push(ssim(o8, r8, S, S));
+        sharp.push(laplacianVariance(r8, S, S, mask) / laplacianVariance(o8, S, S, mask));
+      }
+      const med = (v: number[]) => v.sort((x, y) => x - y)[v.length >> 1] as number;
+      out[`reconstructionSsim${side}`] = +summarise(ss).mean.toFixed(4);
+      out[`reconstructionSharpness${side}`] = +med(sharp).toFixed(3);
+    }
+    return out;
+  } finally {
+    model.dispose();
+  }
+}
+
 /** Converts person A's clip with the model; the quality report's summary plus the reconstruction scores. */
 async function measure(pair: Pair, modelDir: string, tag: string): Promise<Record<string, unknown>> {
+  const state = (await readModelFiles(modelDir)).state;
+  const head = { iteration: state.iteration, trainSeconds: +state.trainSeconds.toFixed(0) };
+  const recon = await reconstructionScores(pair, modelDir);
+  if (process.env.FSS_QUALITY_CONVERT === '0') return { ...head, ...recon };
   const out = join(pair.dir, `swapped-${tag}.mp4`);
   const r = await runConvert(
     parseOptions(convertOptions, { input: pair.videoA, output: out, model: modelDir }),
     quietContext(),
   );
   const rep = JSON.parse(await readFile(r.quality as string, 'utf8')) as QualityReport;
-  // The reconstruction of the training faces (no held-out clip in the quick pair): how much detail the model holds.
-  const rec = await runEvaluate(
-    {
-      original: pair.videoA,
-      swapped: out,
-      sourceFaces: [pair.facesA],
-      targetFaces: [pair.facesB],
-      model: modelDir,
-      holdoutA: pair.facesA,
-      holdoutB: pair.facesB,
-      everyN: 24,
-      report: join(pair.dir, `rec-${tag}.json`),
-    },
-    quietContext(),
-  );
-  const state = (await readModelFiles(modelDir)).state;
   return {
-    iteration: state.iteration,
-    trainSeconds: +state.trainSeconds.toFixed(0),
+    ...head,
     verdict: rep.verdict,
     sharpness: +rep.sharpness.ratio.toFixed(3),
     margin: +rep.identity.margin.toFixed(3),
@@ -133,8 +179,7 @@ async function measure(pair: Pair, modelDir: string, tag: string): Promise<Recor
     poseErrorDeg: +rep.pose.errorDeg.mean.toFixed(2),
     expressionError: +rep.expression.error.mean.toFixed(4),
     detectorOnSwapped: +rep.detection.swappedScore.mean.toFixed(3),
-    reconstructionSsimA: +(rec.reconstruction?.ssimA ?? NaN).toFixed(4),
-    reconstructionSsimB: +(rec.reconstruction?.ssimB ?? NaN).toFixed(4),
+    ...recon,
   };
 }
 
@@ -162,7 +207,7 @@ export const benches: Bench[] = [
           process.stderr.write(`  ${name}: ${JSON.stringify(rows[name])}\n`);
         }
       } finally {
-        await rm(pair.dir, { recursive: true, force: true });
+        if (!process.env.FSS_QUALITY_PAIR) await rm(pair.dir, { recursive: true, force: true });
       }
       return { iterations, seed: SEED, rows };
     },
@@ -187,7 +232,7 @@ export const benches: Bench[] = [
           process.stderr.write(`  ${m} min: ${JSON.stringify(rows.at(-1))}\n`);
         }
       } finally {
-        await rm(pair.dir, { recursive: true, force: true });
+        if (!process.env.FSS_QUALITY_PAIR) await rm(pair.dir, { recursive: true, force: true });
       }
       return { settings: name ?? 'defaults', seed: SEED, rows };
     },
