@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import { defineStage, field } from '../options';
+import { saeTrainerOptions } from './train-sae';
 
-export const TRAINERS = ['original', 'lightweight', 'masked128'] as const;
+export const TRAINERS = ['original', 'lightweight', 'masked128', 'sae'] as const;
 export type TrainerName = (typeof TRAINERS)[number];
 export const TRAIN_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 /** Loss functions of a loss list (`--loss mae:1,ssim:0.5`; src-main/engine/train/loss.ts). */
@@ -47,7 +48,7 @@ export const trainStage = defineStage({
     }),
     trainer: field.choice({
       label: 'Trainer',
-      help: 'Model: original (64 px, classic), lightweight (64 px, trains on a CPU), masked128 (128 px, learns a face mask)',
+      help: 'Model: original (64 px, classic), lightweight (64 px, trains on a CPU), masked128 (128 px, learns a face mask), sae (DFL-SAE, 64-256 px, df or liae, learns a face mask; --sae-* options)',
       group: 'Model',
       short: 't',
       choices: TRAINERS,
@@ -224,6 +225,7 @@ export const trainStage = defineStage({
       min: 0,
       advanced: true,
     }),
+    ...saeTrainerOptions,
   }),
 });
 

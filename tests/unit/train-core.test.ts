@@ -72,8 +72,8 @@ afterAll(async () => {
 });
 
 describe('trainer registry', () => {
-  it('has original, lightweight and masked128 with the right shapes', () => {
-    expect(Object.keys(trainers).sort()).toEqual(['lightweight', 'masked128', 'original']);
+  it('has original, lightweight, masked128 and sae (its own test: train-sae) with the right shapes', () => {
+    expect(Object.keys(trainers).sort()).toEqual(['lightweight', 'masked128', 'original', 'sae']);
     for (const name of ['lightweight', 'masked128'] as const) {
       const cfg = trainers[name];
       const m = buildAutoencoder(tf, cfg, 1);

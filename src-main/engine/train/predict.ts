@@ -34,7 +34,7 @@ export interface LoadedFaceModel {
 
 export async function loadFaceModel(dir: string, opts: { backend?: TfBackendChoice } = {}): Promise<LoadedFaceModel> {
   const files = await readModelFiles(dir);
-  const cfg = trainerConfig(files.state.trainer);
+  const cfg = trainerConfig(files.state.trainer, files.state.options);
   const { tf, backend } = await loadTf({ backend: opts.backend ?? 'auto' });
   const model = buildAutoencoder(tf, cfg, files.state.seed);
   importWeights(model, files.state.tensors, files.weights, join(dir, 'weights.bin'));

@@ -77,12 +77,14 @@ function fixedFaces(faces: readonly CachedFace[], n: number): CachedFace[] {
 
 export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
   const modelDir = resolve(options.modelDir);
-  const cfg = trainerConfig(options.trainer);
   const report = (title: string, fraction: number, extra: Partial<Progress> = {}) =>
     hooks.progress({ stage: 'train', title, fraction, ...extra });
   report('Loading faces', 0);
   const [filesA, filesB] = await Promise.all([listFaces(options.inputA), listFaces(options.inputB)]);
   const existing = (await hasModel(modelDir)) ? await readModelFiles(modelDir) : null;
+  // A resumed model keeps the network it was made with (the sae widths are in its saved options).
+  const saved = existing?.state.trainer === options.trainer ? existing.state.options : undefined;
+  const cfg = trainerConfig(options.trainer, saved ?? options);
   if (existing && existing.state.trainer !== cfg.name) {
     throw new UserError(
       'mismatch',

@@ -9,6 +9,7 @@
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { Rng } from '../rng';
 import { Params, conv, convFlops, dense, upscale, type T4 } from './layers';
+import { buildSae, type SaeSpec } from './sae';
 
 type Tf = typeof TfCore;
 
@@ -25,6 +26,8 @@ export interface AutoencoderConfig {
   mask: boolean;
   /** Suggested batch size and learning rate for this model (the CLI defaults stay faceswap's). */
   suggestedBatch: number;
+  /** A DFL-SAE model (models/sae.ts): the fields above describe its skeleton, this its layout and widths. */
+  sae?: SaeSpec;
 }
 
 export type Side = 'a' | 'b';
@@ -40,6 +43,7 @@ export interface FaceModel {
 }
 
 export function buildAutoencoder(tf: Tf, cfg: AutoencoderConfig, seed: number): FaceModel {
+  if (cfg.sae) return buildSae(tf, cfg, seed);
   const p = new Params(tf, new Rng(seed));
   let flops = 0;
   let ch = 3;

@@ -5,13 +5,21 @@ import type { AutoencoderConfig } from './autoencoder';
 import { lightweight } from './lightweight';
 import { masked128 } from './masked128';
 import { original } from './original';
+import { saeConfig } from './sae';
 
-export const trainers: Record<TrainerName, AutoencoderConfig> = { original, lightweight, masked128 };
+/** Each trainer at its defaults (`sae`: the gpu preset, df layout). */
+export const trainers: Record<TrainerName, AutoencoderConfig> = { original, lightweight, masked128, sae: saeConfig() };
 
-export function trainerConfig(name: string): AutoencoderConfig {
+/**
+ * The config of trainer `name`; trainers with options of their own (`sae`) read them from `options` (the train
+ * options, or a saved model's).
+ */
+export function trainerConfig(name: string, options?: Record<string, unknown>): AutoencoderConfig {
+  if (name === 'sae') return saeConfig(options);
   const c = (trainers as Record<string, AutoencoderConfig | undefined>)[name];
   if (!c) throw new UserError('bad-option', `unknown trainer '${name}' (have ${Object.keys(trainers).join(', ')})`);
   return c;
 }
 
+export { saeConfig, saeConfigOf, saeFlopsPerFace, type SaeSpec } from './sae';
 export { buildAutoencoder, type FaceModel, type AutoencoderConfig, type Side } from './autoencoder';
