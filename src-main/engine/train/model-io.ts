@@ -88,10 +88,11 @@ export async function saveModel(dir: string, model: FaceModel, adam: Adam, field
   try {
     return await writeSave(dir, model, adam, fields);
   } catch (e) {
-    // A full disk: one line naming the folder; the last committed save is untouched.
-    if (isUserError(e) && e.code === 'unwritable')
-      throw new UserError('unwritable', `${dir}: the model was not saved (${basename(e.file ?? '')}: ${e.message.slice((e.file ?? '').length + 2)}); the last save is kept`, dir);
-    throw e;
+    // A full disk: one line naming the folder and the file; the last committed save is untouched.
+    if (!isUserError(e) || e.code !== 'unwritable') throw e;
+    const { file, message } = e;
+    const problem = file && message.startsWith(`${file}: `) ? `${basename(file)}: ${message.slice(file.length + 2)}` : message;
+    throw new UserError('unwritable', `${dir}: the model was not saved (${problem}); the last save is kept`, dir);
   }
 }
 

@@ -49,11 +49,17 @@ export async function acquireLock(file: string, target: string, opts: LockOption
         `${target}: in use by another process (pid ${owner.pid}${owner.host !== me.host ? ` on ${owner.host}` : ''}, since ${owner.since}); wait for it to finish or stop it`,
         target,
       );
-    // Stale (or unreadable): moved aside under a name of our own, so only one of several takers wins.
+    // Stale (or unreadable): moved aside under a name of our own, so only one of several takers wins. What was
+    // moved is checked: if another taker had already replaced the stale lock with its own, that goes back.
     const aside = tempPathFor(file);
     try {
       await rename(file, aside);
     } catch {
+      continue;
+    }
+    const moved = await readLock(aside);
+    if (moved && moved !== 'gone' && (!owner || moved.pid !== owner.pid || moved.since !== owner.since)) {
+      await rename(aside, file).catch(() => undefined);
       continue;
     }
     await rm(aside, { force: true });
