@@ -193,6 +193,11 @@ function fit(train: Sample[], lambda: number, tags: readonly string[]): Weights 
       const e = W[p]!.find((r) => r[0] === j)!;
       e[1] = Math.round(x[u]! * 1000) / 1000;
     });
+    // rounded to 3 decimals, each row still sums to exactly 1: the anchor takes the rounding
+    for (const p of pts) {
+      const row = W[p]!;
+      row[0]![1] = Math.round((1 - row.slice(1).reduce((a, r) => a + r[1], 0)) * 1000) / 1000;
+    }
   }
   return W;
 }

@@ -32,8 +32,9 @@ export const IBUG68_FROM_MESH: ReadonlyArray<number> = [
  * with any similarity transform). Each row is the vertex above plus its 5 nearest mesh neighbours; the weights
  * were fitted by ridge least squares (lambda 0.001 towards the anchor vertex alone, error normalised by the
  * outer-eye distance) on dlib_pascal's 4 "training" images (17 faces found of 18) by `scripts/fit-ibug68.ts`, and
- * tested on the held-out 5 "testing" images (25 faces) and the 2 human-annotated 300-W faces: NME 0.0411 / 0.0527
- * (0.0389 / 0.0493 with the mirrored pass averaged in, `DetectOptions.mirror`); single vertices 0.0535 / 0.0584.
+ * tested on the held-out 5 "testing" images (25 faces) and the 2 human-annotated 300-W faces: NME 0.0404 / 0.0527
+ * (0.0385 / 0.0494 with the mirrored pass averaged in, `DetectOptions.mirror`); single vertices 0.0535 / 0.0584.
+ * Each row sums to exactly 1 (the anchor weight takes the rounding).
  * Regenerate them with that script if the mesh model changes.
  */
 export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, number]>> = [
@@ -54,7 +55,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [137, 0.155],
   ], // 1
   [
-    [132, 0.19],
+    [132, 0.191],
     [177, 0.598],
     [147, 0.742],
     [213, 0.066],
@@ -78,7 +79,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [58, -0.434],
   ], // 4
   [
-    [150, 0.874],
+    [150, 0.873],
     [170, 0.102],
     [169, 0.693],
     [149, -0.379],
@@ -94,7 +95,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [208, -0.211],
   ], // 6
   [
-    [148, 1.361],
+    [148, 1.36],
     [171, 0.348],
     [176, -0.011],
     [208, -0.312],
@@ -126,7 +127,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [262, -0.152],
   ], // 10
   [
-    [379, 1.005],
+    [379, 1.006],
     [395, -0.005],
     [394, 0.273],
     [378, -0.177],
@@ -142,7 +143,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [288, -0.326],
   ], // 12
   [
-    [288, 0.456],
+    [288, 0.457],
     [435, 0.648],
     [367, 0.569],
     [416, -0.529],
@@ -166,7 +167,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [264, -0.023],
   ], // 15
   [
-    [356, 1.065],
+    [356, 1.064],
     [264, 0.37],
     [372, -0.583],
     [368, -0.107],
@@ -182,7 +183,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [53, -0.051],
   ], // 17
   [
-    [63, 0.772],
+    [63, 0.774],
     [53, 0.002],
     [68, 0.082],
     [70, 0],
@@ -214,7 +215,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [9, 0.009],
   ], // 21
   [
-    [336, 0.893],
+    [336, 0.892],
     [285, -0.09],
     [295, -0.091],
     [441, 0.326],
@@ -230,7 +231,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [443, 0.025],
   ], // 23
   [
-    [334, 0.804],
+    [334, 0.803],
     [282, -0.128],
     [283, -0.047],
     [293, -0.049],
@@ -254,7 +255,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [353, 0.148],
   ], // 26
   [
-    [168, 0.958],
+    [168, 0.956],
     [8, -0.173],
     [193, 0.027],
     [417, 0.015],
@@ -262,7 +263,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [351, 0.115],
   ], // 27
   [
-    [197, 0.891],
+    [197, 0.892],
     [196, 0.018],
     [419, 0.203],
     [195, -0.155],
@@ -278,7 +279,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [248, 0.276],
   ], // 29
   [
-    [4, 0.843],
+    [4, 0.842],
     [275, 0.107],
     [1, -0.082],
     [44, 0.006],
@@ -293,7 +294,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [218, -0.005],
   ], // 31
   [
-    [97, 0.932],
+    [97, 0.933],
     [99, -0.035],
     [20, 0.044],
     [60, 0.006],
@@ -301,7 +302,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [241, 0.02],
   ], // 32
   [
-    [2, 1.153],
+    [2, 1.152],
     [94, 0.038],
     [19, -0.07],
     [370, 0.035],
@@ -317,7 +318,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [458, 0.049],
   ], // 34
   [
-    [305, 0.999],
+    [305, 0.998],
     [392, 0.072],
     [460, 0.227],
     [309, -0.214],
@@ -388,7 +389,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [286, -0.047],
   ], // 43
   [
-    [387, 0.881],
+    [387, 0.882],
     [388, -0.187],
     [386, 0.058],
     [390, 0.055],
@@ -404,7 +405,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [467, -0.313],
   ], // 45
   [
-    [373, 0.97],
+    [373, 0.969],
     [254, 0.185],
     [390, 0.031],
     [374, -0.12],
@@ -420,7 +421,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [256, -0.063],
   ], // 47
   [
-    [61, 1.078],
+    [61, 1.079],
     [76, 0.049],
     [185, -0.097],
     [62, 0.018],
@@ -436,7 +437,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [40, 0.049],
   ], // 49
   [
-    [37, 1.01],
+    [37, 1.011],
     [72, 0.087],
     [38, 0.118],
     [82, 0.08],
@@ -476,7 +477,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [408, -0.172],
   ], // 54
   [
-    [405, 1.004],
+    [405, 1.003],
     [404, -0.026],
     [406, 0.115],
     [403, -0.058],
@@ -500,7 +501,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [314, -0.032],
   ], // 57
   [
-    [84, 1.035],
+    [84, 1.036],
     [85, -0.024],
     [83, 0.073],
     [86, -0.109],
@@ -540,7 +541,7 @@ export const IBUG68_WEIGHTS: ReadonlyArray<ReadonlyArray<readonly [number, numbe
     [312, -0.048],
   ], // 62
   [
-    [312, 0.944],
+    [312, 0.943],
     [268, 0.129],
     [302, 0.149],
     [311, -0.11],

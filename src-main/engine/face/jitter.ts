@@ -43,3 +43,60 @@ export function stillestWindow(
   }
   return best;
 }
+
+/**
+ * Delay of a smoothed landmark track behind the raw one on motion, in frames (fractional): the shift d in
+ * [0, maxLag] (steps of 0.05 frame) that best lines the smoothed face centre at frame t up with the raw centre at
+ * t - d (linearly interpolated), over the frames where the raw face moves faster than `minSpeed` inter-ocular
+ * distances per frame (head turns; still frames say nothing about lag). NaN when no frame moves that fast.
+ */
+export function landmarkLag(
+  raw: ReadonlyArray<readonly Point2[] | null>,
+  smoothed: ReadonlyArray<readonly Point2[] | null>,
+  minSpeed = 0.01,
+  maxLag = 4,
+): number {
+  const centre = (lm: readonly Point2[] | null): Point2 | null => {
+    if (!lm) return null;
+    let x = 0,
+      y = 0;
+    for (const p of lm) {
+      x += p[0] / lm.length;
+      y += p[1] / lm.length;
+    }
+    return [x, y];
+  };
+  const R = raw.map(centre),
+    S = smoothed.map(centre);
+  const moving: Array<{ t: number; iod: number }> = [];
+  for (let t = 1; t + 1 < R.length; t++) {
+    const a = R[t - 1],
+      b = R[t + 1];
+    if (!a || !b || !S[t]) continue;
+    const iod = interPupilDistance(raw[t]!);
+    if (Math.hypot(b[0] - a[0], b[1] - a[1]) / 2 / iod > minSpeed) moving.push({ t, iod });
+  }
+  if (moving.length === 0) return Number.NaN;
+  let best = 0,
+    bestErr = Infinity;
+  for (let k = 0; k <= Math.round(maxLag / 0.05); k++) {
+    const d = k * 0.05;
+    let err = 0,
+      n = 0;
+    for (const { t, iod } of moving) {
+      const i = Math.floor(t - d),
+        f = t - d - i;
+      const a = R[i],
+        b = R[i + 1];
+      if (i < 0 || !a || !b) continue;
+      const s = S[t]!;
+      err += Math.hypot(s[0] - (a[0] * (1 - f) + b[0] * f), s[1] - (a[1] * (1 - f) + b[1] * f)) / iod;
+      n++;
+    }
+    if (n > 0 && err / n < bestErr) {
+      bestErr = err / n;
+      best = d;
+    }
+  }
+  return best;
+}
