@@ -21,7 +21,7 @@ import { makeBatch, type Batch, type CachedFace } from '../src-main/engine/train
 import { buildAutoencoder, trainers, type AutoencoderConfig } from '../src-main/engine/train/models/index';
 import { GradientPool } from '../src-main/engine/train/parallel';
 import { Rng } from '../src-main/engine/train/rng';
-import { ADAM_DEFAULTS, HOST_ADAM_PARAMS, SPLIT_SIDES_FLOPS, trainStep } from '../src-main/engine/train/trainer';
+import { ADAM_DEFAULTS, adamModeFor, SPLIT_SIDES_FLOPS, trainStep } from '../src-main/engine/train/trainer';
 
 const half: AutoencoderConfig = {
   ...trainers.original,
@@ -60,8 +60,7 @@ async function measure(
 ): Promise<Record<string, number | string>> {
   const { tf } = await loadTf({ backend });
   const model = buildAutoencoder(tf, cfg, 1);
-  const params = model.params.count();
-  const mode = backend === 'wasm' && params > HOST_ADAM_PARAMS ? 'host' : 'device';
+  const mode = adamModeFor(backend);
   const split = backend === 'wasm' && model.flopsPerFace > SPLIT_SIDES_FLOPS;
   const adam = new Adam(tf, model.params.vars, { learningRate: 5e-5, ...ADAM_DEFAULTS }, mode);
   const faces = synthFaces(Math.ceil(cfg.size / 0.75 / 2) * 2, 8);
@@ -77,7 +76,6 @@ async function measure(
           seed: 1,
           loss: 'mae',
           adam: adam.config,
-          adamMode: mode,
           splitSides: split,
           model,
           optimizer: adam,

@@ -133,7 +133,6 @@ describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
       seed: 5,
       loss: 'mae',
       adam: adam.config,
-      adamMode: 'device',
       splitSides: false,
       model,
       optimizer: adam,

@@ -21,6 +21,38 @@ export interface AdamConfig {
   schedule?: LrSchedule;
 }
 
+/** The step size of update number `step` (1-based): the scheduled rate with Adam's bias correction folded in. */
+export function adamStepSize(config: AdamConfig, step: number): number {
+  const { beta1: b1, beta2: b2 } = config;
+  const lr = config.learningRate * scheduleFactor(config.schedule, step);
+  return (lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
+}
+
+/**
+ * The update on plain arrays (host mode, and each gradient worker's range of the parameters): m, v and w in
+ * place, g read, elements [from, to).
+ */
+export function adamUpdate(
+  config: AdamConfig,
+  lrT: number,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  w: Float32Array,
+  from = 0,
+  to = g.length,
+): void {
+  const { beta1: b1, beta2: b2, epsilon: eps } = config;
+  for (let j = from; j < to; j++) {
+    const gj = g[j] as number;
+    const mj = b1 * (m[j] as number) + (1 - b1) * gj;
+    const vj = b2 * (v[j] as number) + (1 - b2) * gj * gj;
+    m[j] = mj;
+    v[j] = vj;
+    w[j] = (w[j] as number) - (lrT * mj) / (Math.sqrt(vj) + eps);
+  }
+}
+
 export class Adam {
   step = 0;
   private readonly names: string[];
@@ -55,8 +87,7 @@ export class Adam {
     const tf = this.tf;
     this.step += 1;
     const { beta1: b1, beta2: b2, epsilon: eps } = this.config;
-    const lr = this.config.learningRate * scheduleFactor(this.config.schedule, this.step);
-    const lrT = (lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
+    const lrT = adamStepSize(this.config, this.step);
     if (this.mode === 'device') {
       // One tidy per variable: temporaries of one update are freed before the next (peak memory ~ the largest
       // variable, not the whole model; this matters on the 32-bit wasm heap).
@@ -83,14 +114,7 @@ export class Adam {
       const w = this.hw[i];
       const variable = this.vars[i];
       if (!g || !m || !v || !w || !variable) continue;
-      for (let j = 0; j < g.length; j++) {
-        const gj = g[j] as number;
-        const mj = b1 * (m[j] as number) + (1 - b1) * gj;
-        const vj = b2 * (v[j] as number) + (1 - b2) * gj * gj;
-        m[j] = mj;
-        v[j] = vj;
-        w[j] = (w[j] as number) - (lrT * mj) / (Math.sqrt(vj) + eps);
-      }
+      adamUpdate(this.config, lrT, g, m, v, w);
       const t = tf.tensor(w, variable.shape);
       variable.assign(t);
       t.dispose();

@@ -1,18 +1,17 @@
 /**
  * A data-parallel gradient worker (see parallel.ts): owns a tfjs instance (its own wasm heap) with a replica of
- * the model and of Adam. Per step: `grad` writes this worker's weighted share gradient into its slot of the
- * shared gradient buffer; `reduce` sums every slot, in slot order, over this worker's range of the parameters
- * into the shared sum buffer; `apply` runs Adam on the replica from the sum. Every replica applies the same
- * update to the same weights with the same code, so they stay bit-identical without copying weights around.
+ * the model. Per step: `grad` writes this worker's weighted share gradient into its slot of the shared gradient
+ * buffer; `update` sums every slot, in slot order, over this worker's range of the parameters (into slot 0) and
+ * runs Adam on that range of the shared weights and moments; `load` copies the shared weights into the replica.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { TrainOptions } from '../../../src-shared/stages/train';
 import { loadTf, type TfBackendName } from '../tf/backend';
-import { serve, transfer } from '../util/worker-rpc';
-import { Adam, type AdamConfig } from './adam';
+import { serve } from '../util/worker-rpc';
+import { adamUpdate, type AdamConfig } from './adam';
 import type { Batch } from './augment';
 import { buildAutoencoder, type AutoencoderConfig, type FaceModel } from './models/index';
-import { assignWeights, flatWeights } from './parallel';
+import { assignWeights } from './parallel';
 import { batchGradients } from './trainer';
 
 export interface GradInit {
@@ -21,18 +20,15 @@ export interface GradInit {
   seed: number;
   loss: TrainOptions['loss'];
   adam: AdamConfig;
-  adamMode: 'device' | 'host';
   splitSides: boolean;
   /** This worker's slot in `grads`. */
   slot: number;
-  /** slots x parameters float32. */
+  /** slots x parameters float32: each worker's share gradient; after `update`, slot 0 holds their sum. */
   grads: SharedArrayBuffer;
-  /** parameters float32. */
-  sum: SharedArrayBuffer;
-  /** Start state: weights (variable order, concatenated), Adam moments and step. */
-  weights: Float32Array;
-  moments: Float32Array;
-  step: number;
+  /** parameters float32 each, variable order: the weights and Adam's moments (shared by every worker). */
+  weights: SharedArrayBuffer;
+  m: SharedArrayBuffer;
+  v: SharedArrayBuffer;
 }
 
 export interface GradShare {
@@ -46,13 +42,12 @@ export interface GradShare {
 interface State {
   tf: typeof TfCore;
   model: FaceModel;
-  adam: Adam;
   vars: TfCore.Variable[];
   init: GradInit;
   params: number;
   /** tf.memory().numTensors before the model was built. */
   baseline: number;
-  /** Tensors the first step kept for the life of the thread (the losses' cached windows), then per step. */
+  /** Tensors the first step kept for the life of the thread (the losses' cached windows). */
   cached?: number;
 }
 
@@ -68,11 +63,9 @@ const handlers = {
     const baseline = tf.memory().numTensors;
     const model = buildAutoencoder(tf, init.config, init.seed);
     const vars = [...model.params.vars.values()];
-    assignWeights(tf, vars, init.weights);
-    const adam = new Adam(tf, model.params.vars, init.adam, init.adamMode);
-    adam.importMoments(init.moments, init.step);
+    assignWeights(tf, vars, new Float32Array(init.weights));
     const params = vars.reduce((n, v) => n + v.size, 0);
-    st = { tf, model, adam, vars, init, params, baseline };
+    st = { tf, model, vars, init, params, baseline };
     return { backend, params };
   },
 
@@ -105,50 +98,32 @@ const handlers = {
     return { lossA: g.lossA, lossB: g.lossB };
   },
 
-  /** sum[from..to) = slot 0 + slot 1 + ... + slot (slots-1), in that order (float32, deterministic). */
-  reduce(r: { from: number; to: number; slots: number }): void {
+  /**
+   * Over parameters [from, to): slot 0 += slot 1 + ... + slot (slots-1), in that order (float32: deterministic);
+   * then, given Adam's step size, the Adam update of the shared weights and moments from that sum.
+   */
+  update(r: { from: number; to: number; slots: number; lrT?: number }): void {
     const { init, params } = state();
-    const sum = new Float32Array(init.sum, r.from * 4, r.to - r.from);
-    const first = new Float32Array(init.grads, r.from * 4, r.to - r.from);
-    sum.set(first);
+    const sum = new Float32Array(init.grads, 0, params);
     for (let s = 1; s < r.slots; s++) {
-      const g = new Float32Array(init.grads, (s * params + r.from) * 4, r.to - r.from);
-      for (let j = 0; j < g.length; j++) sum[j] = (sum[j] as number) + (g[j] as number);
+      const g = new Float32Array(init.grads, s * params * 4, params);
+      for (let j = r.from; j < r.to; j++) sum[j] = (sum[j] as number) + (g[j] as number);
     }
+    if (r.lrT === undefined) return;
+    const w = new Float32Array(init.weights);
+    adamUpdate(init.adam, r.lrT, sum, new Float32Array(init.m), new Float32Array(init.v), w, r.from, r.to);
   },
 
-  apply(): void {
-    const { tf, adam, vars, init } = state();
-    const sum = new Float32Array(init.sum);
-    let o = 0;
-    const grads = vars.map((v) => {
-      const t = tf.tensor(sum.subarray(o, o + v.size), v.shape);
-      o += v.size;
-      return t;
-    });
-    try {
-      adam.apply(grads);
-    } finally {
-      tf.dispose(grads);
-    }
-  },
-
-  /** The replica's weights (and Adam's moments), for saves and previews on the training thread. */
-  export(o: { moments: boolean }): { weights: Float32Array; moments?: Float32Array; step: number } {
-    const { adam, vars } = state();
-    const weights = flatWeights(vars);
-    const moments = o.moments ? adam.exportMoments() : undefined;
-    return transfer(
-      { weights, step: adam.step, ...(moments ? { moments } : {}) },
-      [weights.buffer as ArrayBuffer, ...(moments ? [moments.buffer as ArrayBuffer] : [])],
-    );
+  /** The replica takes the shared weights (after every worker's `update`). */
+  load(): void {
+    const { tf, vars, init } = state();
+    assignWeights(tf, vars, new Float32Array(init.weights));
   },
 
   /** Frees the replica; returns the tensors left over the baseline (0 unless something leaked). */
   finish(): { leaked: number } {
     if (!st) return { leaked: 0 };
-    const { tf, adam, model, baseline, cached = 0 } = st;
-    adam.dispose();
+    const { tf, model, baseline, cached = 0 } = st;
     model.dispose();
     st = null;
     return { leaked: tf.memory().numTensors - baseline - cached };

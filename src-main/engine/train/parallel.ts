@@ -9,15 +9,16 @@
  * glue, work on every CPU backend, and scale with the cores (each worker is a whole wasm instance: no thread
  * pool cap, no shared 32-bit heap).
  *
- * One step, N workers (each a grad-worker.ts with its own tfjs, a replica of the model and of Adam):
+ * One step, N workers (each a grad-worker.ts with its own tfjs and a replica of the model):
  *  1. the global batch (the same samples and augmentation as a one-thread run: the feeder is unchanged) is cut
  *     into N consecutive shares; worker i computes the gradient of (share_i / batch) x its share's mean loss, so
  *     the shares' gradients sum to the global batch's mean-loss gradient, and writes it into slot i of a
  *     SharedArrayBuffer;
  *  2. each worker sums slot 0 + slot 1 + ... (always that order: the sum is deterministic) over its own range
- *     of the parameters into a shared sum buffer;
- *  3. each worker runs the same Adam update from the sum on its replica: the replicas stay bit-identical.
- * The training thread holds the master model for saves and previews and copies a replica's weights (and Adam's
+ *     of the parameters and runs Adam on that range of the weights and moments, which live in SharedArrayBuffers too (so Adam's
+ *     cost is split between the workers, and no worker holds a copy of its moments);
+ *  3. each worker copies the new weights into its replica.
+ * The training thread holds the master model for saves and previews and copies the shared weights (and Adam's
  * moments, for saves) into it when it needs them. The steps are three calls per worker, not a spin barrier:
  * a worker that fails fails the step, it never hangs the others.
  */
@@ -26,7 +27,7 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import type { TrainOptions } from '../../../src-shared/stages/train';
 import type { TfBackendName } from '../tf/backend';
 import { RpcWorker } from '../util/worker-rpc';
-import type { Adam, AdamConfig } from './adam';
+import { adamStepSize, type Adam, type AdamConfig } from './adam';
 import type { Batch } from './augment';
 import type { GradInit, GradWorkerApi } from './grad-worker';
 import type { AutoencoderConfig, FaceModel } from './models/index';
@@ -107,9 +108,8 @@ export interface PoolOptions {
   seed: number;
   loss: TrainOptions['loss'];
   adam: AdamConfig;
-  adamMode: 'device' | 'host';
   splitSides: boolean;
-  /** The state to start from: the master model and its optimizer. */
+  /** The state to start from: the master model and its optimizer (its moments and step). */
   model: FaceModel;
   optimizer: Adam;
 }
@@ -118,8 +118,13 @@ export class GradientPool {
   private constructor(
     private readonly workers: Array<RpcWorker<GradWorkerApi>>,
     private readonly params: number,
-    /** The sum of the last `gradients` call, in variable order (tests read it). */
+    private readonly adam: AdamConfig,
+    private updates: number,
+    /** After `gradients`: the global batch's gradient, in variable order (slot 0 of the shared buffer). */
     readonly sum: Float32Array,
+    private readonly weights: Float32Array,
+    private readonly m: Float32Array,
+    private readonly v: Float32Array,
   ) {}
 
   get threads(): number {
@@ -128,16 +133,30 @@ export class GradientPool {
 
   static async start(o: PoolOptions): Promise<GradientPool> {
     const vars = [...o.model.params.vars.values()];
-    const weights = flatWeights(vars);
-    const params = weights.length;
+    const params = vars.reduce((n, v) => n + v.size, 0);
+    const shared = () => new Float32Array(new SharedArrayBuffer(params * 4));
     const grads = new SharedArrayBuffer(o.threads * params * 4);
-    const sum = new SharedArrayBuffer(params * 4);
+    const weights = shared();
+    const m = shared();
+    const v = shared();
+    weights.set(flatWeights(vars));
     const moments = o.optimizer.exportMoments();
+    m.set(moments.subarray(0, params));
+    v.set(moments.subarray(params));
     const workers = Array.from(
       { length: o.threads },
       () => new RpcWorker<GradWorkerApi>(new URL('./grad-worker.ts', import.meta.url), { name: 'gradient worker' }),
     );
-    const pool = new GradientPool(workers, params, new Float32Array(sum));
+    const pool = new GradientPool(
+      workers,
+      params,
+      o.adam,
+      o.optimizer.step,
+      new Float32Array(grads, 0, params),
+      weights,
+      m,
+      v,
+    );
     try {
       await Promise.all(
         workers.map((w, slot) =>
@@ -147,14 +166,12 @@ export class GradientPool {
             seed: o.seed,
             loss: o.loss,
             adam: o.adam,
-            adamMode: o.adamMode,
             splitSides: o.splitSides,
             slot,
             grads,
-            sum,
-            weights,
-            moments,
-            step: o.optimizer.step,
+            weights: weights.buffer as SharedArrayBuffer,
+            m: m.buffer as SharedArrayBuffer,
+            v: v.buffer as SharedArrayBuffer,
           } satisfies GradInit),
         ),
       );
@@ -166,10 +183,11 @@ export class GradientPool {
   }
 
   /**
-   * The global batch's gradients, summed into `sum`; returns the two losses (mean over the global batch), NaN
-   * when a share's loss is not finite (nothing is summed then).
+   * The global batch's gradients, summed into `sum` (with `lrT`, Adam's update of the shared weights as well);
+   * returns the two losses (mean over the global batch), NaN when a share's loss is not finite (then nothing
+   * is summed or updated).
    */
-  async gradients(a: Batch, b: Batch, poison = false): Promise<[number, number]> {
+  async gradients(a: Batch, b: Batch, poison = false, lrT?: number): Promise<[number, number]> {
     const n = a.n;
     const shares = split(n, Math.min(this.workers.length, n)).filter((s) => s.to > s.from);
     const losses = await Promise.all(
@@ -191,29 +209,38 @@ export class GradientPool {
     });
     if (!Number.isFinite(la) || !Number.isFinite(lb)) return [NaN, NaN];
     const ranges = split(this.params, this.workers.length);
-    await Promise.all(this.workers.map((w, i) => w.call('reduce', { ...(ranges[i] as { from: number; to: number }), slots: shares.length })));
+    await Promise.all(
+      this.workers.map((w, i) =>
+        w.call('update', {
+          ...(ranges[i] as { from: number; to: number }),
+          slots: shares.length,
+          ...(lrT !== undefined ? { lrT } : {}),
+        }),
+      ),
+    );
     return [la, lb];
   }
 
-  /** One Adam step on every replica from `sum`. */
-  async apply(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.call('apply')));
-  }
-
-  /** gradients + apply; the losses, NaN (and no update) when not finite. */
+  /** One training step: gradients, Adam on the shared weights, every replica reloaded. NaN: no update. */
   async step(a: Batch, b: Batch, poison = false): Promise<[number, number]> {
-    const l = await this.gradients(a, b, poison);
-    if (Number.isFinite(l[0]) && Number.isFinite(l[1])) await this.apply();
+    const lrT = adamStepSize(this.adam, this.updates + 1);
+    const l = await this.gradients(a, b, poison, lrT);
+    if (!Number.isFinite(l[0]) || !Number.isFinite(l[1])) return l;
+    this.updates += 1;
+    await Promise.all(this.workers.map((w) => w.call('load')));
     return l;
   }
 
-  /** Copies the replicas' weights (and, with `optimizer`, Adam's state) into the master model. */
-  async pull(tf: Tf, model: FaceModel, optimizer?: Adam): Promise<void> {
-    const w = this.workers[0] as RpcWorker<GradWorkerApi>;
-    const s = await w.call('export', { moments: optimizer !== undefined });
-    assignWeights(tf, [...model.params.vars.values()], s.weights);
-    if (optimizer && s.moments) optimizer.importMoments(s.moments, s.step);
-    else optimizer?.syncWeights();
+  /** Copies the shared weights (and, with `optimizer`, Adam's moments and step) into the master model. */
+  pull(tf: Tf, model: FaceModel, optimizer?: Adam): Promise<void> {
+    assignWeights(tf, [...model.params.vars.values()], this.weights);
+    if (optimizer) {
+      const moments = new Float32Array(this.params * 2);
+      moments.set(this.m);
+      moments.set(this.v, this.params);
+      optimizer.importMoments(moments, this.updates);
+    }
+    return Promise.resolve();
   }
 
   /** Frees the replicas and stops the workers; throws if a worker leaked tensors. */
