@@ -3,7 +3,8 @@
  * signing it, writing its provenance and putting both in place (a child process, FSS_FAULT), and a full disk
  * at every checked write (in this process, setFault). A provenance sidecar, when there is one, always describes
  * the video beside it (its sha256 and frame count); the next run's sweep restores a whole pair and leaves no
- * temporary file. A synthetic swapper stands in for a model: the commit does not depend on it.
+ * temporary file. A synthetic swapper stands in for a model (the commit does not depend on it), and the input
+ * is person A's first 12 frames with their alignments, so no run needs the face detector.
  */
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,7 +14,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src-shared/errors';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
+import { extractOptions } from '../../src-shared/stages/extract';
 import { runConvert } from '../../src-main/engine/convert/run';
+import { runExtract } from '../../src-main/engine/extract/run';
+import { decodeFrames } from '../../src-main/engine/media/decode';
+import { createVideoWriter } from '../../src-main/engine/media/encode';
 import { syntheticSwapper } from '../../src-main/engine/convert/swapper';
 import { probeVideo, sha256File } from '../../src-main/engine/media/probe';
 import { quietContext } from '../../src-main/engine/stage';
@@ -22,10 +27,10 @@ import { hasTestdata, repoRoot, scratchDir, videos } from '../helpers/testdata';
 
 let dir = '';
 let script = '';
+let clip = '';
 const src = (p: string) => JSON.stringify(pathToFileURL(join(repoRoot, p)).href);
-// Person A's first 12 frames, one face swapped (frame 3): quick, and a real encode, sign and commit.
 const opts = (output: string, extra: Record<string, unknown> = {}) => ({
-  input: videos.personA,
+  input: clip,
   output,
   model: 'synthetic',
   color: 'none',
@@ -90,7 +95,13 @@ beforeAll(async () => {
   process.env.FSS_CONFIG_DIR = join(dir, 'config');
   script = join(dir, 'convert.mts');
   await writeFile(script, child);
-});
+  clip = join(dir, 'clip.mp4');
+  const info = await probeVideo(videos.personA);
+  const w = await createVideoWriter({ path: clip, width: info.width, height: info.height, fps: info.fpsRational, crf: 18, preset: 'veryfast' });
+  for await (const f of decodeFrames(videos.personA, { end: 12 })) await w.write(f.data);
+  await w.close();
+  await runExtract(parseOptions(extractOptions, { input: clip, output: join(dir, 'faces') }), quietContext());
+}, 300_000);
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
