@@ -1,6 +1,7 @@
 /**
- * Extract on every clip of testdata/videos: faces in >= 95% of the frames where one is visible, landmark jitter
- * with and without smoothing, the identity filter, progress, cancel and resume, and no leaked tensors.
+ * Extract on every clip of testdata/videos: a face in every frame where one is visible, landmark jitter with and
+ * without smoothing and the smoothing's lag on motion, the identity filter, progress, cancel and resume, and no
+ * leaked tensors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, readdir, rm } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { allVideos, hasTestdata, scratchDir, td, videos } from '../helpers/testd
 import { runExtract } from '../../src-main/engine/extract/run';
 import { smoothSequence } from '../../src-main/engine/extract/tracker';
 import { loadFaceModels } from '../../src-main/engine/face/human';
-import { jitterAt, stillestWindow } from '../../src-main/engine/face/jitter';
+import { jitterAt, landmarkLag, stillestWindow } from '../../src-main/engine/face/jitter';
 import type { Point2 } from '../../src-main/engine/face/types';
 import { quietContext, recordingContext } from '../../src-main/engine/stage';
 import { isUserError } from '../../src-shared/errors';
@@ -95,7 +96,7 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
     expect(ctx2.events.some((e) => e.rateUnit === 'frames/s' && (e.rate ?? 0) > 0 && e.etaMs !== undefined)).toBe(true);
   });
 
-  it('finds a face in >= 95% of the frames where one is visible, on every clip', async () => {
+  it('finds a face in every frame where one is visible, on every clip', async () => {
     const rows: unknown[] = [];
     for (const v of await allVideos()) {
       const name = basename(v);
@@ -137,12 +138,12 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
       console.log(JSON.stringify(row));
       rows.push(row);
       expect(Object.keys(al.frames).length).toBe(n);
-      expect(found / visible, name).toBeGreaterThanOrEqual(0.95);
+      expect(found / visible, name).toBe(1);
     }
     expect(rows.length).toBeGreaterThanOrEqual(5);
   });
 
-  it('smoothing lowers landmark jitter on the stillest second of every clip', () => {
+  it('smoothing lowers landmark jitter on the stillest second of every clip, lagging <= 1 frame on motion', () => {
     expect(raw.size).toBeGreaterThanOrEqual(5);
     for (const [name, al] of raw) {
       const seq = longestTrack(al);
@@ -156,9 +157,13 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
         window: [w!.start, w!.start + w!.len - 1],
         raw: +w!.jitter.toFixed(5),
         smoothed: +jitterAt(smoothed, w!.start, w!.len).toFixed(5),
+        // frames the smoothed face centre trails the raw one where the head moves (personD: head turns)
+        lagFrames: landmarkLag(seq, smoothed),
       };
       console.log(JSON.stringify(row));
       expect(row.smoothed, name).toBeLessThan(row.raw);
+      // the single-face LivePortrait clips (the edge clips' centres also jump between people and across cuts)
+      if (name.startsWith('person')) expect(row.lagFrames, name).toBeLessThanOrEqual(1);
     }
   });
 

@@ -140,7 +140,7 @@ async function extractLocked(
       generator: {
         app: 'faceswap-studio',
         detector: `@vladmandic/human ${models.humanVersion} blazeface + facemesh (${models.backend})`,
-        landmarks: 'ibug68 from mediapipe-468 (docs/alignments.md, v1)',
+        landmarks: 'ibug68 from mediapipe-468 (docs/alignments.md, v2: held-out weights of issue 17)',
       },
       source: {
         kind: source.kind,

@@ -79,8 +79,8 @@ export function landmarkLag(
   if (moving.length === 0) return Number.NaN;
   let best = 0,
     bestErr = Infinity;
-  for (let k = 0; k <= Math.round(maxLag / 0.05); k++) {
-    const d = k * 0.05;
+  for (let k = 0; k <= Math.round(maxLag * 20); k++) {
+    const d = k / 20;
     let err = 0,
       n = 0;
     for (const { t, iod } of moving) {
@@ -95,8 +95,8 @@ export function landmarkLag(
     }
     if (n > 0 && err / n < bestErr) {
       bestErr = err / n;
-      best = d;
+      best = k;
     }
   }
-  return best;
+  return best / 20;
 }
