@@ -22,11 +22,11 @@ export interface SaeDims {
 
 /**
  * `gpu`: DeepFaceLab SAEHD's defaults (128 px, ae 256, e 64, d 64, mask 22; about 55 GFLOP per face forward).
- * `cpu`: the same 128 px network at a quarter of the widths (about 2 GFLOP per face: trains on wasm).
+ * `cpu`: the same 128 px network at under a fifth of the widths (about 2.3 GFLOP per face, masked128's class).
  */
 export const SAE_PRESET_DIMS: Record<SaePreset, SaeDims> = {
   gpu: { resolution: 128, aeDims: 256, eDims: 64, dDims: 64, dMaskDims: 22 },
-  cpu: { resolution: 128, aeDims: 128, eDims: 16, dDims: 16, dMaskDims: 8 },
+  cpu: { resolution: 128, aeDims: 128, eDims: 12, dDims: 12, dMaskDims: 6 },
 };
 
 const group = 'SAE trainer';
@@ -44,7 +44,7 @@ const dims = (label: string, help: string, min: number, max: number) =>
 export const saeTrainerOptions = {
   saePreset: field.choice({
     label: 'SAE preset',
-    help: 'sae only: gpu (DeepFaceLab SAEHD widths) or cpu (a quarter of the widths, trains on a CPU)',
+    help: 'sae only: gpu (DeepFaceLab SAEHD widths, ~55 GFLOP per face) or cpu (~2.3 GFLOP per face)',
     group,
     choices: SAE_PRESETS,
     default: 'gpu',

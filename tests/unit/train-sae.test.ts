@@ -82,7 +82,7 @@ describe('sae options', () => {
       saeDDims: 24,
     });
     const c = trainerConfig(o.trainer, o);
-    expect(c.sae).toEqual({ layout: 'liae', resolution: 128, aeDims: 128, eDims: 16, dDims: 24, dMaskDims: 8 });
+    expect(c.sae).toEqual({ layout: 'liae', resolution: 128, aeDims: 128, eDims: 12, dDims: 24, dMaskDims: 6 });
     expect(() => parseOptions(trainStage.options, { inputA: 'a', inputB: 'b', modelDir: 'm', saeLayout: 'x' })).toThrow(
       /--sae-layout/,
     );
