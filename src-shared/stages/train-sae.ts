@@ -48,6 +48,7 @@ export const saeTrainerOptions = {
     group,
     choices: SAE_PRESETS,
     default: 'gpu',
+    advanced: true,
   }),
   saeLayout: field.choice({
     label: 'SAE layout',
@@ -55,6 +56,7 @@ export const saeTrainerOptions = {
     group,
     choices: SAE_LAYOUTS,
     default: 'df',
+    advanced: true,
   }),
   saeResolution: dims('SAE resolution', 'Face size in pixels, a multiple of 16', 64, 256),
   saeAeDims: dims('SAE autoencoder dims', 'Width of the bottleneck (the inter dense layer)', 16, 1024),
