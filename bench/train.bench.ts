@@ -18,7 +18,13 @@ import type { Bench } from './types';
 import { availableBackends, loadTf, type TfBackendName } from '../src-main/engine/tf/backend';
 import { Adam } from '../src-main/engine/train/adam';
 import { makeBatch, type Batch, type CachedFace } from '../src-main/engine/train/augment';
-import { buildAutoencoder, trainers, type AutoencoderConfig } from '../src-main/engine/train/models/index';
+import {
+  buildAutoencoder,
+  saeFlopsPerFace,
+  trainerConfig,
+  trainers,
+  type AutoencoderConfig,
+} from '../src-main/engine/train/models/index';
 import { GradientPool } from '../src-main/engine/train/parallel';
 import { Rng } from '../src-main/engine/train/rng';
 import { ADAM_DEFAULTS, adamModeFor, SPLIT_SIDES_FLOPS, trainStep } from '../src-main/engine/train/trainer';
@@ -34,7 +40,16 @@ const half: AutoencoderConfig = {
   decoder: [128, 64, 32],
 };
 
-const configs: AutoencoderConfig[] = [trainers.lightweight, half, trainers.masked128, trainers.original];
+/** `sae` at its gpu preset (GPU backends only: ~55 GFLOP per face) and at its cpu preset. */
+const saeCpu: AutoencoderConfig = { ...trainerConfig('sae', { saePreset: 'cpu' }), name: 'sae-cpu' };
+const configs: AutoencoderConfig[] = [
+  trainers.lightweight,
+  half,
+  trainers.masked128,
+  trainers.original,
+  trainers.sae,
+  saeCpu,
+];
 const secondsPerPoint = Number(process.env.FSS_BENCH_SECONDS ?? 20);
 const onlyBackends = process.env.FSS_BENCH_BACKENDS?.split(',');
 const onlyTrainers = process.env.FSS_BENCH_TRAINERS?.split(',');
@@ -188,6 +203,7 @@ async function makeBenches(): Promise<Bench[]> {
     for (const cfg of configs) {
       if (onlyTrainers && !onlyTrainers.includes(cfg.name)) continue;
       if (p.name === 'cpu' && cfg.name !== 'lightweight') continue;
+      if (p.name === 'wasm' && cfg.name === 'sae') continue; // GPU-sized: minutes per step on a CPU
       out.push({
         name: `train.${cfg.name}.${p.name}`,
         description: `${cfg.name} (${cfg.size} px) training on ${p.name}${p.detail ? ` (${p.detail})` : ''}: EGs/s and GFLOP/s at batch 8 and 16, one thread and every core`,
@@ -220,6 +236,7 @@ async function makeBenches(): Promise<Bench[]> {
 
 function buildFlops(cfg: AutoencoderConfig): number {
   // Same count as the model's flopsPerFace, without allocating the model.
+  if (cfg.sae) return saeFlopsPerFace(cfg.sae);
   let f = 0;
   let ch = 3;
   let s = cfg.size;
