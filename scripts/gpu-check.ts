@@ -1,12 +1,12 @@
 /**
  * `npm run gpu-check`: is this machine ready to train on its GPU, and how fast? Runs doctor, then, on every GPU
  * backend present (`tensorflow` on CUDA, `webgpu` on a hardware adapter: NVIDIA, AMD, Intel or Apple through
- * Vulkan, D3D12 or Metal), the train bench (lightweight, original and masked128 at batch 8 and 16) and the
+ * Vulkan, D3D12 or Metal), the train bench (lightweight, original, masked128 and sae at batch 8 and 16) and the
  * convert bench, and prints ONE JSON document on stdout (documented in docs/performance.md, "gpu-check").
  * Readable lines go to stderr. With no GPU backend it says why (a software adapter, nothing installed) and exits 0.
  *
  *   --include-software   also bench a software WebGPU adapter (SwiftShader, lavapipe: slow; to test this script)
- *   --trainers a,b       only these trainers (default lightweight,original,masked128)
+ *   --trainers a,b       only these trainers (default lightweight,original,masked128,sae)
  *   --no-convert         skip the convert bench
  * FSS_BENCH_SECONDS sets the seconds measured per train point (default 20).
  */
@@ -121,7 +121,7 @@ function convertOn(backend: TfBackendName): Promise<BenchResult[]> {
 
 async function main(): Promise<void> {
   const includeSoftware = process.argv.includes('--include-software');
-  const trainersWanted = arg('--trainers') ?? 'lightweight,original,masked128';
+  const trainersWanted = arg('--trainers') ?? 'lightweight,original,masked128,sae';
   const log = (s: string) => process.stderr.write(`${s}\n`);
 
   const doctor = await runDoctor();
