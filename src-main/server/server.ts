@@ -64,7 +64,7 @@ const CONTENT_TYPES: Record<string, string> = {
 
 /** The same policy as the Electron window's: only our own scripts, styles and the WebSocket back home. */
 export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: fss-file:; media-src 'self' blob: fss-file:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: fss-file:; media-src 'self' blob: fss-file:; connect-src 'self' fss-file:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
