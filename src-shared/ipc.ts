@@ -12,6 +12,7 @@ import type { Progress, LogLevel, PreviewEvent } from './progress';
 const absPath = z.string().min(1).max(4096);
 const side = z.enum(['A', 'B']);
 const faceName = z.string().min(1).max(255).regex(/^[^/\\]+$/, 'a file name, not a path');
+const batchId = z.string().min(1).max(100).regex(/^[\w-]+$/, 'a trash batch id');
 
 /** Compute backends the user may choose in Settings. */
 export const SETTINGS_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -38,6 +39,7 @@ export const requestSchemas = {
       identities: z.partialRecord(side, z.object({ sources: z.array(absPath).max(1000).optional(), consent: consentSchema.optional() }).strict()).optional(),
       skipInConversion: z.partialRecord(side, z.array(faceName).max(100_000)).optional(),
       convertSettings: z.record(z.string(), z.unknown()).optional(),
+      convertPresets: z.record(z.string().trim().min(1).max(80), z.record(z.string(), z.unknown())).refine((r) => Object.keys(r).length <= 100, 'at most 100 presets').optional(),
     })
     .strict(),
   /** What a video, photo or folder of photos is (frame count, rate, size); a bad file is a one-line error. */
@@ -55,6 +57,12 @@ export const requestSchemas = {
   'faces:thumbs': z.object({ side, names: z.array(faceName).min(1).max(1000) }).strict(),
   /** Put a deleted batch back. */
   'faces:undo': z.object({ batchId: z.string().min(1).max(100) }).strict(),
+  /** The deleted faces in the project trash, batch by batch (newest first). */
+  'faces:trash:list': z.object({}).strict(),
+  /** Put one trash batch back (as `faces:undo`). */
+  'faces:trash:restore': z.object({ batchId }).strict(),
+  /** Destroy trash batches for good (every batch when `batchIds` is absent); the GUI asks first. */
+  'faces:trash:empty': z.object({ batchIds: z.array(batchId).min(1).max(10_000).optional() }).strict(),
   /** Queue a stage job; options are validated against the stage's schema. */
   'job:start': z.object({ stage: z.string().min(1).max(64), options: z.record(z.string(), z.unknown()), title: z.string().max(200).optional() }).strict(),
   'job:cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
@@ -67,6 +75,11 @@ export const requestSchemas = {
   'convert:preview': z
     .object({ input: absPath, model: absPath, frame: z.int().min(0), options: z.record(z.string(), z.unknown()), view: z.enum(['swapped', 'mask']).optional() })
     .strict(),
+  /**
+   * Show a file (a job's output) in the system file manager: Electron only (`shown: true`); in browser mode the
+   * answer is its folder, for the page to list or copy. The path must be inside the allowed roots.
+   */
+  'shell:show-in-folder': z.object({ path: absPath }).strict(),
   'job:list': z.object({}).strict(),
   /** The studio's settings (compute backend, ffmpeg path, default projects folder). */
   'settings:get': z.object({}).strict(),
@@ -134,6 +147,17 @@ export interface FaceMeta {
   landmarks?: Array<[number, number]>;
 }
 
+/** One batch of deleted faces in the project trash. */
+export interface TrashBatchInfo {
+  id: string;
+  side: Side;
+  names: string[];
+  /** When they were deleted (ms since the epoch). */
+  deleted: number;
+  /** The folder holding the batch's faces (for thumbnails). */
+  dir: string;
+}
+
 export interface StudioSettings {
   backend: (typeof SETTINGS_BACKENDS)[number];
   ffmpegPath?: string;
@@ -172,6 +196,10 @@ export interface ResponseMap {
   'faces:delete': { batchId: string; side: Side; names: string[]; remaining: number };
   'faces:undo': { side: Side; names: string[]; remaining: number };
   'faces:meta': { side: Side; faces: Record<string, FaceMeta> };
+  'faces:trash:list': { batches: TrashBatchInfo[] };
+  'faces:trash:restore': { side: Side; names: string[]; remaining: number };
+  'faces:trash:empty': { batches: number; faces: number };
+  'shell:show-in-folder': { shown: boolean; dir: string };
   'job:start': JobInfo;
   'convert:preview': { image: string; width: number; height: number; faces: number; ms: number; modelRan: boolean };
   'job:cancel': { ok: true };

@@ -87,7 +87,8 @@ async function main(): Promise<void> {
   const emit = (event: AppEvent) => {
     for (const w of BrowserWindow.getAllWindows()) w.webContents.send('fss:event', event);
   };
-  const { handlers, close } = createServices({ shell: 'electron', guard, emit });
+  // Show in folder: the path reaches here only after the shared schema and the path guard (in the handler).
+  const { handlers, close } = createServices({ shell: 'electron', guard, emit, showInFolder: (path) => shell.showItemInFolder(path) });
   // Quitting (the last window closed, SIGTERM, SIGHUP, Ctrl+C in the launching terminal) cancels the jobs first
   // and waits for them: a training saves before the app exits (docs/reliability.md).
   let closing = false;

@@ -10,7 +10,7 @@ import type { Side } from '../../src-shared/formats/project';
 import { validateRequest, type AppEvent, type Channel, type ProjectView, type ResponseMap, type WireError, type requestSchemas } from '../../src-shared/ipc';
 import { appName, appVersion } from '../engine/app-info';
 import { runDoctor } from '../engine/doctor';
-import { createProject, deleteFaces, facesDir, listFaces, openProject, undoDelete, updateProject, type OpenProject } from '../engine/project/project';
+import { createProject, deleteFaces, emptyTrash, facesDir, listFaces, listTrash, openProject, undoDelete, updateProject, type OpenProject } from '../engine/project/project';
 import { JobQueue } from './jobs';
 import { PreviewService } from './preview-service';
 import { parseOptions } from '../../src-shared/options';
@@ -30,6 +30,8 @@ export interface ServiceContext {
   /** Sends an event to every connected renderer. */
   emit(event: AppEvent): void;
   settings?: SettingsStore;
+  /** Shows a file in the system file manager (the Electron shell's `shell.showItemInFolder`); absent in browser mode. */
+  showInFolder?(path: string): void;
 }
 
 export type Handlers = { [C in Channel]: (params: z.output<(typeof requestSchemas)[C]>) => Promise<ResponseMap[C]> };
@@ -123,6 +125,20 @@ export function createServices(ctx: ServiceContext): Services {
     'faces:undo': async ({ batchId }) => {
       const batch = await undoDelete(requireProject().dir, batchId);
       return { side: batch.side, names: batch.names, remaining: await count(batch.side) };
+    },
+    'faces:trash:list': async () => {
+      const p = requireProject();
+      return { batches: (await listTrash(p.dir)).map((b) => ({ ...b, dir: join(p.dir, projectFolders.trash, b.id, b.side) })) };
+    },
+    'faces:trash:restore': async ({ batchId }) => {
+      const batch = await undoDelete(requireProject().dir, batchId);
+      return { side: batch.side, names: batch.names, remaining: await count(batch.side) };
+    },
+    'faces:trash:empty': async ({ batchIds }) => emptyTrash(requireProject().dir, batchIds),
+    'shell:show-in-folder': async ({ path }) => {
+      const file = await ctx.guard.check(path);
+      ctx.showInFolder?.(file);
+      return { shown: ctx.showInFolder !== undefined, dir: dirname(file) };
     },
     'job:start': async ({ stage, options, title }) => {
       const def = findStage(stage)?.def;

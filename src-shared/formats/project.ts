@@ -41,6 +41,8 @@ export const projectSchema = z.object({
   skipInConversion: z.object({ A: z.array(z.string()).default([]), B: z.array(z.string()).default([]) }).optional(),
   /** The Convert view's last settings for this project (blend and output options). */
   convertSettings: z.record(z.string(), z.unknown()).optional(),
+  /** Named Convert settings the user saved in this project ("soft blend", "for the phone"...). */
+  convertPresets: z.record(z.string().trim().min(1).max(80), z.record(z.string(), z.unknown())).optional(),
 });
 
 export type Consent = z.infer<typeof consentSchema>;

@@ -1,9 +1,11 @@
 /**
  * The services behind the Studio's issue-13 fixes, on real media: `media:probe` (a source checked when added:
  * a text file named .mp4 is refused in one line naming it; real clips give their exact frame count and rate),
- * small cached thumbnails of faces, and editing a project's sources, consent and skipped faces.
+ * small cached thumbnails of faces, editing a project's sources, consent, skipped faces and Convert presets, the
+ * faces trash (list, restore, empty) and "show in folder", through the same handlers and schema checks the
+ * renderer's requests go through.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -11,12 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeMedia } from '../../src-main/services/media-check';
 import { ensureThumbs, thumbName } from '../../src-main/services/thumbnails';
 import { createProject, openProject, updateProject } from '../../src-main/engine/project/project';
+import { createServices, dispatch, type Services } from '../../src-main/services/handlers';
+import { PathGuard } from '../../src-main/services/path-guard';
+import { SettingsStore } from '../../src-main/services/settings';
 import { hasTestdata, td, videos } from '../helpers/testdata';
 
 describe.skipIf(!hasTestdata)('studio services', () => {
   let root: string;
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'fss-services-'));
+    root = await realpath(await mkdtemp(join(tmpdir(), 'fss-services-')));
   });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });
@@ -76,5 +81,94 @@ describe.skipIf(!hasTestdata)('studio services', () => {
     const before = await readFile(join(dir, 'project.json'), 'utf8');
     await expect(updateProject(onDisk, { identities: { A: { consent: { agreedBy: ' ', note: '' } } } })).rejects.toThrow();
     expect(await readFile(join(dir, 'project.json'), 'utf8')).toBe(before);
+  });
+
+  describe('faces trash, Convert presets and show-in-folder through the handlers', () => {
+    let services: Services;
+    let dir: string;
+    const call = (channel: string, params: unknown) => dispatch(services.handlers, channel, params);
+    const ok = async <T>(channel: string, params: unknown): Promise<T> => {
+      const r = await call(channel, params);
+      if (!r.ok) throw new Error(`${channel}: ${r.error.message}`);
+      return r.result as T;
+    };
+    const faces = (side: 'A' | 'B') => readdir(join(dir, 'faces', side)).then((n) => n.sort());
+    type Batch = { id: string; side: 'A' | 'B'; names: string[]; deleted: number; dir: string };
+
+    beforeAll(async () => {
+      dir = join(root, 'trash');
+      services = createServices({ shell: 'browser', guard: await PathGuard.create([root]), emit: () => undefined, settings: new SettingsStore(join(root, 'settings.json')) });
+      const consent = { agreedBy: 'Alice', note: '' };
+      await ok('project:create', { dir, name: 'trash', identities: { A: { name: 'Alice', sources: [], consent }, B: { name: 'Bob', sources: [], consent: { agreedBy: 'Bob', note: '' } } } });
+      const png = await sharp(td('identity', 'liveportrait_personA', 'personA_still.jpg')).resize(64, 64).png().toBuffer();
+      for (let i = 0; i < 5; i++) await writeFile(join(dir, 'faces', 'A', `a_${String(i).padStart(6, '0')}_0.png`), png);
+      await writeFile(join(dir, 'faces', 'B', 'b_000000_0.png'), png);
+    });
+    afterAll(async () => {
+      await services.close();
+    });
+
+    it('lists deleted batches newest first, restores one, refuses to overwrite a face made since', async () => {
+      expect(await ok('faces:trash:list', {})).toEqual({ batches: [] });
+      const first = await ok<{ batchId: string }>('faces:delete', { side: 'A', names: ['a_000000_0.png', 'a_000001_0.png'] });
+      await new Promise((r) => setTimeout(r, 5)); // distinct deletion times
+      const second = await ok<{ batchId: string }>('faces:delete', { side: 'B', names: ['b_000000_0.png'] });
+      const { batches } = await ok<{ batches: Batch[] }>('faces:trash:list', {});
+      expect(batches.map((b) => [b.id, b.side, b.names])).toEqual([
+        [second.batchId, 'B', ['b_000000_0.png']],
+        [first.batchId, 'A', ['a_000000_0.png', 'a_000001_0.png']],
+      ]);
+      expect(await readdir(batches[1]?.dir as string)).toEqual(['a_000000_0.png', 'a_000001_0.png']);
+      expect(Math.abs((batches[0]?.deleted ?? 0) - Date.now())).toBeLessThan(60_000);
+
+      expect(await ok('faces:trash:restore', { batchId: first.batchId })).toEqual({ side: 'A', names: ['a_000000_0.png', 'a_000001_0.png'], remaining: 5 });
+      expect(await faces('A')).toHaveLength(5);
+      // A face of the same name made again since it was deleted is never overwritten by a restore.
+      await writeFile(join(dir, 'faces', 'B', 'b_000000_0.png'), 'newer face');
+      const clash = await call('faces:trash:restore', { batchId: second.batchId });
+      expect(clash).toMatchObject({ ok: false, error: { code: 'bad-file' } });
+      expect(await readFile(join(dir, 'faces', 'B', 'b_000000_0.png'), 'utf8')).toBe('newer face');
+      expect((await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches.map((b) => b.id)).toEqual([second.batchId]);
+      // Bad ids are refused by the schema before any handler runs; unknown ones name the folder.
+      expect(await call('faces:trash:restore', { batchId: '../faces' })).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+      expect(await call('faces:trash:restore', { batchId: '1-nope' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+    });
+
+    it('empties chosen batches or all of them; an unknown id deletes nothing', async () => {
+      const a = await ok<{ batchId: string }>('faces:delete', { side: 'A', names: ['a_000004_0.png'] });
+      const before = (await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches;
+      expect(before).toHaveLength(2);
+      expect(await call('faces:trash:empty', { batchIds: [a.batchId, '1-missing'] })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+      expect((await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches).toHaveLength(2);
+      expect(await ok('faces:trash:empty', { batchIds: [a.batchId] })).toEqual({ batches: 1, faces: 1 });
+      expect((await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches).toHaveLength(1);
+      expect(await ok('faces:trash:empty', {})).toEqual({ batches: 1, faces: 1 });
+      expect(await readdir(join(dir, 'trash'))).toEqual([]);
+      expect(await faces('A')).toHaveLength(4); // the faces in use are untouched
+    });
+
+    it('saves named Convert presets in the project; a blank name is refused', async () => {
+      const presets = { soft: { blend: 'poisson', erode: 4 }, phone: { crf: 28 } };
+      await ok('project:update', { convertPresets: presets });
+      expect((await openProject(dir)).project.convertPresets).toEqual(presets);
+      await ok('project:update', { convertPresets: { phone: { crf: 28 } } });
+      expect((await openProject(dir)).project.convertPresets).toEqual({ phone: { crf: 28 } });
+      expect(await call('project:update', { convertPresets: { ' ': {} } })).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+    });
+
+    it('show-in-folder: the folder in browser mode, the Electron callback with the checked path, nothing outside the roots', async () => {
+      const file = join(dir, 'project.json');
+      expect(await ok('shell:show-in-folder', { path: file })).toEqual({ shown: false, dir });
+      const shown: string[] = [];
+      const electron = createServices({ shell: 'electron', guard: await PathGuard.create([root]), emit: () => undefined, settings: new SettingsStore(join(root, 'settings.json')), showInFolder: (p) => shown.push(p) });
+      try {
+        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: file })).toEqual({ ok: true, result: { shown: true, dir } });
+        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: '/etc/passwd' })).toMatchObject({ ok: false });
+        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: 'relative' })).toMatchObject({ ok: false });
+        expect(shown).toEqual([file]);
+      } finally {
+        await electron.close();
+      }
+    });
   });
 });

@@ -62,6 +62,8 @@ export interface ProjectEdit {
   identities?: Partial<Record<Side, { sources?: string[]; consent?: Consent }>>;
   skipInConversion?: Partial<Record<Side, string[]>>;
   convertSettings?: Record<string, unknown>;
+  /** The Convert view's named presets, all of them (a preset is removed by leaving it out). */
+  convertPresets?: Record<string, Record<string, unknown>>;
 }
 
 /** Applies an edit to an open project and saves it (atomically, with the previous file kept as a backup). */
@@ -78,6 +80,7 @@ export async function updateProject(p: OpenProject, edit: ProjectEdit): Promise<
     identities,
     ...(skip ? { skipInConversion: skip } : {}),
     ...(edit.convertSettings ? { convertSettings: edit.convertSettings } : {}),
+    ...(edit.convertPresets ? { convertPresets: edit.convertPresets } : {}),
   });
   const next = { dir: p.dir, project };
   await saveProject(next);
@@ -116,19 +119,58 @@ export async function deleteFaces(dir: string, side: Side, names: string[]): Pro
   return { id, side, names };
 }
 
-/** Puts a deleted batch back where it was. */
+/** Puts a deleted batch back where it was. A face of the same name made since (a new extract) is kept, never overwritten. */
 export async function undoDelete(dir: string, batchId: string): Promise<TrashBatch> {
-  if (!/^[\w-]+$/.test(batchId)) throw new UserError('bad-option', `${batchId}: not a trash batch id`);
-  const batchDir = join(dir, projectFolders.trash, batchId);
-  const sides = await readdir(batchDir).catch(() => {
-    throw new UserError('not-found', `${batchDir}: nothing to undo (trash batch not found)`, batchDir);
-  });
-  const side = sides[0] as Side | undefined;
-  if (side !== 'A' && side !== 'B') throw new UserError('bad-file', `${batchDir}: not a trash batch`, batchDir);
+  const { batchDir, side } = await trashBatch(dir, batchId, 'nothing to undo (trash batch not found)');
   const names = await readdir(join(batchDir, side));
+  const present = new Set(await listFaces(dir, side));
+  const clash = names.find((n) => present.has(n));
+  if (clash) throw new UserError('bad-file', `${join(facesDir(dir, side), clash)}: a face of this name exists again; move it away to restore the batch`, clash);
+  await mkdir(facesDir(dir, side), { recursive: true });
   for (const n of names) await rename(join(batchDir, side, n), join(facesDir(dir, side), n));
   await rm(batchDir, { recursive: true, force: true });
   return { id: batchId, side, names };
+}
+
+/** A batch in the trash: its faces and when they were deleted (ms since the epoch, from the batch id). */
+export interface TrashEntry extends TrashBatch {
+  deleted: number;
+}
+
+/** The batches in the project trash, newest first. Folders that are not trash batches are left out (and alone). */
+export async function listTrash(dir: string): Promise<TrashEntry[]> {
+  const root = join(dir, projectFolders.trash);
+  const ids = await readdir(root).catch(() => [] as string[]);
+  const out: TrashEntry[] = [];
+  for (const id of ids) {
+    if (!BATCH_ID.test(id)) continue;
+    for (const side of ['A', 'B'] as const) {
+      const names = await readdir(join(root, id, side)).catch(() => undefined);
+      if (names?.length) out.push({ id, side, names: names.filter((n) => FACE_RE.test(n)).sort(collator.compare), deleted: Number(id.split('-')[0]) });
+    }
+  }
+  return out.sort((a, b) => b.deleted - a.deleted || b.id.localeCompare(a.id));
+}
+
+/** Destroys trash batches for good (all of them when `batchIds` is absent); returns how many faces went. */
+export async function emptyTrash(dir: string, batchIds?: readonly string[]): Promise<{ batches: number; faces: number }> {
+  const batches = (await listTrash(dir)).filter((b) => !batchIds || batchIds.includes(b.id));
+  for (const id of batchIds ?? []) await trashBatch(dir, id, 'not in the trash');
+  for (const b of batches) await rm(join(dir, projectFolders.trash, b.id), { recursive: true, force: true });
+  return { batches: new Set(batches.map((b) => b.id)).size, faces: batches.reduce((s, b) => s + b.names.length, 0) };
+}
+
+const BATCH_ID = /^\d+-[\w-]+$/;
+
+async function trashBatch(dir: string, batchId: string, missing: string): Promise<{ batchDir: string; side: Side }> {
+  if (!/^[\w-]+$/.test(batchId)) throw new UserError('bad-option', `${batchId}: not a trash batch id`);
+  const batchDir = join(dir, projectFolders.trash, batchId);
+  const sides = await readdir(batchDir).catch(() => {
+    throw new UserError('not-found', `${batchDir}: ${missing}`, batchDir);
+  });
+  const side = sides[0] as Side | undefined;
+  if (side !== 'A' && side !== 'B') throw new UserError('bad-file', `${batchDir}: not a trash batch`, batchDir);
+  return { batchDir, side };
 }
 
 async function exists(p: string): Promise<boolean> {
