@@ -4,17 +4,18 @@
  * tensor behind, the swap direction's path (df: the decoder; liae: the inter), and a save that loads back as the
  * same network from the model's own saved options.
  */
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src-shared/errors';
 import { parseOptions } from '../../src-shared/options';
 import { trainStage } from '../../src-shared/stages/train';
-import { scratchDir } from '../helpers/testdata';
+import { scratchDir, td } from '../helpers/testdata';
 import { loadTf, type Tf } from '../../src-main/engine/tf/backend';
 import { Adam } from '../../src-main/engine/train/adam';
 import type { Batch } from '../../src-main/engine/train/augment';
-import { saveModel } from '../../src-main/engine/train/model-io';
+import { readModelFiles, saveModel } from '../../src-main/engine/train/model-io';
 import {
   buildAutoencoder,
   saeFlopsPerFace,
@@ -25,7 +26,7 @@ import {
 } from '../../src-main/engine/train/models/index';
 import { loadFaceModel } from '../../src-main/engine/train/predict';
 import { Rng } from '../../src-main/engine/train/rng';
-import { trainStep } from '../../src-main/engine/train/trainer';
+import { trainLoop, trainStep } from '../../src-main/engine/train/trainer';
 
 let tf: Tf;
 let dir: string;
@@ -216,4 +217,51 @@ describe('sae network', () => {
     adam.dispose();
     m.dispose();
   }, 60_000);
+});
+
+describe('sae train loop', () => {
+  it('resumes with the network of its saved options whatever the flags say; another trainer is refused', async () => {
+    // Square crops of a real photo as the two people's faces (the loop only needs face images here).
+    for (const [side, offsets] of [
+      ['A', [0, 20, 40]],
+      ['B', [60, 80, 100]],
+    ] as const) {
+      await mkdir(join(dir, side), { recursive: true });
+      for (const o of offsets)
+        await sharp(td('faces', 'single_tom-cruise_dlib.jpg'))
+          .extract({ left: 60 + o, top: 120 + o, width: 400, height: 400 })
+          .resize(96, 96)
+          .png()
+          .toFile(join(dir, side, `clip_${String(o).padStart(6, '0')}_0.png`));
+    }
+    const modelDir = join(dir, 'loop');
+    const opts = (iterations: number, extra: Record<string, unknown>) =>
+      parseOptions(trainStage.options, {
+        inputA: join(dir, 'A'),
+        inputB: join(dir, 'B'),
+        modelDir,
+        trainer: 'sae',
+        batchSize: 2,
+        iterations,
+        saveEvery: 2,
+        previewEvery: 0,
+        backend: 'wasm',
+        threads: 1,
+        seed: 3,
+        ...extra,
+      });
+    const hooks = { progress: () => {}, log: () => {}, shouldStop: () => false };
+    const made = { saeLayout: 'liae', saeResolution: 64, ...tinyDims };
+    expect((await trainLoop(opts(2, made), hooks)).iteration).toBe(2);
+    // Resumed without the flags (the preset's widths would be another network): the saved ones are used.
+    const r = await trainLoop(opts(4, {}), hooks);
+    expect([r.resumed, r.iteration]).toEqual([true, 4]);
+    // ... and again: the model's own widths are what its state keeps, not the last session's flags.
+    expect((await trainLoop(opts(6, {}), hooks)).iteration).toBe(6);
+    const saved = await readModelFiles(modelDir);
+    expect(saved.state.options).toMatchObject({ saeLayout: 'liae', saeResolution: 64, saeAeDims: 16 });
+    expect(saved.state.inputSize).toBe(64);
+    expect(saved.state.tensors.some((t) => t.name.startsWith('inter_a/'))).toBe(true);
+    await expect(trainLoop(opts(8, { trainer: 'masked128' }), hooks)).rejects.toThrow(/the model is 'sae'/);
+  }, 120_000);
 });

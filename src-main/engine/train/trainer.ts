@@ -19,7 +19,7 @@ import { inlineFeeder, workerFeeder, type BatchFeeder } from './feeder';
 import { cacheSizeFor, linkPartners, listFaces, loadFaces } from './data';
 import { batchLoss, parseLossSpec } from './loss';
 import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type StateFields } from './model-io';
-import { buildAutoencoder, trainerConfig, type FaceModel } from './models/index';
+import { buildAutoencoder, modelOptions, trainerConfig, type FaceModel } from './models/index';
 import { GradientPool, trainThreads } from './parallel';
 import { previewPng, type PreviewFaces } from './preview';
 
@@ -193,7 +193,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       lossA,
       lossB,
       optimizer: { name: 'adam' as const, ...adamCfg },
-      options: { ...options },
+      options: { ...options, ...modelOptions(cfg) },
       backend: loaded.backend,
       trainSeconds: trainSeconds + (performance.now() - sessionStart) / 1000,
     });

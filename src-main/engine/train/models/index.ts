@@ -5,7 +5,7 @@ import type { AutoencoderConfig } from './autoencoder';
 import { lightweight } from './lightweight';
 import { masked128 } from './masked128';
 import { original } from './original';
-import { saeConfig } from './sae';
+import { saeConfig, saeOptionsOf } from './sae';
 
 /** Each trainer at its defaults (`sae`: the gpu preset, df layout). */
 export const trainers: Record<TrainerName, AutoencoderConfig> = { original, lightweight, masked128, sae: saeConfig() };
@@ -19,6 +19,11 @@ export function trainerConfig(name: string, options?: Record<string, unknown>): 
   const c = (trainers as Record<string, AutoencoderConfig | undefined>)[name];
   if (!c) throw new UserError('bad-option', `unknown trainer '${name}' (have ${Object.keys(trainers).join(', ')})`);
   return c;
+}
+
+/** The options that rebuild `cfg`'s network (saved in the model's state; empty for trainers without options). */
+export function modelOptions(cfg: AutoencoderConfig): Record<string, unknown> {
+  return cfg.sae ? saeOptionsOf(cfg.sae) : {};
 }
 
 export { saeConfig, saeConfigOf, saeFlopsPerFace, type SaeSpec } from './sae';

@@ -67,6 +67,18 @@ export function saeConfig(options: Record<string, unknown> = {}): AutoencoderCon
   return saeConfigOf(spec);
 }
 
+/** The options that rebuild this network whatever the preset (saved with the model). */
+export function saeOptionsOf(spec: SaeSpec): Record<string, unknown> {
+  return {
+    saeLayout: spec.layout,
+    saeResolution: spec.resolution,
+    saeAeDims: spec.aeDims,
+    saeEDims: spec.eDims,
+    saeDDims: spec.dDims,
+    saeDMaskDims: spec.dMaskDims,
+  };
+}
+
 export function saeConfigOf(spec: SaeSpec): AutoencoderConfig {
   const { resolution: res, aeDims: ae, eDims: e, dDims: d, layout } = spec;
   const aeOut = layout === 'liae' ? 2 * ae : ae;
