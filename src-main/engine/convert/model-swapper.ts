@@ -56,9 +56,9 @@ export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promis
     coverage: m.coverage,
     hasMask: m.hasMask,
     trainer: m.trainer,
-    swap(faces, n) {
-      const r = m.predict(faces.subarray(0, n * m.size * m.size * 3), n, direction);
-      return Promise.resolve(r.mask ? { faces: r.face, masks: r.mask } : { faces: r.face });
+    async swap(faces, n) {
+      const r = await m.predictAsync(faces.subarray(0, n * m.size * m.size * 3), n, direction);
+      return r.mask ? { faces: r.face, masks: r.mask } : { faces: r.face };
     },
     dispose() {
       m.dispose();

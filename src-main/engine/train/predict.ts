@@ -27,6 +27,12 @@ export interface LoadedFaceModel {
     n: number,
     direction: 'a-to-b' | 'b-to-a' | 'a-to-a' | 'b-to-b',
   ): { face: Float32Array; mask?: Float32Array };
+  /** `predict` with an asynchronous read-back: works on every backend (webgpu cannot read synchronously in Node). */
+  predictAsync(
+    faces: Float32Array,
+    n: number,
+    direction: 'a-to-b' | 'b-to-a' | 'a-to-a' | 'b-to-b',
+  ): Promise<{ face: Float32Array; mask?: Float32Array }>;
   /** The network itself (tests, advanced use). */
   model: FaceModel;
   dispose(): void;
@@ -54,6 +60,19 @@ export async function loadFaceModel(dir: string, opts: { backend?: TfBackendChoi
         const face = out.face.dataSync() as Float32Array;
         return out.mask ? { face, mask: out.mask.dataSync() as Float32Array } : { face };
       });
+    },
+    async predictAsync(faces, n, direction) {
+      const side = direction === 'a-to-b' || direction === 'b-to-b' ? 'b' : 'a';
+      const out = tf.tidy(() => {
+        const o = model.forward(tf.tensor4d(faces, [n, S, S, 3]), side);
+        return o.mask ? [o.face, o.mask] : [o.face];
+      });
+      try {
+        const [face, mask] = (await Promise.all(out.map((t) => t.data()))) as Float32Array[];
+        return mask ? { face: face as Float32Array, mask } : { face: face as Float32Array };
+      } finally {
+        tf.dispose(out);
+      }
     },
     dispose: () => model.dispose(),
   };
