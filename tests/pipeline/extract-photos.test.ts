@@ -168,7 +168,8 @@ describe.skipIf(!hasTestdata)('extract on photos', () => {
     );
     for (const n of names.filter((x) => x.startsWith('noface_'))) expect(counts[n], n).toBe(0);
     for (const n of names.filter((x) => /^(pose|occl|edge|single)_/.test(x))) expect(counts[n], n).toBe(1);
-    expect(hit / exp).toBeGreaterThanOrEqual(0.9);
+    // recall before the human check of issue 17 (38 of 41), kept as the floor
+    expect(hit / exp).toBeGreaterThanOrEqual(38 / 41);
     expect(fp).toBe(0);
     // Left to right, each written with its PNG text chunk.
     const multi = al.frames['multi6_friends-cast_insightface-t1.jpg']!.faces;
