@@ -98,6 +98,8 @@ describe('sae options', () => {
     }
     expect(isUserError(err)).toBe(true);
     expect((err as Error).message).toMatch(/--sae-resolution 100: must be a multiple of 16/);
+    // A saved state with an impossible value (edited by hand) names the flag too.
+    expect(() => trainerConfig('sae', { saeAeDims: 3 })).toThrow(/^--sae-ae-dims: /);
   });
 });
 

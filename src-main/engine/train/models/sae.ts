@@ -20,6 +20,7 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { UserError } from '../../../../src-shared/errors';
+import { parseOptions } from '../../../../src-shared/options';
 import {
   SAE_PRESET_DIMS,
   saeTrainerSchema,
@@ -43,13 +44,7 @@ export interface SaeSpec extends SaeDims {
  */
 export function saeConfig(options: Record<string, unknown> = {}): AutoencoderConfig {
   const known = Object.fromEntries(Object.entries(options).filter(([k]) => k.startsWith('sae')));
-  const r = saeTrainerSchema.safeParse(known);
-  if (!r.success)
-    throw new UserError(
-      'bad-option',
-      `sae options: ${r.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`).join('; ')}`,
-    );
-  const o = r.data;
+  const o = parseOptions(saeTrainerSchema, known);
   const preset = SAE_PRESET_DIMS[o.saePreset];
   const spec: SaeSpec = {
     layout: o.saeLayout,
