@@ -143,6 +143,8 @@ export interface FaceMeta {
   yaw?: number;
   /** Distance from the mean face of the identity (0..1 scale of the grey thumbnail). */
   distance?: number;
+  /** Similarity (0..1) to the reference faces Extract filtered with (`filter`); absent without references. */
+  identity?: number;
   /** Landmarks in 0..1 coordinates of the aligned face. */
   landmarks?: Array<[number, number]>;
 }

@@ -30,6 +30,7 @@ export async function facesMeta(alignmentsDir: string, faceNames: readonly strin
           ...(face.blur !== undefined ? { blur: face.blur } : {}),
           size: Math.round(Math.max(face.box[2], face.box[3])),
           ...(face.pose ? { yaw: face.pose.yaw } : {}),
+          ...(face.identity !== undefined ? { identity: face.identity } : {}),
           landmarks,
         };
       }

@@ -4,6 +4,8 @@ export interface FaceMetaLite {
   size?: number;
   yaw?: number;
   distance?: number;
+  /** Similarity 0..1 to Extract's reference faces, when it had some. */
+  identity?: number;
   /** Landmarks in 0..1 face coordinates. */
   landmarks?: ReadonlyArray<readonly [number, number]>;
 }
@@ -64,4 +66,60 @@ export function scoreLabel(key: SortKey, m: FaceMetaLite | undefined): string | 
     case 'distance':
       return v.toFixed(3);
   }
+}
+
+/** How the Faces view groups faces: by head pose (yaw bins) or by identity (similarity to Extract's references). */
+export type GroupKey = 'none' | 'pose' | 'identity';
+
+export const GROUPINGS: ReadonlyArray<{ key: GroupKey; label: string; help: string }> = [
+  { key: 'none', label: 'No grouping', help: 'all faces in one grid' },
+  { key: 'pose', label: 'Pose (yaw)', help: 'head turn in bins: left, 3/4 left, frontal, 3/4 right, right' },
+  {
+    key: 'identity',
+    label: 'Identity (vs. references)',
+    help: 'similarity to the reference faces Extract kept (its "Keep these people" option); faces extracted without references are "not measured"',
+  },
+];
+
+export interface FaceGroup {
+  key: string;
+  label: string;
+  /** What the bin holds, for a tooltip. */
+  help: string;
+  names: string[];
+}
+
+/** Yaw bins in degrees (yaw > 0: the face turns towards the image's right, see src-main/engine/face/pose.ts). */
+const POSE_BINS: ReadonlyArray<{ key: string; label: string; help: string; test: (yaw: number) => boolean }> = [
+  { key: 'left', label: 'Left', help: 'yaw below -45°', test: (y) => y < -45 },
+  { key: 'left34', label: '3/4 left', help: 'yaw -45° to -15°', test: (y) => y < -15 },
+  { key: 'frontal', label: 'Frontal', help: 'yaw -15° to 15°', test: (y) => y <= 15 },
+  { key: 'right34', label: '3/4 right', help: 'yaw 15° to 45°', test: (y) => y <= 45 },
+  { key: 'right', label: 'Right', help: 'yaw above 45°', test: () => true },
+];
+
+/** Similarity bins around Extract's default identity threshold (0.5). */
+const IDENTITY_BINS: ReadonlyArray<{ key: string; label: string; help: string; test: (s: number) => boolean }> = [
+  { key: 'close', label: 'Close match', help: 'similarity to a reference 0.7 or more', test: (s) => s >= 0.7 },
+  { key: 'match', label: 'Match', help: 'similarity 0.5 to 0.7', test: (s) => s >= 0.5 },
+  { key: 'far', label: 'Doubtful', help: 'similarity below 0.5 (the default identity threshold): maybe another person', test: () => true },
+];
+
+/**
+ * The faces in groups, each group in the given order; empty groups are left out. Faces without the measure
+ * form a last "not measured" group.
+ */
+export function groupFaces(names: readonly string[], key: GroupKey, meta: Readonly<Record<string, FaceMetaLite>> | undefined): FaceGroup[] {
+  if (key === 'none') return [{ key: 'all', label: 'All', help: 'all faces', names: [...names] }];
+  const bins = key === 'pose' ? POSE_BINS : IDENTITY_BINS;
+  const groups = bins.map((b) => ({ key: b.key, label: b.label, help: b.help, names: [] as string[] }));
+  const unmeasured: string[] = [];
+  for (const n of names) {
+    const v = key === 'pose' ? meta?.[n]?.yaw : meta?.[n]?.identity;
+    const i = v === undefined ? -1 : bins.findIndex((b) => b.test(v));
+    if (i < 0) unmeasured.push(n);
+    else groups[i]?.names.push(n);
+  }
+  const unknownHelp = key === 'pose' ? 'no head pose in the alignments' : 'extracted without reference faces: no identity measure stored';
+  return [...groups, { key: 'none', label: 'Not measured', help: unknownHelp, names: unmeasured }].filter((g) => g.names.length > 0);
 }
