@@ -4,9 +4,11 @@
  * marked, the form reset after creation), editing consent afterwards, a reload keeping the project, the Faces
  * view (thumbnails, delete with "also skip in conversion", undo per identity, large view), and the Convert view
  * (the probed frame count and rate of 25, 29.97 and 30 fps clips, frames left original, a bad target, the
- * Original pane showing exactly the frame asked for). Screenshots at 1440x900 in tests/artifacts/e2e/.
+ * Original pane showing exactly the frame asked for), named Convert presets (save, apply, delete), grouping faces
+ * by pose from a real alignments file, and the faces trash (restore a batch, empty it after a confirmation).
+ * Screenshots at 1440x900 in tests/artifacts/e2e/.
  */
-import { mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
@@ -16,6 +18,7 @@ import { hasChromium, launchChromium, watchPageErrors } from '../helpers/browser
 import { startStudio, type StartedStudio } from '../helpers/studio';
 import { hasTestdata, repoRoot, td, testdataDir, videos } from '../helpers/testdata';
 import { decodeFrames } from '../../src-main/engine/media/decode';
+import { parseAlignments } from '../../src-shared/formats/alignments';
 
 const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
 const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
@@ -213,5 +216,95 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     // The shown frame is ffmpeg's frame 120 (scaling and colour conversion differ a little), not frame 0.
     expect(to120).toBeLessThan(6);
     expect(to0).toBeGreaterThan(to120 * 2);
+  });
+
+  it('convert: saves the settings as a named preset, applies it, deletes it', async () => {
+    const blur = page.locator('#convert-live-blurSize');
+    const erosion = page.locator('#convert-live-erosion');
+    await blur.fill('12');
+    await erosion.fill('3');
+    await page.getByTestId('convert-preset-name').fill('soft edge');
+    await page.getByTestId('convert-preset-save').click();
+    type Saved = { convertPresets?: Record<string, Record<string, unknown>> };
+    const presets = async () => (JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as Saved).convertPresets;
+    await expect.poll(async () => (await presets())?.['soft edge']).toMatchObject({ blurSize: 12, erosion: 3 });
+    // The per-clip paths are not part of a preset.
+    expect(Object.keys((await presets())?.['soft edge'] ?? {})).not.toEqual(expect.arrayContaining(['input']));
+    expect((await presets())?.['soft edge']).not.toHaveProperty('output');
+    await blur.fill('2');
+    await erosion.fill('0');
+    await erosion.press('Tab'); // a number field takes its value when left
+    await page.getByTestId('convert-preset').selectOption('');
+    await page.getByTestId('convert-preset').selectOption('soft edge');
+    await expect.poll(() => blur.inputValue()).toBe('12');
+    expect(await erosion.inputValue()).toBe('3');
+    await shot(page, 'convert-presets');
+    await page.getByTestId('convert-preset-delete').click();
+    await expect.poll(async () => Object.keys((await presets()) ?? {})).toEqual([]);
+    expect(await page.getByTestId('convert-preset').locator('option').allInnerTexts()).toEqual(['(current settings)']);
+  });
+
+  it('faces: groups by pose from a real alignments file; the trash restores a batch and empties after a confirmation', async () => {
+    // B's real alignments (extract's output for personB, with head poses) and faces named as it names them.
+    const file = `${basename(videos.personB)}.alignments.json`;
+    const doc = parseAlignments(JSON.parse(await readFile(`${videos.personB}.alignments.json`, 'utf8')), file);
+    await copyFile(`${videos.personB}.alignments.json`, join(projectDir, 'alignments', file));
+    const still = td('identity', 'liveportrait_personA', 'personA_still.jpg');
+    const faces = Object.values(doc.frames).flatMap((f) => f.faces).filter((f) => f.file && f.pose).slice(0, 6);
+    for (const f of faces) await writeFile(join(projectDir, 'faces', 'B', f.file as string), await sharp(still).resize(256, 256).png().toBuffer());
+    const frontal = faces.filter((f) => Math.abs(f.pose?.yaw ?? 99) <= 15).length;
+    expect(frontal).toBeGreaterThan(0);
+
+    await page.getByTestId('nav-faces').click();
+    await page.getByTestId('faces-side-B').click();
+    const grid = page.getByTestId('faces-grid');
+    await expect.poll(() => grid.getAttribute('data-count')).toBe(String(faces.length));
+    await expect.poll(() => page.getByTestId('faces-group').isEnabled()).toBe(true);
+    await page.getByTestId('faces-group').selectOption('pose');
+    await expect.poll(() => page.getByTestId('faces-group-frontal').innerText()).toBe(`Frontal ${frontal}`);
+    await page.getByTestId('faces-group-frontal').click();
+    await expect.poll(() => grid.getAttribute('data-count')).toBe(String(frontal));
+    await shot(page, 'faces-grouped');
+    // No reference faces at extraction: identity grouping says so instead of inventing groups.
+    await page.getByTestId('faces-group').selectOption('identity');
+    await expect.poll(() => page.getByTestId('faces-identity-none').innerText()).toContain('reference faces');
+    await page.getByTestId('faces-group').selectOption('none');
+    await expect.poll(() => grid.getAttribute('data-count')).toBe(String(faces.length));
+
+    // Two B faces to the trash (training only), beside the 3 A faces deleted earlier with "also skip in conversion".
+    const cells = grid.locator('[role=gridcell]');
+    await cells.nth(0).click();
+    await cells.nth(1).click({ modifiers: ['Shift'] });
+    await page.getByTestId('faces-delete').click();
+    await page.getByTestId('faces-delete-train').click();
+    await expect.poll(() => grid.getAttribute('data-count')).toBe(String(faces.length - 2));
+
+    await page.getByTestId('faces-trash-open').click();
+    const trash = page.getByTestId('faces-trash');
+    const batches = trash.getByTestId('trash-batch');
+    await expect.poll(() => batches.count()).toBe(2);
+    await expect.poll(() => batches.first().innerText()).toMatch(/^B: .* · 2 faces · /); // newest first
+    expect(await batches.nth(1).innerText()).toMatch(/^A: .* · 3 faces · /);
+    await expect.poll(() => batches.first().locator('img').evaluateAll((imgs) => imgs.every((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0))).toBe(true);
+    await shot(page, 'faces-trash');
+    // Restoring A's batch puts the faces back and un-skips their frames in conversions.
+    await batches.nth(1).getByTestId('trash-restore').click();
+    await expect.poll(() => batches.count()).toBe(1);
+    await expect.poll(async () => (await readdir(join(projectDir, 'faces', 'A'))).filter((n) => n.endsWith('.png')).length).toBe(12);
+    await expect.poll(async () => (JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { skipInConversion: { A: string[] } }).skipInConversion.A).toEqual([]);
+    await expect.poll(() => page.getByTestId('faces-side-A').innerText()).toContain('12');
+
+    // Emptying asks first; keeping them changes nothing.
+    await trash.getByTestId('trash-empty').click();
+    await expect.poll(() => trash.getByTestId('trash-empty-confirm').innerText()).toContain('Delete 2 faces for good?');
+    await shot(page, 'faces-trash-confirm');
+    await trash.getByRole('button', { name: 'Keep them' }).click();
+    expect(await batches.count()).toBe(1);
+    await trash.getByTestId('trash-empty').click();
+    await trash.getByTestId('trash-empty-yes').click();
+    await expect.poll(() => trash.innerText()).toContain('The trash is empty.');
+    expect(await readdir(join(projectDir, 'trash'))).toEqual([]);
+    expect((await readdir(join(projectDir, 'faces', 'B'))).filter((n) => n.endsWith('.png'))).toHaveLength(faces.length - 2);
+    await trash.getByRole('button', { name: 'Close' }).click();
   });
 });
