@@ -17,6 +17,7 @@ import { createServices, dispatch, type Services } from '../../src-main/services
 import { PathGuard } from '../../src-main/services/path-guard';
 import { SettingsStore } from '../../src-main/services/settings';
 import { hasTestdata, td, videos } from '../helpers/testdata';
+import { groupFaces } from '../../src-renderer/lib/faces';
 
 describe.skipIf(!hasTestdata)('studio services', () => {
   let root: string;
@@ -170,5 +171,34 @@ describe.skipIf(!hasTestdata)('studio services', () => {
         await electron.close();
       }
     });
+  });
+});
+
+describe('Faces view grouping', () => {
+  it('puts yaws in left / 3/4 left / frontal / 3/4 right / right bins (edges inclusive towards frontal), the rest in "Not measured"', () => {
+    // Edges of the bins, and the yaws measured on the pose test photos (profile-left -57, three-quarter-right +51).
+    const yaws: Record<string, number> = { a: -57, b: -45, c: -15.01, d: -15, e: 0, f: 15, g: 15.01, h: 45, i: 51 };
+    const meta = Object.fromEntries(Object.entries(yaws).map(([n, yaw]) => [n, { yaw }]));
+    const groups = groupFaces([...Object.keys(yaws), 'z'], 'pose', meta);
+    expect(groups.map((g) => [g.label, g.names])).toEqual([
+      ['Left', ['a']],
+      ['3/4 left', ['b', 'c']],
+      ['Frontal', ['d', 'e', 'f']],
+      ['3/4 right', ['g', 'h']],
+      ['Right', ['i']],
+      ['Not measured', ['z']],
+    ]);
+  });
+
+  it('groups by similarity to the reference faces around the default threshold 0.5; none measured is one group', () => {
+    const meta = { a: { identity: 0.9 }, b: { identity: 0.7 }, c: { identity: 0.5 }, d: { identity: 0.49 }, e: {} };
+    expect(groupFaces(['a', 'b', 'c', 'd', 'e'], 'identity', meta).map((g) => [g.key, g.names])).toEqual([
+      ['close', ['a', 'b']],
+      ['match', ['c']],
+      ['far', ['d']],
+      ['none', ['e']],
+    ]);
+    expect(groupFaces(['x', 'y'], 'identity', {}).map((g) => g.key)).toEqual(['none']);
+    expect(groupFaces(['x', 'y'], 'none', undefined)).toEqual([{ key: 'all', label: 'All', help: 'all faces', names: ['x', 'y'] }]);
   });
 });
