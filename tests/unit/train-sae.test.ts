@@ -222,7 +222,7 @@ describe('sae network', () => {
 });
 
 describe('sae train loop', () => {
-  it('resumes with the network of its saved options whatever the flags say; another trainer is refused', async () => {
+  beforeAll(async () => {
     // Square crops of a real photo as the two people's faces (the loop only needs face images here).
     for (const [side, offsets] of [
       ['A', [0, 20, 40]],
@@ -236,6 +236,9 @@ describe('sae train loop', () => {
           .png()
           .toFile(join(dir, side, `clip_${String(o).padStart(6, '0')}_0.png`));
     }
+  });
+
+  it('resumes with the network of its saved options whatever the flags say; another trainer is refused', async () => {
     const modelDir = join(dir, 'loop');
     const opts = (iterations: number, extra: Record<string, unknown>) =>
       parseOptions(trainStage.options, {
@@ -265,5 +268,32 @@ describe('sae train loop', () => {
     expect(saved.state.inputSize).toBe(64);
     expect(saved.state.tensors.some((t) => t.name.startsWith('inter_a/'))).toBe(true);
     await expect(trainLoop(opts(8, { trainer: 'masked128' }), hooks)).rejects.toThrow(/the model is 'sae'/);
+  }, 120_000);
+
+  it('trains on 2 gradient workers like on one (the config travels to the workers)', async () => {
+    const run = (threads: number) =>
+      trainLoop(
+        parseOptions(trainStage.options, {
+          inputA: join(dir, 'A'),
+          inputB: join(dir, 'B'),
+          modelDir: join(dir, `threads${threads}`),
+          trainer: 'sae',
+          saeLayout: 'liae',
+          saeResolution: 64,
+          ...tinyDims,
+          batchSize: 4,
+          iterations: 3,
+          previewEvery: 0,
+          backend: 'wasm',
+          threads,
+          seed: 3,
+        }),
+        { progress: () => {}, log: () => {}, shouldStop: () => false },
+      );
+    const one = await run(1);
+    const two = await run(2);
+    expect(two.threads).toBe(2);
+    expect(Math.abs(two.lossA - one.lossA)).toBeLessThan(1e-4);
+    expect(Math.abs(two.lossB - one.lossB)).toBeLessThan(1e-4);
   }, 120_000);
 });
