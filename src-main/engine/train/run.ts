@@ -1,6 +1,7 @@
 /**
- * The `train` stage runner: validates the inputs, then trains in a worker thread (the studio's main process
- * stays responsive) and forwards its progress, logs and preview events. ctx.signal stops training cleanly: the
+ * The `train` stage runner: validates the inputs, then trains off the main thread and forwards its progress, logs
+ * and preview events: from the main thread (CLI) in a training worker (worker.ts, over worker-rpc); already in a
+ * worker (a studio job runs in its stage worker) right there, so each message is relayed once. ctx.signal stops training cleanly: the
  * worker finishes the current step, saves and exits; runTrain then resolves with `stopped: true`.
  * The model folder is locked for the whole run (util/lock.ts: a second trainer on it gets a one-line error) and
  * swept of what an interrupted run left (model-io.ts sweepModelFolder).
