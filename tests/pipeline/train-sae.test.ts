@@ -20,7 +20,7 @@ import { runTrain } from '../../src-main/engine/train/run';
 import { quietContext } from '../../src-main/engine/stage';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
-const ITERATIONS = Number(process.env.FSS_SAE_ITERS ?? 150);
+const ITERATIONS = Number(process.env.FSS_SAE_ITERS ?? 80);
 const RESOLUTION = Number(process.env.FSS_SAE_RESOLUTION ?? 64);
 let dir = '';
 let inputA = '';
