@@ -181,7 +181,9 @@ describe('what to install', () => {
     const binding = "Cannot find module '/app/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'";
     expect(
       tensorflowMissing([missing('@tensorflow/tfjs-node-gpu'), { spec: '@tensorflow/tfjs-node', message: binding }]),
-    ).toBe(`@tensorflow/tfjs-node failed to load: ${binding}`);
+    ).toBe(
+      `@tensorflow/tfjs-node failed to load (its install script did not run or could not download libtensorflow: npm install-scripts approve @tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node): ${binding}`,
+    );
   });
   it.skipIf(tensorflowInstalled)('the probe here: neither tensorflow provider is installed', async () => {
     const t = await probeBackend('tensorflow');

@@ -168,10 +168,15 @@ export function tensorflowMissing(failures: Array<{ spec: TensorflowProvider; me
     return 'not installed (optional: @tensorflow/tfjs-node-gpu for NVIDIA CUDA 11.2 + cuDNN 8.1, @tensorflow/tfjs-node for TensorFlow on all CPU cores)';
   }
   return broken
-    .map(
-      (f) =>
-        `${f.spec} failed to load${f.spec.endsWith('-gpu') ? ' (CUDA/cuDNN missing?)' : ''}: ${f.message.slice(0, 160)}`,
-    )
+    .map((f) => {
+      // Installed without its native binding: npm 11 runs a dependency's install script only once approved.
+      const why = /tfjs_binding\.node/.test(f.message)
+        ? ` (its install script did not run or could not download libtensorflow: npm install-scripts approve ${f.spec} && npm rebuild ${f.spec})`
+        : f.spec.endsWith('-gpu')
+          ? ' (CUDA/cuDNN missing?)'
+          : '';
+      return `${f.spec} failed to load${why}: ${f.message.slice(0, 160)}`;
+    })
     .join('; ');
 }
 
