@@ -187,19 +187,28 @@ interface GPULike {
 }
 
 /** Probes every backend (in preference order) and returns what is there and what `auto` would pick. */
-export async function availableBackends(): Promise<{ probes: BackendProbe[]; chosen?: TfBackendName }> {
+export async function availableBackends(
+  purpose: TfPurpose = 'infer',
+): Promise<{ probes: BackendProbe[]; chosen?: TfBackendName }> {
   const names: TfBackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
   const list = await Promise.all(names.map((n) => probeBackend(n)));
-  return { probes: list, chosen: autoChoice(list) };
+  return { probes: list, chosen: autoChoice(list, purpose) };
 }
+
+/**
+ * What a job uses tfjs for. Training still reads tensors synchronously (losses, Adam's host moments, saves,
+ * previews), which tfjs-backend-webgpu cannot do under Node (its readSync needs an OffscreenCanvas), so `auto`
+ * never trains on webgpu and an explicit request says why (docs/performance.md, "Known gap").
+ */
+export type TfPurpose = 'train' | 'infer';
 
 /**
  * What `auto` picks from the probes: a GPU (CUDA, then WebGPU on a hardware adapter), then TensorFlow's CPU build,
  * then wasm; a software WebGPU adapter only when wasm cannot start, the pure-JS cpu backend last.
  */
-export function autoChoice(list: readonly BackendProbe[]): TfBackendName | undefined {
+export function autoChoice(list: readonly BackendProbe[], purpose: TfPurpose = 'infer'): TfBackendName | undefined {
   const ok = (n: TfBackendName, pred: (p: BackendProbe) => boolean = () => true) =>
-    list.some((p) => p.name === n && p.available && pred(p));
+    list.some((p) => p.name === n && p.available && pred(p) && !(purpose === 'train' && n === 'webgpu'));
   if (ok('tensorflow', (p) => p.gpu !== undefined)) return 'tensorflow';
   if (ok('webgpu', (p) => p.software !== true)) return 'webgpu';
   if (ok('tensorflow')) return 'tensorflow';
@@ -213,15 +222,24 @@ export function autoChoice(list: readonly BackendProbe[]): TfBackendName | undef
  * Loads tfjs with the requested backend (or the best one available for `auto`), registers the training kernels
  * and gradients tfjs lacks, and returns the namespace. Switching backend later is allowed (`tf.setBackend`).
  */
-export async function loadTf(opts: { backend?: TfBackendChoice } = {}): Promise<LoadedTf> {
+export async function loadTf(opts: { backend?: TfBackendChoice; purpose?: TfPurpose } = {}): Promise<LoadedTf> {
+  const purpose = opts.purpose ?? 'infer';
   // `auto` follows the user's backend setting (the studio passes it to job workers as FSS_BACKEND).
   const setting = process.env.FSS_BACKEND as TfBackendChoice | undefined;
   const fromSetting = setting && ['tensorflow', 'webgpu', 'wasm', 'cpu'].includes(setting) ? setting : undefined;
-  const want = opts.backend && opts.backend !== 'auto' ? opts.backend : (fromSetting ?? 'auto');
+  // A studio-wide webgpu setting does not apply to training (see TfPurpose); an explicit request is refused.
+  const settingForPurpose = purpose === 'train' && fromSetting === 'webgpu' ? undefined : fromSetting;
+  const want = opts.backend && opts.backend !== 'auto' ? opts.backend : (settingForPurpose ?? 'auto');
+  if (purpose === 'train' && want === 'webgpu') {
+    throw new UserError(
+      'unavailable',
+      "training on the webgpu backend is not supported yet under Node (tfjs-backend-webgpu cannot read tensors synchronously there); use --backend wasm, or tensorflow on a CUDA GPU",
+    );
+  }
   // An explicit choice probes only itself and the two CPU backends (no GPU driver start-up, no Dawn warnings).
   const { probes: list, chosen } =
     want === 'auto'
-      ? await availableBackends()
+      ? await availableBackends(purpose)
       : {
           probes: await Promise.all([...new Set<TfBackendName>([want, 'wasm', 'cpu'])].map((n) => probeBackend(n))),
           chosen: want,
@@ -245,10 +263,10 @@ export async function loadTf(opts: { backend?: TfBackendChoice } = {}): Promise<
   return { tf, backend: name, available, probes: list, ...(gpu ? { gpu } : {}) };
 }
 
-/** Facts for `doctor`: every backend, the one `auto` picks, its GPU. Never throws. */
+/** Facts for `doctor`: every backend, the one `auto` picks for training, its GPU. Never throws. */
 export async function tfFacts(): Promise<DoctorReport['tfjs']> {
   try {
-    const { probes: list, chosen } = await availableBackends();
+    const { probes: list, chosen } = await availableBackends('train');
     const gpu = list.find((p) => p.name === chosen)?.gpu;
     const webgpu = list.find((p) => p.name === 'webgpu');
     return {

@@ -59,7 +59,7 @@ const state = (): State => {
 
 const handlers = {
   async init(init: GradInit): Promise<{ backend: string; params: number }> {
-    const { tf, backend } = await loadTf({ backend: init.backend });
+    const { tf, backend } = await loadTf({ backend: init.backend, purpose: 'train' });
     const baseline = tf.memory().numTensors;
     const model = buildAutoencoder(tf, init.config, init.seed);
     const vars = [...model.params.vars.values()];

@@ -120,7 +120,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
     if (without > 0) hooks.log('warn', `${without} faces carry no landmarks: no eye or mouth weight on them`);
   }
 
-  const loaded = await loadTf({ backend: options.backend });
+  const loaded = await loadTf({ backend: options.backend, purpose: 'train' });
   const tf = loaded.tf;
   hooks.log(
     'info',
