@@ -241,7 +241,8 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await shot(page, 'convert-presets');
     await page.getByTestId('convert-preset-delete').click();
     await expect.poll(async () => Object.keys((await presets()) ?? {})).toEqual([]);
-    expect(await page.getByTestId('convert-preset').locator('option').allInnerTexts()).toEqual(['(current settings)']);
+    // The file is written before the answer reaches the page: the list follows once the page has the answer.
+    await expect.poll(() => page.getByTestId('convert-preset').locator('option').allInnerTexts()).toEqual(['(current settings)']);
   });
 
   it('faces: groups by pose from a real alignments file; the trash restores a batch and empties after a confirmation', async () => {
