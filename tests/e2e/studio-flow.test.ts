@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium, watchPageErrors } from '../helpers/browser';
+import { hasChromium, launchChromium, pickFile, watchPageErrors } from '../helpers/browser';
 import { startStudio, type StartedStudio } from '../helpers/studio';
 import { hasTestdata, repoRoot, testdataDir, videos } from '../helpers/testdata';
 import { findStage } from '../../src-main/engine/registry';
@@ -52,22 +52,14 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await rm(root, { recursive: true, force: true });
   });
 
-  async function pickFile(button: string, file: string) {
-    await page.getByTestId(button).click();
-    const dialog = page.locator('dialog[open]');
-    await dialog.locator('input').fill(join(file, '..'));
-    await dialog.getByRole('button', { name: 'Go' }).click();
-    await dialog.getByRole('button', { name: file.split('/').pop() as string, exact: true }).dblclick();
-    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
-  }
 
   it('creates a project with identities A and B, their sources and consent', async () => {
     await page.locator('#proj-name').fill('flow');
     await page.locator('#proj-loc').fill(root);
     await page.locator('#id-A-name').fill('Alice');
     await page.locator('#id-B-name').fill('Bob');
-    await pickFile('add-source-A', videos.personA);
-    await pickFile('add-source-B', videos.personB);
+    await pickFile(page, 'add-source-A', videos.personA);
+    await pickFile(page, 'add-source-B', videos.personB);
     await page.locator('#id-A-agreed').fill('Alice Example <alice@example.org>');
     await page.locator('#id-A-note').fill('signed release form, kept in the studio archive');
     await page.locator('#id-B-agreed').fill('Bob Example');

@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium, watchPageErrors } from '../helpers/browser';
+import { hasChromium, launchChromium, pickFile, watchPageErrors } from '../helpers/browser';
 import { startStudio, type StartedStudio } from '../helpers/studio';
 import { hasTestdata, repoRoot, td, testdataDir, videos } from '../helpers/testdata';
 import { decodeFrames } from '../../src-main/engine/media/decode';
@@ -57,14 +57,6 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await rm(root, { recursive: true, force: true });
   });
 
-  async function pick(button: string, file: string) {
-    await page.getByTestId(button).click();
-    const dialog = page.locator('dialog[open]');
-    await dialog.locator('input').fill(join(file, '..'));
-    await dialog.getByRole('button', { name: 'Go' }).click();
-    await dialog.getByRole('button', { name: basename(file), exact: true }).dblclick();
-    await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
-  }
 
   it('new project: marks an empty name, refuses a text file named .mp4 with its reason, resets after creation', async () => {
     await page.locator('#proj-loc').fill(root);
@@ -73,11 +65,11 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await expect(page.getByTestId('proj-name-error').innerText()).resolves.toContain('name');
 
     await page.locator('#proj-name').fill('views');
-    await pick('add-source-A', fake);
+    await pickFile(page, 'add-source-A', fake);
     await expect.poll(() => page.getByTestId('source-refused-A').innerText()).toContain('notes.mp4');
     expect(await page.getByTestId('sources-A').innerText()).not.toContain('notes.mp4');
-    for (const v of [videos.glassesHand, videos.sceneCuts, videos.vertical]) await pick('add-source-A', v);
-    await pick('add-source-B', videos.personB);
+    for (const v of [videos.glassesHand, videos.sceneCuts, videos.vertical]) await pickFile(page, 'add-source-A', v);
+    await pickFile(page, 'add-source-B', videos.personB);
     await expect.poll(() => page.getByTestId('sources-A').innerText()).toContain('183 frames · 25 fps');
     await expect.poll(() => page.getByTestId('sources-B').innerText()).toContain('250 frames · 30 fps');
     await page.locator('#id-A-agreed').fill('Alice Example');

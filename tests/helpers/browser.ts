@@ -1,5 +1,7 @@
 /** Debian's Chromium driven by playwright-core, with the flags this closed network needs. */
 import { existsSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { expect } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const chromiumPath = process.env.FSS_CHROMIUM ?? '/usr/bin/chromium';
@@ -37,4 +39,14 @@ export function watchPageErrors(page: Page): string[] {
     if (m.type() === 'error') errors.push(`console.error: ${m.text()}${m.location().url ? ` (${m.location().url})` : ''}`);
   });
   return errors;
+}
+
+/** Chooses `file` through the studio's path picker opened by the button `button` (a data-testid), as a person does. */
+export async function pickFile(page: Page, button: string, file: string): Promise<void> {
+  await page.getByTestId(button).click();
+  const dialog = page.locator('dialog[open]');
+  await dialog.locator('input').fill(dirname(file));
+  await dialog.getByRole('button', { name: 'Go' }).click();
+  await dialog.getByRole('button', { name: basename(file), exact: true }).dblclick();
+  await expect.poll(() => page.locator('dialog[open]').count()).toBe(0);
 }
