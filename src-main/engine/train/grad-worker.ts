@@ -14,13 +14,17 @@ import { buildAutoencoder, type AutoencoderConfig, type FaceModel } from './mode
 import { assignWeights } from './parallel';
 import { batchGradients } from './trainer';
 
-export interface GradInit {
+/** What builds a replica of the model and its training step: the same for the pool and each of its workers. */
+export interface ReplicaSetup {
   config: AutoencoderConfig;
   backend: TfBackendName;
   seed: number;
   loss: TrainOptions['loss'];
   adam: AdamConfig;
   splitSides: boolean;
+}
+
+export interface GradInit extends ReplicaSetup {
   /** This worker's slot in `grads`. */
   slot: number;
   /** slots x parameters float32: each worker's share gradient; after `update`, slot 0 holds their sum. */

@@ -24,13 +24,12 @@
  */
 import { availableParallelism, freemem } from 'node:os';
 import type * as TfCore from '@tensorflow/tfjs-core';
-import type { TrainOptions } from '../../../src-shared/stages/train';
 import type { TfBackendName } from '../tf/backend';
 import { RpcWorker } from '../util/worker-rpc';
 import { adamStepSize, type Adam, type AdamConfig } from './adam';
 import type { Batch } from './augment';
-import type { GradInit, GradWorkerApi } from './grad-worker';
-import type { AutoencoderConfig, FaceModel } from './models/index';
+import type { GradInit, GradWorkerApi, ReplicaSetup } from './grad-worker';
+import type { FaceModel } from './models/index';
 
 type Tf = typeof TfCore;
 
@@ -101,14 +100,13 @@ export function shareOf(b: Batch, from: number, to: number): Batch {
   };
 }
 
-export interface PoolOptions {
+/** The pool's options that each worker needs to build its replica (the rest cannot cross to a worker). */
+function replicaSetup(o: ReplicaSetup): ReplicaSetup {
+  return { config: o.config, backend: o.backend, seed: o.seed, loss: o.loss, adam: o.adam, splitSides: o.splitSides };
+}
+
+export interface PoolOptions extends ReplicaSetup {
   threads: number;
-  config: AutoencoderConfig;
-  backend: TfBackendName;
-  seed: number;
-  loss: TrainOptions['loss'];
-  adam: AdamConfig;
-  splitSides: boolean;
   /** The state to start from: the master model and its optimizer (its moments and step). */
   model: FaceModel;
   optimizer: Adam;
@@ -161,12 +159,7 @@ export class GradientPool {
       await Promise.all(
         workers.map((w, slot) =>
           w.call('init', {
-            config: o.config,
-            backend: o.backend,
-            seed: o.seed,
-            loss: o.loss,
-            adam: o.adam,
-            splitSides: o.splitSides,
+            ...replicaSetup(o),
             slot,
             grads,
             weights: weights.buffer as SharedArrayBuffer,
