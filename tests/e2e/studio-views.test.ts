@@ -10,7 +10,7 @@
  */
 import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -19,6 +19,10 @@ import { startStudio, type StartedStudio } from '../helpers/studio';
 import { hasTestdata, repoRoot, td, testdataDir, videos } from '../helpers/testdata';
 import { decodeFrames } from '../../src-main/engine/media/decode';
 import { parseAlignments } from '../../src-shared/formats/alignments';
+import { parseOptions } from '../../src-shared/options';
+import { extractStage } from '../../src-shared/stages/extract';
+import { runExtract } from '../../src-main/engine/extract/run';
+import { quietContext } from '../../src-main/engine/stage';
 
 const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
 const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
@@ -238,10 +242,15 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
   });
 
   it('faces: groups by pose from a real alignments file; the trash restores a batch and empties after a confirmation', async () => {
-    // B's real alignments (extract's output for personB, with head poses) and faces named as it names them.
+    // B's real alignments: extract runs on a copy of personB (the test data is read-only), giving head poses and
+    // the face names extract gives.
     const file = `${basename(videos.personB)}.alignments.json`;
-    const doc = parseAlignments(JSON.parse(await readFile(`${videos.personB}.alignments.json`, 'utf8')), file);
-    await copyFile(`${videos.personB}.alignments.json`, join(projectDir, 'alignments', file));
+    const src = join(root, 'extract-B', basename(videos.personB));
+    await mkdir(dirname(src), { recursive: true });
+    await copyFile(videos.personB, src);
+    await runExtract(parseOptions(extractStage.options, { input: src, output: join(root, 'extract-B', 'faces') }), quietContext());
+    const doc = parseAlignments(JSON.parse(await readFile(`${src}.alignments.json`, 'utf8')), file);
+    await copyFile(`${src}.alignments.json`, join(projectDir, 'alignments', file));
     const still = td('identity', 'liveportrait_personA', 'personA_still.jpg');
     const faces = Object.values(doc.frames).flatMap((f) => f.faces).filter((f) => f.file && f.pose).slice(0, 6);
     for (const f of faces) await writeFile(join(projectDir, 'faces', 'B', f.file as string), await sharp(still).resize(256, 256).png().toBuffer());
