@@ -4,10 +4,34 @@ import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'http', 'net', 'stream', 'url', 'util'];
+const nodeBuiltins = [
+  'node:*',
+  'fs',
+  'fs/*',
+  'path',
+  'os',
+  'child_process',
+  'worker_threads',
+  'crypto',
+  'http',
+  'net',
+  'stream',
+  'url',
+  'util',
+];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'release/**', 'bench/results/**', 'test-results/**', 'tests/artifacts/**', '.fss-tmp/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'release/**',
+      'bench/results/**',
+      'test-results/**',
+      'tests/artifacts/**',
+      '.fss-tmp/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],
@@ -20,17 +44,31 @@ export default tseslint.config(
   },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],
-    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] }, globals: { ...globals.browser } },
+    languageOptions: {
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] },
+      globals: { ...globals.browser },
+    },
   },
   // src-shared: pure TypeScript, no Node, DOM, electron, tfjs or image libraries.
   {
     files: ['src-shared/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: nodeBuiltins, message: 'src-shared must not import Node modules' },
-        { group: ['electron', '@tensorflow/*', '@vladmandic/*', 'sharp', 'ws', 'svelte', 'svelte/*'], message: 'src-shared holds types and schemas only' },
-        { group: ['**/src-main/**', '**/src-renderer/**'], message: 'src-shared imports nothing from main or renderer' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: nodeBuiltins, message: 'src-shared must not import Node modules' },
+            {
+              group: ['electron', '@tensorflow/*', '@vladmandic/*', 'sharp', 'ws', 'svelte', 'svelte/*'],
+              message: 'src-shared holds types and schemas only',
+            },
+            {
+              group: ['**/src-main/**', '**/src-renderer/**'],
+              message: 'src-shared imports nothing from main or renderer',
+            },
+          ],
+        },
+      ],
       'no-restricted-globals': ['error', 'window', 'document', 'process', 'Buffer', 'require'],
     },
   },
@@ -39,16 +77,27 @@ export default tseslint.config(
     files: ['src-main/**'],
     ignores: ['src-main/electron/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['electron', 'electron/*'], message: 'only src-main/electron may import electron (the engine is pure Node)' },
-        { group: ['**/src-renderer/**'], message: 'main never imports the renderer' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['electron', 'electron/*'],
+              message: 'only src-main/electron may import electron (the engine is pure Node)',
+            },
+            { group: ['**/src-renderer/**'], message: 'main never imports the renderer' },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src-main/electron/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/src-renderer/**'], message: 'main never imports the renderer' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/src-renderer/**'], message: 'main never imports the renderer' }] },
+      ],
       // Raw IPC only in the two wrapper files.
       'no-restricted-syntax': 'off',
     },
@@ -58,10 +107,18 @@ export default tseslint.config(
     files: ['src-renderer/**'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
-      'no-restricted-imports': ['error', { patterns: [
-        { group: ['**/src-main/**'], message: 'the renderer reaches the engine only through lib/api.ts' },
-        { group: [...nodeBuiltins, 'electron', '@tensorflow/*', '@vladmandic/*', 'sharp', 'ws'], message: 'the renderer runs in a sandboxed page' },
-      ] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/src-main/**'], message: 'the renderer reaches the engine only through lib/api.ts' },
+            {
+              group: [...nodeBuiltins, 'electron', '@tensorflow/*', '@vladmandic/*', 'sharp', 'ws'],
+              message: 'the renderer runs in a sandboxed page',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -35,13 +35,30 @@ async function prepare(): Promise<Setup> {
   // 720p: the first 120 frames of the vertical clip.
   const v720 = join(dir, 'vertical720.mp4');
   const info = await probeVideo(videos.vertical);
-  const w = await createVideoWriter({ path: v720, width: info.width, height: info.height, fps: info.fpsRational, crf: 18, preset: 'veryfast' });
+  const w = await createVideoWriter({
+    path: v720,
+    width: info.width,
+    height: info.height,
+    fps: info.fpsRational,
+    crf: 18,
+    preset: 'veryfast',
+  });
   for await (const f of decodeFrames(videos.vertical, { end: 120 })) await w.write(f.data);
   await w.close();
   await runExtract(parseOptions(extractStage.options, { input: a480, output: join(dir, 'facesA') }), quietContext());
   await runExtract(parseOptions(extractStage.options, { input: v720, output: join(dir, 'facesV') }), quietContext());
   const model = join(dir, 'model');
-  await runTrain(parseOptions(trainStage.options, { inputA: join(dir, 'facesA'), inputB: join(dir, 'facesA'), modelDir: model, trainer: 'lightweight', iterations: 1, previewEvery: 0 }), quietContext());
+  await runTrain(
+    parseOptions(trainStage.options, {
+      inputA: join(dir, 'facesA'),
+      inputB: join(dir, 'facesA'),
+      modelDir: model,
+      trainer: 'lightweight',
+      iterations: 1,
+      previewEvery: 0,
+    }),
+    quietContext(),
+  );
   return { dir, model, a480, v720 };
 }
 
@@ -55,15 +72,24 @@ async function fullConvert(pick: (s: Setup) => string): Promise<Record<string, u
   const { quietContext } = await import('../src-main/engine/stage');
   const input = pick(s);
   const t0 = performance.now();
-  const r = await runConvert(parseOptions(convertOptions, { input, output: join(s.dir, 'out.mp4'), model: s.model }), quietContext());
+  const r = await runConvert(
+    parseOptions(convertOptions, { input, output: join(s.dir, 'out.mp4'), model: s.model }),
+    quietContext(),
+  );
   const ms = performance.now() - t0;
-  return { framesPerSecond: +(r.frames / (ms / 1000)).toFixed(2), frames: r.frames, faces: r.faces, elapsedMs: Math.round(ms) };
+  return {
+    framesPerSecond: +(r.frames / (ms / 1000)).toFixed(2),
+    frames: r.frames,
+    faces: r.faces,
+    elapsedMs: Math.round(ms),
+  };
 }
 
 export const benches: Bench[] = [
   {
     name: 'convert.c2pa',
-    description: 'C2PA Content Credentials (c2pa-rs as WebAssembly): signing the 480p clip (personA MP4) and a 960x845 PNG in memory, ms, with the bytes added',
+    description:
+      'C2PA Content Credentials (c2pa-rs as WebAssembly): signing the 480p clip (personA MP4) and a 960x845 PNG in memory, ms, with the bytes added',
     async run() {
       if (!hasTestdata) return { skipped: 'test data not found' };
       const { ContentCredentials } = await import('../src-main/engine/convert/content-credentials');
@@ -74,7 +100,10 @@ export const benches: Bench[] = [
         const cc = await ContentCredentials.open(join(dir, 'id'));
         const what = { title: 'bench', description: 'bench' };
         const out: Record<string, unknown> = {};
-        for (const [key, file, format] of [['mp4', videos.personA, 'video/mp4'], ['png', td('landmarks', '300w', 'indoor_029.png'), 'image/png']] as const) {
+        for (const [key, file, format] of [
+          ['mp4', videos.personA, 'video/mp4'],
+          ['png', td('landmarks', '300w', 'indoor_029.png'), 'image/png'],
+        ] as const) {
           const bytes = await readFile(file);
           await cc.sign(bytes, format, what); // warm-up (WebAssembly compile on the first call)
           const t0 = performance.now();
@@ -90,7 +119,8 @@ export const benches: Bench[] = [
   },
   {
     name: 'convert.preview.720p',
-    description: 'single-frame preview, 720x1280 frame 60, lightweight model, default options: cold (decode + model + blend) and re-blend after a blend option change, ms',
+    description:
+      'single-frame preview, 720x1280 frame 60, lightweight model, default options: cold (decode + model + blend) and re-blend after a blend option change, ms',
     async run() {
       if (!hasTestdata) return { skipped: 'test data not found' };
       setup ??= prepare();
@@ -104,7 +134,14 @@ export const benches: Bench[] = [
         const other = await p.preview(61);
         const reblend = await p.preview(61, { color: 'hist', erosion: 2 });
         const seamless = await p.preview(61, { seamless: true });
-        return { openMs: Math.round(openMs), frameMs: Math.round(cold.ms), nextFrameMs: Math.round(other.ms), reblendMs: Math.round(reblend.ms), reblendSeamlessMs: Math.round(seamless.ms), faces: cold.faces };
+        return {
+          openMs: Math.round(openMs),
+          frameMs: Math.round(cold.ms),
+          nextFrameMs: Math.round(other.ms),
+          reblendMs: Math.round(reblend.ms),
+          reblendSeamlessMs: Math.round(seamless.ms),
+          faces: cold.faces,
+        };
       } finally {
         p.dispose();
       }
@@ -112,12 +149,14 @@ export const benches: Bench[] = [
   },
   {
     name: 'convert.480p',
-    description: 'convert stage frames/s, personA_short_lp-d18.mp4 (480x480, 216 frames, audio), lightweight model, default options (crf 18, preset medium)',
+    description:
+      'convert stage frames/s, personA_short_lp-d18.mp4 (480x480, 216 frames, audio), lightweight model, default options (crf 18, preset medium)',
     run: () => fullConvert((s) => s.a480),
   },
   {
     name: 'convert.720p',
-    description: 'convert stage frames/s, edge_vertical720p first 120 frames (720x1280), lightweight model, default options',
+    description:
+      'convert stage frames/s, edge_vertical720p first 120 frames (720x1280), lightweight model, default options',
     async run() {
       const r = await fullConvert((s) => s.v720);
       const s = await setup;

@@ -13,7 +13,14 @@ const dir = import.meta.dirname;
 const filter = process.argv[2];
 
 const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts')).sort();
-const results: Array<{ name: string; description: string; ok: boolean; result?: Record<string, unknown>; error?: string; wallMs: number }> = [];
+const results: Array<{
+  name: string;
+  description: string;
+  ok: boolean;
+  result?: Record<string, unknown>;
+  error?: string;
+  wallMs: number;
+}> = [];
 
 for (const file of files) {
   const mod = (await import(pathToFileURL(join(dir, file)).href)) as { benches?: Bench[] };
@@ -23,17 +30,37 @@ for (const file of files) {
     const t0 = performance.now();
     try {
       const result = await bench.run();
-      results.push({ name: bench.name, description: bench.description, ok: true, result, wallMs: Math.round(performance.now() - t0) });
+      results.push({
+        name: bench.name,
+        description: bench.description,
+        ok: true,
+        result,
+        wallMs: Math.round(performance.now() - t0),
+      });
     } catch (e) {
-      results.push({ name: bench.name, description: bench.description, ok: false, error: e instanceof Error ? e.message : String(e), wallMs: Math.round(performance.now() - t0) });
+      results.push({
+        name: bench.name,
+        description: bench.description,
+        ok: false,
+        error: e instanceof Error ? e.message : String(e),
+        wallMs: Math.round(performance.now() - t0),
+      });
     }
-    process.stderr.write(`  ${JSON.stringify(results[results.length - 1]?.result ?? results[results.length - 1]?.error)}\n`);
+    process.stderr.write(
+      `  ${JSON.stringify(results[results.length - 1]?.result ?? results[results.length - 1]?.error)}\n`,
+    );
   }
 }
 
 const doc = {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.versions.node, platform: `${process.platform}-${process.arch}` },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+    platform: `${process.platform}-${process.arch}`,
+  },
   results,
 };
 const out = join(dir, 'results');

@@ -155,10 +155,14 @@ function measureIsolated(
 ): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
     const self = fileURLToPath(import.meta.url);
-    const p = spawn(process.execPath, ['--import', 'tsx', self, CHILD_FLAG, backend, trainer, String(batch), String(threads)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FSS_BENCH_CHILD: '1' },
-    });
+    const p = spawn(
+      process.execPath,
+      ['--import', 'tsx', self, CHILD_FLAG, backend, trainer, String(batch), String(threads)],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, FSS_BENCH_CHILD: '1' },
+      },
+    );
     let out = '';
     let err = '';
     // The pure-JS cpu backend needs many minutes for one step of even the small model: give up after a while.

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, build, then the unit, pipeline and end-to-end tests (vitest). Each check step
+// `npm test`: typecheck, lint, format check (prettier), build, then the unit, pipeline and end-to-end tests (vitest). Each check step
 // counts as one test; vitest's tests count one each. The last line is `N passed, N failed, N skipped`.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -31,15 +31,24 @@ function step(name, cmd, cmdArgs) {
 if (args.length === 0) {
   step('typecheck shared', bin('tsc'), ['-p', 'tsconfig.shared.json']);
   step('typecheck main', bin('tsc'), ['-p', 'tsconfig.main.json']);
-  step('typecheck renderer', bin('svelte-check'), ['--tsconfig', 'tsconfig.renderer.json', '--fail-on-warnings', '--output', 'human']);
+  step('typecheck renderer', bin('svelte-check'), [
+    '--tsconfig',
+    'tsconfig.renderer.json',
+    '--fail-on-warnings',
+    '--output',
+    'human',
+  ]);
   step('lint', bin('eslint'), ['.']);
+  step('format', bin('prettier'), ['--check', '.']);
 }
 const built = step('build', 'npm', ['run', 'build', '--silent']);
 
 const report = join(root, 'test-results', 'vitest.json');
 mkdirSync(join(root, 'test-results'), { recursive: true });
 rmSync(report, { force: true });
-const projects = args.length ? args : ['--project', 'unit', '--project', 'pipeline', ...(built ? ['--project', 'e2e'] : [])];
+const projects = args.length
+  ? args
+  : ['--project', 'unit', '--project', 'pipeline', ...(built ? ['--project', 'e2e'] : [])];
 process.stdout.write(`\n=== vitest ${projects.join(' ')}\n`);
 spawnSync(bin('vitest'), ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...projects], {
   cwd: root,
@@ -51,12 +60,15 @@ try {
   failed += r.numFailedTests;
   skipped += r.numPendingTests + r.numTodoTests;
   // A test file that fails to load has no failed test but must fail the run.
-  const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'));
+  const brokenFiles = r.testResults.filter(
+    (f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'),
+  );
   for (const f of brokenFiles) {
     failed++;
     failures.push(`${f.name}: ${String(f.message).split('\n')[0]}`);
   }
-  for (const f of r.testResults) for (const a of f.assertionResults) if (a.status === 'failed') failures.push(a.fullName);
+  for (const f of r.testResults)
+    for (const a of f.assertionResults) if (a.status === 'failed') failures.push(a.fullName);
 } catch (e) {
   failed++;
   failures.push(`vitest produced no report (${e.message})`);

@@ -56,21 +56,37 @@ export interface DoctorReport {
 /** One line per fact, the same text in the CLI and on the shell page. */
 export function doctorLines(r: DoctorReport): Array<[string, string, boolean]> {
   const tool = (t: ToolFacts) =>
-    t.found ? `${t.version ?? 'unknown version'} (${t.source ?? 'found'}: ${t.path ?? ''})` : `not found${t.error ? `: ${t.error}` : ''}`;
-  const backends = r.tfjs.backends.map((b) => `${b.name} ${b.available ? 'yes' : 'no'}${b.detail ? ` (${b.detail})` : ''}`).join(', ');
+    t.found
+      ? `${t.version ?? 'unknown version'} (${t.source ?? 'found'}: ${t.path ?? ''})`
+      : `not found${t.error ? `: ${t.error}` : ''}`;
+  const backends = r.tfjs.backends
+    .map((b) => `${b.name} ${b.available ? 'yes' : 'no'}${b.detail ? ` (${b.detail})` : ''}`)
+    .join(', ');
   return [
     ['Faceswap Studio', r.app.version, true],
     ['Node.js', `${r.node.version} (needs ${r.node.required})`, r.node.ok],
     ['Platform', `${r.platform.os} ${r.platform.arch}, ${r.platform.cpus} cores, ${r.platform.memoryGiB} GiB`, true],
-    ['Electron binary', r.electron.found ? `${r.electron.version ?? ''} ${r.electron.path ?? ''}`.trim() : `not found${r.electron.error ? `: ${r.electron.error}` : ''}`, r.electron.found],
+    [
+      'Electron binary',
+      r.electron.found
+        ? `${r.electron.version ?? ''} ${r.electron.path ?? ''}`.trim()
+        : `not found${r.electron.error ? `: ${r.electron.error}` : ''}`,
+      r.electron.found,
+    ],
     ['ffmpeg', tool(r.ffmpeg), r.ffmpeg.found],
     ['ffprobe', tool(r.ffprobe), r.ffprobe.found],
     ['tfjs backends', backends || (r.tfjs.error ?? 'none'), r.tfjs.backends.some((b) => b.available)],
-    ['tfjs backend chosen', `${r.tfjs.chosen ?? 'none'}${r.tfjs.gpu ? ` on ${r.tfjs.gpu}` : ''}`, r.tfjs.chosen !== undefined],
+    [
+      'tfjs backend chosen',
+      `${r.tfjs.chosen ?? 'none'}${r.tfjs.gpu ? ` on ${r.tfjs.gpu}` : ''}`,
+      r.tfjs.chosen !== undefined,
+    ],
     gpuLine(r.tfjs),
     [
       'Human models',
-      r.human.found ? `${r.human.models.length} found in ${r.human.modelsPath ?? ''}${r.human.missing.length ? `; missing ${r.human.missing.join(', ')}` : ''}` : 'not found',
+      r.human.found
+        ? `${r.human.models.length} found in ${r.human.modelsPath ?? ''}${r.human.missing.length ? `; missing ${r.human.missing.join(', ')}` : ''}`
+        : 'not found',
       r.human.found && r.human.missing.length === 0,
     ],
   ];

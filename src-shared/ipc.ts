@@ -11,8 +11,16 @@ import type { Progress, LogLevel, PreviewEvent } from './progress';
 
 const absPath = z.string().min(1).max(4096);
 const side = z.enum(['A', 'B']);
-const faceName = z.string().min(1).max(255).regex(/^[^/\\]+$/, 'a file name, not a path');
-const batchId = z.string().min(1).max(100).regex(/^[\w-]+$/, 'a trash batch id');
+const faceName = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[^/\\]+$/, 'a file name, not a path');
+const batchId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[\w-]+$/, 'a trash batch id');
 
 /** Compute backends the user may choose in Settings. */
 export const SETTINGS_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -36,10 +44,18 @@ export const requestSchemas = {
    */
   'project:update': z
     .object({
-      identities: z.partialRecord(side, z.object({ sources: z.array(absPath).max(1000).optional(), consent: consentSchema.optional() }).strict()).optional(),
+      identities: z
+        .partialRecord(
+          side,
+          z.object({ sources: z.array(absPath).max(1000).optional(), consent: consentSchema.optional() }).strict(),
+        )
+        .optional(),
       skipInConversion: z.partialRecord(side, z.array(faceName).max(100_000)).optional(),
       convertSettings: z.record(z.string(), z.unknown()).optional(),
-      convertPresets: z.record(z.string().trim().min(1).max(80), z.record(z.string(), z.unknown())).refine((r) => Object.keys(r).length <= 100, 'at most 100 presets').optional(),
+      convertPresets: z
+        .record(z.string().trim().min(1).max(80), z.record(z.string(), z.unknown()))
+        .refine((r) => Object.keys(r).length <= 100, 'at most 100 presets')
+        .optional(),
     })
     .strict(),
   /** What a video, photo or folder of photos is (frame count, rate, size); a bad file is a one-line error. */
@@ -64,7 +80,13 @@ export const requestSchemas = {
   /** Destroy trash batches for good (every batch when `batchIds` is absent); the GUI asks first. */
   'faces:trash:empty': z.object({ batchIds: z.array(batchId).min(1).max(10_000).optional() }).strict(),
   /** Queue a stage job; options are validated against the stage's schema. */
-  'job:start': z.object({ stage: z.string().min(1).max(64), options: z.record(z.string(), z.unknown()), title: z.string().max(200).optional() }).strict(),
+  'job:start': z
+    .object({
+      stage: z.string().min(1).max(64),
+      options: z.record(z.string(), z.unknown()),
+      title: z.string().max(200).optional(),
+    })
+    .strict(),
   'job:cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
   /** Ask a running job to do something now: `save` (training saves the model after the current step). */
   'job:request': z.object({ jobId: z.string().min(1).max(64), request: z.enum(['save']) }).strict(),
@@ -73,7 +95,13 @@ export const requestSchemas = {
    * calls; a change of blend options only re-blends. Options are validated against the convert schema.
    */
   'convert:preview': z
-    .object({ input: absPath, model: absPath, frame: z.int().min(0), options: z.record(z.string(), z.unknown()), view: z.enum(['swapped', 'mask']).optional() })
+    .object({
+      input: absPath,
+      model: absPath,
+      frame: z.int().min(0),
+      options: z.record(z.string(), z.unknown()),
+      view: z.enum(['swapped', 'mask']).optional(),
+    })
     .strict(),
   /**
    * Show a file (a job's output) in the system file manager: Electron only (`shown: true`); in browser mode the
@@ -255,7 +283,8 @@ export function validateRequest(
   channel: string,
   params: unknown,
 ): { ok: true; channel: Channel; params: unknown } | { ok: false; error: WireError } {
-  if (!isChannel(channel)) return { ok: false, error: { code: 'bad-request', message: `unknown channel '${channel}'` } };
+  if (!isChannel(channel))
+    return { ok: false, error: { code: 'bad-request', message: `unknown channel '${channel}'` } };
   const r = requestSchemas[channel].safeParse(params ?? {});
   if (!r.success) {
     const detail = r.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');

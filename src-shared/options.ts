@@ -131,7 +131,9 @@ export function parseOptions<S extends z.ZodObject>(schema: S, raw: unknown): z.
     const key = String(issue.path[0] ?? '');
     // Derived schemas (.partial(), .pick()) wrap fields; unwrap one level to find the meta.
     const field = schema.shape[key] as (z.ZodType & { unwrap?: () => z.ZodType }) | undefined;
-    const meta = field ? (fieldMeta.get(field) ?? (field.unwrap ? fieldMeta.get(field.unwrap()) : undefined)) : undefined;
+    const meta = field
+      ? (fieldMeta.get(field) ?? (field.unwrap ? fieldMeta.get(field.unwrap()) : undefined))
+      : undefined;
     const name = meta ? `--${flagName(key, meta)}` : key || 'options';
     return `${name}: ${issue.message}`;
   });

@@ -33,7 +33,8 @@ function buildProgram(): Command {
         console.log(JSON.stringify(report, null, 2));
         return;
       }
-      for (const [name, value, ok] of doctorLines(report)) console.log(`${ok ? 'ok  ' : 'no  '}${name.padEnd(20)} ${value}`);
+      for (const [name, value, ok] of doctorLines(report))
+        console.log(`${ok ? 'ok  ' : 'no  '}${name.padEnd(20)} ${value}`);
     });
 
   program

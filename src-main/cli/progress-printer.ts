@@ -10,22 +10,32 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}`
+    : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
 export function formatProgress(p: Progress): string {
   const parts = [`${p.title}`, `${(p.fraction * 100).toFixed(1).padStart(5)}%`];
   if (p.done !== undefined) parts.push(p.total !== undefined ? `${p.done}/${p.total}` : `${p.done}`);
-  if (p.rate !== undefined && p.rate > 0) parts.push(`${p.rate.toFixed(p.rate < 10 ? 2 : 1)} ${p.rateUnit ?? 'items/s'}`);
+  if (p.rate !== undefined && p.rate > 0)
+    parts.push(`${p.rate.toFixed(p.rate < 10 ? 2 : 1)} ${p.rateUnit ?? 'items/s'}`);
   if (p.etaMs !== undefined) parts.push(`ETA ${formatDuration(p.etaMs)}`);
-  if (p.metrics) parts.push(Object.entries(p.metrics).map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`).join(' '));
+  if (p.metrics)
+    parts.push(
+      Object.entries(p.metrics)
+        .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toPrecision(4)}`)
+        .join(' '),
+    );
   if (p.detail) parts.push(p.detail);
   return parts.join('  ');
 }
 
 /** Human output keeps long per-frame series out of the terminal (`--json` prints them whole). */
 function compactArrays(_key: string, value: unknown): unknown {
-  return Array.isArray(value) && value.length > 24 && typeof value[0] === 'object' ? `[${value.length} entries; --json prints them]` : value;
+  return Array.isArray(value) && value.length > 24 && typeof value[0] === 'object'
+    ? `[${value.length} entries; --json prints them]`
+    : value;
 }
 
 export interface Printer {

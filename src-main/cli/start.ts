@@ -27,9 +27,16 @@ export async function start(opts: StartOptions): Promise<void> {
     console.log(`Electron binary not available (${why}); serving the studio to your browser instead.`);
   }
   await ensureBuilt();
-  const server = await startServer({ staticDir: rendererDir, host: opts.host, port: opts.port, roots: opts.roots.length ? opts.roots : [homedir()] });
+  const server = await startServer({
+    staticDir: rendererDir,
+    host: opts.host,
+    port: opts.port,
+    roots: opts.roots.length ? opts.roots : [homedir()],
+  });
   if (!['127.0.0.1', 'localhost', '::1'].includes(opts.host)) {
-    console.log(`warning: listening on ${opts.host}, reachable from other machines; anyone with the URL below can use the studio`);
+    console.log(
+      `warning: listening on ${opts.host}, reachable from other machines; anyone with the URL below can use the studio`,
+    );
   }
   console.log(`Faceswap Studio is at ${server.loginUrl}  (Ctrl+C to stop)`);
   await new Promise<void>((resolveStop) => {
@@ -58,7 +65,11 @@ async function electronUnavailable(): Promise<string | undefined> {
 async function ensureBuilt(): Promise<void> {
   if (existsSync(join(rendererDir, 'index.html'))) return;
   console.log('Building the studio (first start)...');
-  const r = spawnSync(process.execPath, [join(appRoot, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'], { cwd: appRoot, stdio: 'inherit' });
+  const r = spawnSync(
+    process.execPath,
+    [join(appRoot, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--logLevel', 'error'],
+    { cwd: appRoot, stdio: 'inherit' },
+  );
   if (r.status !== 0) throw new Error('building the studio failed (see above)');
 }
 

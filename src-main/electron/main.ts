@@ -72,7 +72,9 @@ async function createWindow(): Promise<BrowserWindow> {
 }
 
 // The user's media reach the page through fss-file://local/?path=... (see src-renderer/lib/api.ts fileUrl).
-protocol.registerSchemesAsPrivileged([{ scheme: 'fss-file', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'fss-file', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
+]);
 
 async function main(): Promise<void> {
   if (!app.requestSingleInstanceLock()) {
@@ -88,7 +90,12 @@ async function main(): Promise<void> {
     for (const w of BrowserWindow.getAllWindows()) w.webContents.send('fss:event', event);
   };
   // Show in folder: the path reaches here only after the shared schema and the path guard (in the handler).
-  const { handlers, close } = createServices({ shell: 'electron', guard, emit, showInFolder: (path) => shell.showItemInFolder(path) });
+  const { handlers, close } = createServices({
+    shell: 'electron',
+    guard,
+    emit,
+    showInFolder: (path) => shell.showItemInFolder(path),
+  });
   // Quitting (the last window closed, SIGTERM, SIGHUP, Ctrl+C in the launching terminal) cancels the jobs first
   // and waits for them: a training saves before the app exits (docs/reliability.md).
   let closing = false;
@@ -103,8 +110,10 @@ async function main(): Promise<void> {
   protocol.handle('fss-file', (req) => mediaResponse(guard, req));
   ipcMain.handle('fss:invoke', async (event, channel: unknown, params: unknown) => {
     // Only our own page may call in.
-    if (event.senderFrame?.url !== rendererUrl) return { ok: false, error: { code: 'forbidden', message: 'unknown sender' } };
-    if (typeof channel !== 'string') return { ok: false, error: { code: 'bad-request', message: 'channel must be a string' } };
+    if (event.senderFrame?.url !== rendererUrl)
+      return { ok: false, error: { code: 'forbidden', message: 'unknown sender' } };
+    if (typeof channel !== 'string')
+      return { ok: false, error: { code: 'bad-request', message: 'channel must be a string' } };
     return dispatch(handlers, channel, params);
   });
   let win = await createWindow();

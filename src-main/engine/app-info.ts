@@ -6,7 +6,11 @@ import { join, resolve } from 'node:path';
 /** Root of the installed app (the folder holding package.json). */
 export const appRoot = resolve(import.meta.dirname, '..', '..');
 
-const pkg = JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as { name: string; version: string; engines?: { node?: string } };
+const pkg = JSON.parse(readFileSync(join(appRoot, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  engines?: { node?: string };
+};
 
 export const appName = 'Faceswap Studio';
 export const appVersion = pkg.version;

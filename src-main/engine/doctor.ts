@@ -20,11 +20,23 @@ export interface DoctorOptions {
 }
 
 export async function runDoctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
-  const [media, tfjs] = await Promise.all([mediaFacts(), opts.probeBackends === false ? Promise.resolve(undefined) : tfjsFacts()]);
+  const [media, tfjs] = await Promise.all([
+    mediaFacts(),
+    opts.probeBackends === false ? Promise.resolve(undefined) : tfjsFacts(),
+  ]);
   return {
     app: { name: appName, version: appVersion },
-    node: { version: process.versions.node, required: nodeRequirement, ok: nodeSatisfies(process.versions.node, nodeRequirement) },
-    platform: { os: process.platform, arch: process.arch, cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    node: {
+      version: process.versions.node,
+      required: nodeRequirement,
+      ok: nodeSatisfies(process.versions.node, nodeRequirement),
+    },
+    platform: {
+      os: process.platform,
+      arch: process.arch,
+      cpus: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+    },
     electron: electronFacts(),
     ffmpeg: media.ffmpeg,
     ffprobe: media.ffprobe,
@@ -54,7 +66,8 @@ export function electronFacts(): ToolFacts {
     const pathTxt = join(pkgDir, 'path.txt');
     const rel = existsSync(pathTxt) ? readFileSync(pathTxt, 'utf8').trim() : undefined;
     const bin = override ? join(override, rel ?? 'electron') : rel ? join(pkgDir, 'dist', rel) : undefined;
-    if (bin && existsSync(bin)) return { found: true, path: bin, version, source: override ? 'ELECTRON_OVERRIDE_DIST_PATH' : 'electron' };
+    if (bin && existsSync(bin))
+      return { found: true, path: bin, version, source: override ? 'ELECTRON_OVERRIDE_DIST_PATH' : 'electron' };
     return { found: false, version, error: `electron ${version} is installed but its binary was not downloaded` };
   } catch {
     return { found: false, error: 'the electron package is not installed' };
@@ -65,7 +78,9 @@ async function mediaFacts(): Promise<{ ffmpeg: ToolFacts; ffprobe: ToolFacts }> 
   const { ffmpegFacts } = await import('./media/ffmpeg');
   const f = await ffmpegFacts();
   const tool = (t: { path: string; version: string; source: string } | undefined, name: string): ToolFacts =>
-    t ? { found: true, path: t.path, version: t.version, source: t.source } : { found: false, error: f.error ?? `${name} not found` };
+    t
+      ? { found: true, path: t.path, version: t.version, source: t.source }
+      : { found: false, error: f.error ?? `${name} not found` };
   return { ffmpeg: tool(f.ffmpeg, 'ffmpeg'), ffprobe: tool(f.ffprobe, 'ffprobe') };
 }
 

@@ -61,7 +61,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 
-
 /** The same policy as the Electron window's: only our own scripts, styles and the WebSocket back home. */
 export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: fss-file:; media-src 'self' blob: fss-file:; connect-src 'self' fss-file:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
@@ -123,7 +122,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     const path = decodePath(url.pathname);
     if (path === undefined) {
-      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('400: malformed percent-encoding in the path\n');
+      res
+        .writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('400: malformed percent-encoding in the path\n');
       return;
     }
     await serveStatic(staticDir, path, req, res);
@@ -162,7 +163,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const reply = (ws: WebSocket, msg: WireMessage) => {
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
   };
-  const refuse = (ws: WebSocket, id: number, message: string) => reply(ws, { kind: 'response', id, ok: false, error: { code: 'bad-request', message } });
+  const refuse = (ws: WebSocket, id: number, message: string) =>
+    reply(ws, { kind: 'response', id, ok: false, error: { code: 'bad-request', message } });
 
   async function onMessage(ws: WebSocket, data: RawData, isBinary: boolean): Promise<void> {
     if (isBinary) return refuse(ws, -1, 'binary messages are not accepted: send JSON text');
@@ -174,8 +176,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     }
     const framed = wireRequestSchema.safeParse(raw);
     if (!framed.success) {
-      const id = raw !== null && typeof raw === 'object' && 'id' in raw && Number.isSafeInteger(raw.id) ? (raw.id as number) : -1;
-      return refuse(ws, id, `malformed request: ${framed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ').slice(0, 500)}`);
+      const id =
+        raw !== null && typeof raw === 'object' && 'id' in raw && Number.isSafeInteger(raw.id)
+          ? (raw.id as number)
+          : -1;
+      return refuse(
+        ws,
+        id,
+        `malformed request: ${framed.error.issues
+          .map((i) => `${i.path.join('.') || 'message'}: ${i.message}`)
+          .join('; ')
+          .slice(0, 500)}`,
+      );
     }
     const { id, channel, params } = framed.data;
     const r = await dispatch(handlers, channel, params);
@@ -274,7 +286,9 @@ async function serveUserFile(guard: PathGuard, path: string, req: IncomingMessag
     media = await resolveUserMedia(guard, path);
   } catch (e) {
     if (!isUserError(e)) throw e;
-    res.writeHead(e.code === 'outside-root' ? 403 : 404, { 'Content-Type': 'text/plain; charset=utf-8' }).end(e.message);
+    res
+      .writeHead(e.code === 'outside-root' ? 403 : 404, { 'Content-Type': 'text/plain; charset=utf-8' })
+      .end(e.message);
     return;
   }
   // Byte ranges, so that a <video> can seek (issue 13).

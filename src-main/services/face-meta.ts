@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { parseAlignments } from '../../src-shared/formats/alignments';
 import type { FaceMeta } from '../../src-shared/ipc';
 
-export async function facesMeta(alignmentsDir: string, faceNames: readonly string[]): Promise<Record<string, FaceMeta>> {
+export async function facesMeta(
+  alignmentsDir: string,
+  faceNames: readonly string[],
+): Promise<Record<string, FaceMeta>> {
   const wanted = new Set(faceNames);
   const out: Record<string, FaceMeta> = {};
   const files = (await readdir(alignmentsDir).catch(() => [] as string[])).filter((f) => f.endsWith('.json'));
@@ -25,7 +28,9 @@ export async function facesMeta(alignmentsDir: string, faceNames: readonly strin
       for (const face of frame.faces) {
         if (!face.file || !wanted.has(face.file)) continue;
         const [[a, b, c], [d, e, g]] = face.matrix;
-        const landmarks = face.landmarks68.map(([x, y]) => [round((a * x + b * y + c) / size), round((d * x + e * y + g) / size)] as [number, number]);
+        const landmarks = face.landmarks68.map(
+          ([x, y]) => [round((a * x + b * y + c) / size), round((d * x + e * y + g) / size)] as [number, number],
+        );
         out[face.file] = {
           ...(face.blur !== undefined ? { blur: face.blur } : {}),
           size: Math.round(Math.max(face.box[2], face.box[3])),
@@ -40,7 +45,8 @@ export async function facesMeta(alignmentsDir: string, faceNames: readonly strin
   const all = Object.values(out).filter((m) => m.landmarks);
   if (all.length) {
     const mean = Array.from({ length: 68 }, (_, i) => {
-      let sx = 0, sy = 0;
+      let sx = 0,
+        sy = 0;
       for (const m of all) {
         const p = m.landmarks?.[i] ?? [0, 0];
         sx += p[0];

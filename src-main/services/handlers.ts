@@ -7,10 +7,29 @@ import { dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { isUserError, UserError } from '../../src-shared/errors';
 import type { Side } from '../../src-shared/formats/project';
-import { validateRequest, type AppEvent, type Channel, type ProjectView, type ResponseMap, type WireError, type requestSchemas } from '../../src-shared/ipc';
+import {
+  validateRequest,
+  type AppEvent,
+  type Channel,
+  type ProjectView,
+  type ResponseMap,
+  type WireError,
+  type requestSchemas,
+} from '../../src-shared/ipc';
 import { appName, appVersion } from '../engine/app-info';
 import { runDoctor } from '../engine/doctor';
-import { createProject, deleteFaces, emptyTrash, facesDir, listFaces, listTrash, openProject, undoDelete, updateProject, type OpenProject } from '../engine/project/project';
+import {
+  createProject,
+  deleteFaces,
+  emptyTrash,
+  facesDir,
+  listFaces,
+  listTrash,
+  openProject,
+  undoDelete,
+  updateProject,
+  type OpenProject,
+} from '../engine/project/project';
 import { JobQueue } from './jobs';
 import { PreviewService } from './preview-service';
 import { parseOptions } from '../../src-shared/options';
@@ -72,7 +91,13 @@ export function createServices(ctx: ServiceContext): Services {
 
   const handlers: Handlers = {
     'app:doctor': () => (doctor ??= runDoctor()),
-    'app:info': async () => ({ name: appName, version: appVersion, shell: ctx.shell, roots: ctx.guard.roots, labelOutputs: true }),
+    'app:info': async () => ({
+      name: appName,
+      version: appVersion,
+      shell: ctx.shell,
+      roots: ctx.guard.roots,
+      labelOutputs: true,
+    }),
     'fs:list': async ({ path }) => {
       const dir = await ctx.guard.check(path);
       const entries = await readdir(dir, { withFileTypes: true }).catch(() => {
@@ -84,8 +109,14 @@ export function createServices(ctx: ServiceContext): Services {
         parent: parent !== dir && ctx.guard.roots.some((r) => dir !== r && isInside(r, dir)) ? parent : undefined,
         entries: entries
           .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.isFile()))
-          .map((e) => ({ name: e.name, path: join(dir, e.name), kind: e.isDirectory() ? ('dir' as const) : ('file' as const) }))
-          .sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name, undefined, { numeric: true }) : a.kind === 'dir' ? -1 : 1)),
+          .map((e) => ({
+            name: e.name,
+            path: join(dir, e.name),
+            kind: e.isDirectory() ? ('dir' as const) : ('file' as const),
+          }))
+          .sort((a, b) =>
+            a.kind === b.kind ? a.name.localeCompare(b.name, undefined, { numeric: true }) : a.kind === 'dir' ? -1 : 1,
+          ),
       };
     },
     'project:create': async (p) => {
@@ -100,7 +131,10 @@ export function createServices(ctx: ServiceContext): Services {
       // Every new source is inside the allowed roots and readable as what it claims to be.
       for (const side of ['A', 'B'] as const) {
         const id = edit.identities?.[side];
-        if (id?.sources) id.sources = await Promise.all(id.sources.map(async (s) => (await probeMedia(await ctx.guard.check(s))).path));
+        if (id?.sources)
+          id.sources = await Promise.all(
+            id.sources.map(async (s) => (await probeMedia(await ctx.guard.check(s))).path),
+          );
       }
       current = await updateProject(p, edit);
       return view(current);
@@ -128,7 +162,9 @@ export function createServices(ctx: ServiceContext): Services {
     },
     'faces:trash:list': async () => {
       const p = requireProject();
-      return { batches: (await listTrash(p.dir)).map((b) => ({ ...b, dir: join(p.dir, projectFolders.trash, b.id, b.side) })) };
+      return {
+        batches: (await listTrash(p.dir)).map((b) => ({ ...b, dir: join(p.dir, projectFolders.trash, b.id, b.side) })),
+      };
     },
     'faces:trash:restore': async ({ batchId }) => {
       const batch = await undoDelete(requireProject().dir, batchId);
@@ -147,8 +183,17 @@ export function createServices(ctx: ServiceContext): Services {
       return jobs.enqueue(stage, await guardOptionPaths(ctx.guard, def.options, options, current?.dir), title);
     },
     'convert:preview': async ({ input, model, frame, options, view }) => {
-      const o = parseOptions(convertOptions.partial(), await guardOptionPaths(ctx.guard, convertOptions, options, current?.dir));
-      return previews.render({ input: await ctx.guard.check(input), model: await ctx.guard.check(model), frame, options: o, ...(view ? { view } : {}) });
+      const o = parseOptions(
+        convertOptions.partial(),
+        await guardOptionPaths(ctx.guard, convertOptions, options, current?.dir),
+      );
+      return previews.render({
+        input: await ctx.guard.check(input),
+        model: await ctx.guard.check(model),
+        frame,
+        options: o,
+        ...(view ? { view } : {}),
+      });
     },
     'job:request': async ({ jobId, request }) => {
       jobs.request(jobId, request);
@@ -167,10 +212,20 @@ export function createServices(ctx: ServiceContext): Services {
       if (projectsDir !== undefined) await ctx.guard.check(projectsDir);
       // The ffmpeg is checked (where it is, what it answers) before it is written and run by any job.
       const ffmpeg = ffmpegPath === undefined ? undefined : await checkFfmpegPath(ffmpegPath, ctx.guard.roots);
-      const s = await settings.update((cur) => ({ ...cur, ...(backend ? { backend } : {}), ffmpegPath: ffmpeg?.path, projectsDir }));
+      const s = await settings.update((cur) => ({
+        ...cur,
+        ...(backend ? { backend } : {}),
+        ffmpegPath: ffmpeg?.path,
+        projectsDir,
+      }));
       applySettings(s);
       doctor = undefined; // the facts may have changed
-      return { backend: s.backend, ffmpegPath: s.ffmpegPath, ...(ffmpeg ? { ffmpegVersion: ffmpeg.version } : {}), projectsDir: s.projectsDir };
+      return {
+        backend: s.backend,
+        ffmpegPath: s.ffmpegPath,
+        ...(ffmpeg ? { ffmpegVersion: ffmpeg.version } : {}),
+        projectsDir: s.projectsDir,
+      };
     },
   };
   return {

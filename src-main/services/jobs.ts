@@ -39,7 +39,15 @@ export class JobQueue {
     const stage = findStage(stageId);
     if (!stage) throw new UserError('bad-option', `unknown stage '${stageId}'`);
     const options = parseOptions(stage.def.options, rawOptions);
-    const info: JobInfo = { id: randomUUID(), stage: stageId, title: title ?? stage.def.title, state: 'queued', created: Date.now(), logs: [], options: rawOptions as Record<string, unknown> };
+    const info: JobInfo = {
+      id: randomUUID(),
+      stage: stageId,
+      title: title ?? stage.def.title,
+      state: 'queued',
+      created: Date.now(),
+      logs: [],
+      options: rawOptions as Record<string, unknown>,
+    };
     this.jobs.set(info.id, { info, options, cancelRequested: false });
     this.opts.emit({ type: 'job:queued', job: info });
     this.pump();
@@ -78,12 +86,14 @@ export class JobQueue {
 
   /** Resolves when no job is queued or running (tests, shutdown). */
   async idle(): Promise<void> {
-    while (this.running || [...this.jobs.values()].some((j) => j.info.state === 'queued')) await new Promise((r) => setTimeout(r, 50));
+    while (this.running || [...this.jobs.values()].some((j) => j.info.state === 'queued'))
+      await new Promise((r) => setTimeout(r, 50));
   }
 
   /** Cancels everything and waits (shutdown). */
   async shutdown(): Promise<void> {
-    for (const j of this.jobs.values()) if (j.info.state === 'queued' || j.info.state === 'running') this.cancel(j.info.id);
+    for (const j of this.jobs.values())
+      if (j.info.state === 'queued' || j.info.state === 'running') this.cancel(j.info.id);
     await this.idle();
   }
 
@@ -113,20 +123,26 @@ export class JobQueue {
       },
     });
     next.worker = worker;
-    worker.call('run').then(
-      (result) => {
-        next.info.result = result;
-        this.finish(next, next.cancelRequested ? 'cancelled' : 'done');
-      },
-      (e: Error) => {
-        if (isUserError(e) ? e.code === 'cancelled' : next.cancelRequested) this.finish(next, 'cancelled');
-        else {
-          if (!isUserError(e)) console.error(`job ${next.info.id} (${next.info.stage}) failed:`, e.stack ?? e.message);
-          next.info.error = isUserError(e) ? { code: e.code, message: e.message } : { code: 'internal', message: e.message.split('\n')[0] ?? 'internal error' };
-          this.finish(next, 'failed');
-        }
-      },
-    ).finally(() => void worker.close());
+    worker
+      .call('run')
+      .then(
+        (result) => {
+          next.info.result = result;
+          this.finish(next, next.cancelRequested ? 'cancelled' : 'done');
+        },
+        (e: Error) => {
+          if (isUserError(e) ? e.code === 'cancelled' : next.cancelRequested) this.finish(next, 'cancelled');
+          else {
+            if (!isUserError(e))
+              console.error(`job ${next.info.id} (${next.info.stage}) failed:`, e.stack ?? e.message);
+            next.info.error = isUserError(e)
+              ? { code: e.code, message: e.message }
+              : { code: 'internal', message: e.message.split('\n')[0] ?? 'internal error' };
+            this.finish(next, 'failed');
+          }
+        },
+      )
+      .finally(() => void worker.close());
   }
 
   private finish(job: JobRecord, state: 'done' | 'failed' | 'cancelled'): void {
@@ -136,7 +152,8 @@ export class JobQueue {
     if (this.running === job) this.running = undefined;
     const jobId = job.info.id;
     if (state === 'done') this.opts.emit({ type: 'job:done', jobId, result: job.info.result });
-    else if (state === 'failed') this.opts.emit({ type: 'job:failed', jobId, error: job.info.error ?? { code: 'internal', message: 'failed' } });
+    else if (state === 'failed')
+      this.opts.emit({ type: 'job:failed', jobId, error: job.info.error ?? { code: 'internal', message: 'failed' } });
     else this.opts.emit({ type: 'job:cancelled', jobId });
     setImmediate(() => this.pump());
   }

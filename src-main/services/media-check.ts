@@ -23,5 +23,13 @@ export async function probeMedia(path: string): Promise<MediaFacts> {
     return { path, kind: 'image', width: f.width, height: f.height, frameCount: 1 };
   }
   const v = await probeVideo(path);
-  return { path, kind: 'video', width: v.width, height: v.height, fps: v.fps, frameCount: v.frameCount, durationSec: v.durationSec };
+  return {
+    path,
+    kind: 'video',
+    width: v.width,
+    height: v.height,
+    fps: v.fps,
+    frameCount: v.frameCount,
+    durationSec: v.durationSec,
+  };
 }

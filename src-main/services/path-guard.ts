@@ -54,7 +54,8 @@ export async function guardOptionPaths(
       if (typeof p !== 'string' || p === '') return p;
       let abs = p;
       if (!isAbsolute(p)) {
-        if (base === undefined) throw new UserError('outside-root', `${flag}: ${p}: a relative path needs an open project`, p);
+        if (base === undefined)
+          throw new UserError('outside-root', `${flag}: ${p}: a relative path needs an open project`, p);
         abs = resolve(base, p);
       }
       try {

@@ -28,7 +28,15 @@ export interface PreviewResponse {
 }
 
 /** Fields fixed when a previewer is created; a change of any of them makes a new previewer. */
-const SESSION_KEYS = ['alignments', 'facesDir', 'swapModel', 'filter', 'nfilter', 'filterThreshold', 'backend'] as const;
+const SESSION_KEYS = [
+  'alignments',
+  'facesDir',
+  'swapModel',
+  'filter',
+  'nfilter',
+  'filterThreshold',
+  'backend',
+] as const;
 
 let session: { key: string; previewer: Previewer } | undefined;
 let queue: Promise<unknown> = Promise.resolve();
@@ -50,12 +58,23 @@ async function handle(req: PreviewRequest): Promise<PreviewResponse> {
     if (session?.key !== key) {
       session?.previewer.dispose();
       session = undefined;
-      const fixed = Object.fromEntries(SESSION_KEYS.filter((k) => req.options[k] !== undefined).map((k) => [k, req.options[k]]));
+      const fixed = Object.fromEntries(
+        SESSION_KEYS.filter((k) => req.options[k] !== undefined).map((k) => [k, req.options[k]]),
+      );
       session = { key, previewer: await createPreviewer({ ...fixed, input: req.input, model: req.model }) };
     }
     const r = await session.previewer.preview(req.frame, req.options, { view: req.view ?? 'swapped' });
-    const jpeg = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
-    return { image: `data:image/jpeg;base64,${jpeg.toString('base64')}`, width: r.width, height: r.height, faces: r.faces, ms: r.ms, modelRan: r.modelRan };
+    const jpeg = await sharp(r.data, { raw: { width: r.width, height: r.height, channels: 3 } })
+      .jpeg({ quality: 90 })
+      .toBuffer();
+    return {
+      image: `data:image/jpeg;base64,${jpeg.toString('base64')}`,
+      width: r.width,
+      height: r.height,
+      faces: r.faces,
+      ms: r.ms,
+      modelRan: r.modelRan,
+    };
   } catch (e) {
     if (!isUserError(e)) console.error(e);
     throw e;

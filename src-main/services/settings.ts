@@ -50,7 +50,10 @@ export class SettingsStore {
   }
 
   async addRecent(dir: string, name: string): Promise<void> {
-    await this.update((s) => ({ ...s, recent: [{ dir, name, opened: new Date().toISOString() }, ...s.recent.filter((r) => r.dir !== dir)].slice(0, 12) }));
+    await this.update((s) => ({
+      ...s,
+      recent: [{ dir, name, opened: new Date().toISOString() }, ...s.recent.filter((r) => r.dir !== dir)].slice(0, 12),
+    }));
   }
 }
 
@@ -67,7 +70,9 @@ function systemDirs(env: NodeJS.ProcessEnv = process.env): string[] {
 function inSystemDir(file: string): boolean {
   const dir = dirname(file);
   // Program Files holds programs in sub-folders; the other folders hold them directly.
-  return systemDirs().some((d) => (process.platform === 'win32' ? isInside(win32.resolve(d), file) : resolve(d) === dir));
+  return systemDirs().some((d) =>
+    process.platform === 'win32' ? isInside(win32.resolve(d), file) : resolve(d) === dir,
+  );
 }
 
 /**
@@ -76,7 +81,10 @@ function inSystemDir(file: string): boolean {
  * /opt/homebrew/bin, Program Files, a folder on PATH), that answers `-version` like ffmpeg. The location is
  * checked before anything is run. Returns the real path and the version; a UserError with one line otherwise.
  */
-export async function checkFfmpegPath(path: string, roots: readonly string[]): Promise<{ path: string; version: string }> {
+export async function checkFfmpegPath(
+  path: string,
+  roots: readonly string[],
+): Promise<{ path: string; version: string }> {
   const refuse = (why: string) => new UserError('bad-option', `${path}: ${why}`, path);
   if (!isAbsolute(path)) throw refuse('not an absolute path');
   const real = await realpath(path).catch(() => undefined);
@@ -86,7 +94,13 @@ export async function checkFfmpegPath(path: string, roots: readonly string[]): P
   if (!roots.some((r) => isInside(r, real)) && !inSystemDir(resolve(path)) && !inSystemDir(real)) {
     throw refuse('outside the allowed roots and the system program folders; put ffmpeg in one of them');
   }
-  if (process.platform !== 'win32' && (await access(real, constants.X_OK).then(() => false, () => true))) {
+  if (
+    process.platform !== 'win32' &&
+    (await access(real, constants.X_OK).then(
+      () => false,
+      () => true,
+    ))
+  ) {
     throw refuse('not an executable file');
   }
   const r = await runTool(real, ['-hide_banner', '-version'], { timeoutMs: 10_000, maxStdout: 64 * 1024 });

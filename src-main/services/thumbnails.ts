@@ -21,7 +21,12 @@ export const thumbName = (face: string): string => face.replace(/\.[^.]+$/, '.jp
  * Makes the missing (or stale) thumbnails of `names` in the faces folder `facesDir`; returns the thumbnail folder.
  * A face that cannot be read gets no thumbnail (the grid falls back to the face itself).
  */
-export async function ensureThumbs(projectDir: string, side: Side, facesDir: string, names: readonly string[]): Promise<string> {
+export async function ensureThumbs(
+  projectDir: string,
+  side: Side,
+  facesDir: string,
+  names: readonly string[],
+): Promise<string> {
   const dir = thumbsDir(projectDir, side);
   await mkdir(dir, { recursive: true });
   await Promise.all(

@@ -20,7 +20,10 @@ export const MEDIA_TYPES: Record<string, string> = {
 };
 
 /** The real path, type and size of a servable file; UserError 'outside-root' or 'not-found' otherwise. */
-export async function resolveUserMedia(guard: PathGuard, path: string): Promise<{ file: string; type: string; size: number }> {
+export async function resolveUserMedia(
+  guard: PathGuard,
+  path: string,
+): Promise<{ file: string; type: string; size: number }> {
   const file = await guard.check(path);
   const type = MEDIA_TYPES[extname(file).toLowerCase()];
   const st = await stat(file).catch(() => undefined);
@@ -41,5 +44,8 @@ export async function mediaResponse(guard: PathGuard, req: Request): Promise<Res
   }
   const plan = planRangedReply(req.headers.get('range') ?? undefined, media.size, media.type);
   const body = req.method === 'HEAD' ? undefined : openRange(media.file, plan);
-  return new Response(body ? (Readable.toWeb(body) as ReadableStream<Uint8Array>) : null, { status: plan.status, headers: plan.headers });
+  return new Response(body ? (Readable.toWeb(body) as ReadableStream<Uint8Array>) : null, {
+    status: plan.status,
+    headers: plan.headers,
+  });
 }

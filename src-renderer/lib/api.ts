@@ -17,7 +17,10 @@ export interface PreloadBridge {
 }
 
 export class ClientError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -39,7 +42,9 @@ export function fileUrl(path: string, version?: string | number): string {
 }
 
 export function createClient(): Client {
-  return window.fss ? preloadClient(window.fss) : socketClient(new URL('ws', window.location.href.replace(/^http/, 'ws')).toString());
+  return window.fss
+    ? preloadClient(window.fss)
+    : socketClient(new URL('ws', window.location.href.replace(/^http/, 'ws')).toString());
 }
 
 function preloadClient(bridge: PreloadBridge): Client {
@@ -66,7 +71,8 @@ export function socketClient(url: string): Client {
       ws.onerror = () => reject(new ClientError('disconnected', 'cannot reach the studio server'));
       ws.onclose = () => {
         socket = undefined;
-        for (const p of pending.values()) p.reject(new ClientError('disconnected', 'the studio server closed the connection'));
+        for (const p of pending.values())
+          p.reject(new ClientError('disconnected', 'the studio server closed the connection'));
         pending.clear();
       };
       ws.onmessage = (m) => {

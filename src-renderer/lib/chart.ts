@@ -30,7 +30,10 @@ export interface Scale {
 }
 
 export function extent(series: ReadonlyArray<readonly Point[]>): Scale {
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity;
   for (const s of series)
     for (const p of s) {
       if (!Number.isFinite(p.y)) continue;

@@ -21,11 +21,19 @@ export const SORTS: ReadonlyArray<{ key: SortKey; label: string; help: string }>
   { key: 'blur', label: 'Blur (blurriest first)', help: 'sharpness from the Laplacian variance; blurriest first' },
   { key: 'size', label: 'Face size (smallest first)', help: 'face size in the source frame; smallest first' },
   { key: 'yaw', label: 'Yaw (most turned first)', help: 'head turn left/right; most turned first' },
-  { key: 'distance', label: 'Distance from mean (outliers first)', help: 'distance from the identity’s mean face; outliers first' },
+  {
+    key: 'distance',
+    label: 'Distance from mean (outliers first)',
+    help: 'distance from the identity’s mean face; outliers first',
+  },
 ];
 
 /** Names in sort order: for metric sorts, the "worst" faces first (what curation looks for); faces without the metric last. */
-export function sortFaces(names: readonly string[], key: SortKey, meta: Readonly<Record<string, FaceMetaLite>> | undefined): string[] {
+export function sortFaces(
+  names: readonly string[],
+  key: SortKey,
+  meta: Readonly<Record<string, FaceMetaLite>> | undefined,
+): string[] {
   if (key === 'name' || !meta) return [...names];
   const value = (n: string): number | undefined => {
     const m = meta[n];
@@ -102,14 +110,23 @@ const POSE_BINS: ReadonlyArray<{ key: string; label: string; help: string; test:
 const IDENTITY_BINS: ReadonlyArray<{ key: string; label: string; help: string; test: (s: number) => boolean }> = [
   { key: 'close', label: 'Close match', help: 'similarity to a reference 0.7 or more', test: (s) => s >= 0.7 },
   { key: 'match', label: 'Match', help: 'similarity 0.5 to 0.7', test: (s) => s >= 0.5 },
-  { key: 'far', label: 'Doubtful', help: 'similarity below 0.5 (the default identity threshold): maybe another person', test: () => true },
+  {
+    key: 'far',
+    label: 'Doubtful',
+    help: 'similarity below 0.5 (the default identity threshold): maybe another person',
+    test: () => true,
+  },
 ];
 
 /**
  * The faces in groups, each group in the given order; empty groups are left out. Faces without the measure
  * form a last "not measured" group.
  */
-export function groupFaces(names: readonly string[], key: GroupKey, meta: Readonly<Record<string, FaceMetaLite>> | undefined): FaceGroup[] {
+export function groupFaces(
+  names: readonly string[],
+  key: GroupKey,
+  meta: Readonly<Record<string, FaceMetaLite>> | undefined,
+): FaceGroup[] {
   if (key === 'none') return [{ key: 'all', label: 'All', help: 'all faces', names: [...names] }];
   const bins = key === 'pose' ? POSE_BINS : IDENTITY_BINS;
   const groups = bins.map((b) => ({ key: b.key, label: b.label, help: b.help, names: [] as string[] }));
@@ -120,6 +137,9 @@ export function groupFaces(names: readonly string[], key: GroupKey, meta: Readon
     if (i < 0) unmeasured.push(n);
     else groups[i]?.names.push(n);
   }
-  const unknownHelp = key === 'pose' ? 'no head pose in the alignments' : 'extracted without reference faces: no identity measure stored';
-  return [...groups, { key: 'none', label: 'Not measured', help: unknownHelp, names: unmeasured }].filter((g) => g.names.length > 0);
+  const unknownHelp =
+    key === 'pose' ? 'no head pose in the alignments' : 'extracted without reference faces: no identity measure stored';
+  return [...groups, { key: 'none', label: 'Not measured', help: unknownHelp, names: unmeasured }].filter(
+    (g) => g.names.length > 0,
+  );
 }

@@ -56,7 +56,9 @@ export const isImage = (p: string): boolean => IMAGE_RE.test(p);
 export function guiHelp(help: string | undefined): string {
   if (!help) return '';
   const label = (kebab: string) => `"${kebab.charAt(0).toUpperCase()}${kebab.slice(1).replace(/-/g, ' ')}"`;
-  return help.replace(/--no-([a-z][a-z0-9-]*)/g, (_, k: string) => `${label(k)} off`).replace(/--([a-z][a-z0-9-]*)/g, (_, k: string) => label(k));
+  return help
+    .replace(/--no-([a-z][a-z0-9-]*)/g, (_, k: string) => `${label(k)} off`)
+    .replace(/--([a-z][a-z0-9-]*)/g, (_, k: string) => label(k));
 }
 
 /** The frame number of an aligned face file written by extract (`<stem>_<frame 6 digits>_<face>.png`). */

@@ -11,7 +11,13 @@ const modules = import.meta.glob<Record<string, unknown>>('../../src-shared/stag
 function isStageDef(v: unknown): v is StageDef {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Partial<StageDef>;
-  return typeof s.id === 'string' && typeof s.title === 'string' && typeof s.options === 'object' && s.options !== null && 'shape' in s.options;
+  return (
+    typeof s.id === 'string' &&
+    typeof s.title === 'string' &&
+    typeof s.options === 'object' &&
+    s.options !== null &&
+    'shape' in s.options
+  );
 }
 
 export const stageDefs: Map<string, StageDef> = new Map();
@@ -29,7 +35,8 @@ export type OptionValues = Record<string, unknown>;
 export function defaultValues(schema: z.ZodObject): OptionValues {
   const out: OptionValues = {};
   for (const { key, meta } of describeOptions(schema)) {
-    if (meta.default !== undefined) out[key] = Array.isArray(meta.default) ? [...(meta.default as unknown[])] : meta.default;
+    if (meta.default !== undefined)
+      out[key] = Array.isArray(meta.default) ? [...(meta.default as unknown[])] : meta.default;
   }
   return out;
 }

@@ -80,11 +80,15 @@ export function indicesInRect(
   cell: number,
   gap: number,
 ): number[] {
-  const x0 = Math.min(r.x0, r.x1), x1 = Math.max(r.x0, r.x1);
-  const y0 = Math.min(r.y0, r.y1), y1 = Math.max(r.y0, r.y1);
+  const x0 = Math.min(r.x0, r.x1),
+    x1 = Math.max(r.x0, r.x1);
+  const y0 = Math.min(r.y0, r.y1),
+    y1 = Math.max(r.y0, r.y1);
   const step = cell + gap;
-  const c0 = Math.max(0, Math.floor(x0 / step)), c1 = Math.min(columns - 1, Math.floor(x1 / step));
-  const r0 = Math.max(0, Math.floor(y0 / step)), r1 = Math.floor(y1 / step);
+  const c0 = Math.max(0, Math.floor(x0 / step)),
+    c1 = Math.min(columns - 1, Math.floor(x1 / step));
+  const r0 = Math.max(0, Math.floor(y0 / step)),
+    r1 = Math.floor(y1 / step);
   const out: number[] = [];
   for (let row = r0; row <= r1; row++) {
     for (let col = c0; col <= c1; col++) {

@@ -51,11 +51,13 @@ export type Project = z.infer<typeof projectSchema>;
 export type Side = 'A' | 'B';
 
 /** What the renderer sends to create a project. */
-export const newProjectSchema = z.object({
-  dir: z.string().min(1).max(4096),
-  name: z.string().trim().min(1).max(200),
-  identities: z.object({ A: identitySchema, B: identitySchema }),
-}).strict();
+export const newProjectSchema = z
+  .object({
+    dir: z.string().min(1).max(4096),
+    name: z.string().trim().min(1).max(200),
+    identities: z.object({ A: identitySchema, B: identitySchema }),
+  })
+  .strict();
 
 export type NewProject = z.infer<typeof newProjectSchema>;
 

@@ -82,7 +82,13 @@ export interface QualityReport {
     faces: { A: number; B: number };
   };
   /** Per-frame values (null where a face was missing), for charts. */
-  perFrame: Array<{ frame: number; similarityToTarget: number | null; poseErrorDeg: number | null; expressionError: number | null; sharpness: number | null }>;
+  perFrame: Array<{
+    frame: number;
+    similarityToTarget: number | null;
+    poseErrorDeg: number | null;
+    expressionError: number | null;
+    sharpness: number | null;
+  }>;
 }
 
 /** Thresholds of the verdict (documented in docs/quality.md). */
@@ -105,13 +111,20 @@ export const VERDICT = {
  * The one-line verdict of a report: identity (reads as B / between A and B / reads as A) and sharpness, blur
  * first (a blur's identity scores mean little), then whether the face follows the original's pose and expression.
  */
-export function qualityVerdict(r: Pick<QualityReport, 'frames' | 'identity' | 'sharpness' | 'pose' | 'expression'>): string {
+export function qualityVerdict(
+  r: Pick<QualityReport, 'frames' | 'identity' | 'sharpness' | 'pose' | 'expression'>,
+): string {
   if (r.frames.withFaceBoth === 0) return 'no face measured: nothing to judge';
   const s = r.sharpness.ratio;
   if (!(s >= VERDICT.blurry)) return 'still blurry: train longer';
   const { retrievalToTarget: ret, margin } = r.identity;
   const identity = ret >= VERDICT.retrieval && margin >= VERDICT.margin ? 'B' : ret < 0.5 || margin < 0 ? 'A' : 'AB';
-  const sharp = s > VERDICT.overSharp ? 'sharper than the original (check for noise or artefacts)' : s < VERDICT.soft ? 'soft' : 'sharp';
+  const sharp =
+    s > VERDICT.overSharp
+      ? 'sharper than the original (check for noise or artefacts)'
+      : s < VERDICT.soft
+        ? 'soft'
+        : 'sharp';
   const follows: string[] = [];
   if (r.pose.errorDeg.mean > VERDICT.poseDeg) follows.push(`pose off by ${r.pose.errorDeg.mean.toFixed(1)} deg`);
   if (r.expression.error.mean > VERDICT.expression) follows.push('expression does not follow');

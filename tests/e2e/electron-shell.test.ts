@@ -11,14 +11,20 @@ if (!facts.found) console.log(`electron e2e skipped: ${facts.error ?? 'no Electr
 
 describe.skipIf(!facts.found)('studio shell in Electron', () => {
   it('opens a sandboxed window that shows the doctor facts', async () => {
-    const app = await electron.launch({ executablePath: facts.path, args: [join(repoRoot, 'dist', 'electron', 'main.mjs')] });
+    const app = await electron.launch({
+      executablePath: facts.path,
+      args: [join(repoRoot, 'dist', 'electron', 'main.mjs')],
+    });
     try {
       const page = await app.firstWindow();
       await page.getByTestId('doctor').waitFor({ timeout: 120_000 });
       expect(await page.getByTestId('doctor').innerText()).toContain('ffmpeg');
       // No Node in the page: the preload exposes only the typed bridge.
       expect(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined');
-      expect(await page.evaluate(() => Object.keys((globalThis as unknown as { fss: object }).fss).sort())).toEqual(['invoke', 'onEvent']);
+      expect(await page.evaluate(() => Object.keys((globalThis as unknown as { fss: object }).fss).sort())).toEqual([
+        'invoke',
+        'onEvent',
+      ]);
       await page.screenshot({ path: join(repoRoot, 'tests', 'artifacts', 'e2e', 'electron-shell.png') });
     } finally {
       await app.close();

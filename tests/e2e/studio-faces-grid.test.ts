@@ -28,8 +28,14 @@ describe.skipIf(!hasChromium)('faces grid with 10,000 faces', () => {
     await mkdir(artifacts, { recursive: true });
     dir = join(root, 'big');
     const consent = { agreedBy: 'test', note: '' };
-    await createProject({ dir, name: 'big', identities: { A: { name: 'A', sources: [], consent }, B: { name: 'B', sources: [], consent } } });
-    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 120, g: 90, b: 80 } } }).png().toBuffer();
+    await createProject({
+      dir,
+      name: 'big',
+      identities: { A: { name: 'A', sources: [], consent }, B: { name: 'B', sources: [], consent } },
+    });
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 120, g: 90, b: 80 } } })
+      .png()
+      .toBuffer();
     const first = join(dir, 'faces', 'A', 'clip_000000_0.png');
     await writeFile(first, png);
     for (let i = 1; i < N; i++) await link(first, join(dir, 'faces', 'A', `clip_${String(i).padStart(6, '0')}_0.png`));
@@ -64,7 +70,9 @@ describe.skipIf(!hasChromium)('faces grid with 10,000 faces', () => {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Performance.enable');
     const measure = async () => {
-      const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
+      const { metrics } = (await cdp.send('Performance.getMetrics')) as {
+        metrics: Array<{ name: string; value: number }>;
+      };
       const m = Object.fromEntries(metrics.map((x) => [x.name, x.value]));
       return {
         cells: await grid.locator('[role=gridcell]').count(),
@@ -94,9 +102,18 @@ describe.skipIf(!hasChromium)('faces grid with 10,000 faces', () => {
     const last = `clip_${String(N - 1).padStart(6, '0')}_0.png`;
     await expect.poll(() => grid.locator(`[data-name="${last}"]`).count()).toBe(1);
     // Its image is the small cached thumbnail, made when it came into view.
-    await expect.poll(() => grid.locator(`[data-name="${last}"] img`).getAttribute('src'), { timeout: 30_000 }).toContain(encodeURIComponent('/cache/thumbs/A/'));
+    await expect
+      .poll(() => grid.locator(`[data-name="${last}"] img`).getAttribute('src'), { timeout: 30_000 })
+      .toContain(encodeURIComponent('/cache/thumbs/A/'));
     await page.screenshot({ path: join(artifacts, 'faces-10k.png') });
-    const report = { faces: N, atTop, atEnd, scrollSteps: frames.length, maxStepMs: Math.max(...frames), medianStepMs: frames.sort((a, b) => a - b)[Math.floor(frames.length / 2)] };
+    const report = {
+      faces: N,
+      atTop,
+      atEnd,
+      scrollSteps: frames.length,
+      maxStepMs: Math.max(...frames),
+      medianStepMs: frames.sort((a, b) => a - b)[Math.floor(frames.length / 2)],
+    };
     await writeFile(join(artifacts, 'faces-grid-10k.json'), `${JSON.stringify(report, null, 2)}\n`);
     console.log('faces grid 10k:', JSON.stringify(report));
     for (const m of [atTop, atEnd]) {

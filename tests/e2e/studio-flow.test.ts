@@ -52,7 +52,6 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await rm(root, { recursive: true, force: true });
   });
 
-
   it('creates a project with identities A and B, their sources and consent', async () => {
     await page.locator('#proj-name').fill('flow');
     await page.locator('#proj-loc').fill(root);
@@ -67,7 +66,9 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await page.getByRole('button', { name: 'Create project' }).click();
     await page.getByTestId('project-summary').waitFor();
     projectDir = join(root, 'flow');
-    const saved = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { identities: Record<string, { sources: string[]; consent: { agreedBy: string; note: string } }> };
+    const saved = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as {
+      identities: Record<string, { sources: string[]; consent: { agreedBy: string; note: string } }>;
+    };
     expect(saved.identities.A?.sources).toEqual([await realpath(videos.personA)]); // the studio stores real paths
     expect(saved.identities.A?.consent.agreedBy).toBe('Alice Example <alice@example.org>');
     expect(saved.identities.B?.consent.agreedBy).toBe('Bob Example');
@@ -83,7 +84,10 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await page.getByTestId('job-extract').first().waitFor();
     await shot(page, 'extract-running');
     await expect
-      .poll(async () => page.locator('[data-testid="job-extract"][data-state="done"]').count(), { timeout: 240_000, interval: 1000 })
+      .poll(async () => page.locator('[data-testid="job-extract"][data-state="done"]').count(), {
+        timeout: 240_000,
+        interval: 1000,
+      })
       .toBe(2);
     const a = await pngs(join(projectDir, 'faces', 'A'));
     const b = await pngs(join(projectDir, 'faces', 'B'));
@@ -104,7 +108,9 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await cells.nth(0).click();
     await cells.nth(2).click({ modifiers: ['Shift'] });
     await expect(page.getByTestId('faces-status').innerText()).resolves.toContain('3 selected');
-    const picked = await grid.locator('[role=gridcell][aria-selected=true]').evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+    const picked = await grid
+      .locator('[role=gridcell][aria-selected=true]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
     expect(picked).toHaveLength(3);
     await shot(page, 'faces');
     await page.keyboard.press('Delete');
@@ -120,7 +126,8 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     // Sorting by the alignments' metadata: the blurriest face comes first.
     const blurOption = page.getByTestId('faces-sort').locator('option[value="blur"]');
     await expect.poll(() => blurOption.isDisabled(), { timeout: 30_000 }).toBe(false);
-    const firstNames = () => grid.locator('[role=gridcell]').evaluateAll((els) => els.slice(0, 8).map((e) => e.getAttribute('data-name')));
+    const firstNames = () =>
+      grid.locator('[role=gridcell]').evaluateAll((els) => els.slice(0, 8).map((e) => e.getAttribute('data-name')));
     const byName = await firstNames();
     await page.getByTestId('faces-sort').selectOption('blur');
     await expect.poll(firstNames).not.toEqual(byName);
@@ -130,67 +137,85 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     await page.getByTestId('faces-sort').selectOption('name');
   });
 
-  it.skipIf(!findStage('train'))('trains a small model: preview and loss chart update, Save now shows the save at once, Stop says where it saved', async () => {
-    await page.getByTestId('nav-train').click();
-    await page.locator('#train-trainer').selectOption('lightweight');
-    await page.locator('#train-batchSize').fill('4');
-    await page.locator('#train-iterations').fill('400');
-    await page.locator('#train-saveEvery').fill('1000');
-    await page.locator('#train-previewEvery').fill('2');
-    await page.locator('#train-iterations').blur();
-    await page.getByTestId('train-start').click();
-    await page.getByTestId('train-preview').waitFor({ timeout: 240_000 });
-    const firstSeq = Number(await page.getByTestId('train-preview').getAttribute('data-seq'));
-    await expect.poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points')), { timeout: 240_000 }).toBeGreaterThan(1);
-    await expect.poll(async () => Number(await page.getByTestId('train-preview').getAttribute('data-seq')), { timeout: 240_000 }).toBeGreaterThan(firstSeq);
-    const d = await page.getByTestId('loss-a').getAttribute('d');
-    expect(d).toMatch(/^M[\d.]+ [\d.]+ L/);
-    // No regular save before iteration 1000: what "saved model" shows comes from Save now, while training runs.
-    expect(await page.getByTestId('train-saved').innerText()).toBe('none');
-    await page.getByTestId('train-save').click();
-    await expect.poll(() => page.getByTestId('train-saved').innerText(), { timeout: 120_000 }).toMatch(/^iteration \d+$/);
-    expect(await page.locator('[data-testid="job-train"][data-state="running"]').count()).toBeGreaterThan(0);
-    await shot(page, 'train');
-    await page.getByTestId('train-stop').click();
-    const stopped = page.getByTestId('train-stopped');
-    await expect.poll(() => stopped.count(), { timeout: 240_000 }).toBe(1);
-    expect(await stopped.innerText()).toMatch(/^Stopped \(saved at iteration \d+\)/);
-    const savedAt = Number(/iteration (\d+)/.exec(await stopped.innerText())?.[1]);
-    await expect.poll(() => page.getByTestId('train-saved').innerText()).toBe(`iteration ${savedAt}`);
-    await shot(page, 'train-stopped');
-  });
+  it.skipIf(!findStage('train'))(
+    'trains a small model: preview and loss chart update, Save now shows the save at once, Stop says where it saved',
+    async () => {
+      await page.getByTestId('nav-train').click();
+      await page.locator('#train-trainer').selectOption('lightweight');
+      await page.locator('#train-batchSize').fill('4');
+      await page.locator('#train-iterations').fill('400');
+      await page.locator('#train-saveEvery').fill('1000');
+      await page.locator('#train-previewEvery').fill('2');
+      await page.locator('#train-iterations').blur();
+      await page.getByTestId('train-start').click();
+      await page.getByTestId('train-preview').waitFor({ timeout: 240_000 });
+      const firstSeq = Number(await page.getByTestId('train-preview').getAttribute('data-seq'));
+      await expect
+        .poll(async () => Number(await page.getByTestId('loss-chart').getAttribute('data-points')), {
+          timeout: 240_000,
+        })
+        .toBeGreaterThan(1);
+      await expect
+        .poll(async () => Number(await page.getByTestId('train-preview').getAttribute('data-seq')), {
+          timeout: 240_000,
+        })
+        .toBeGreaterThan(firstSeq);
+      const d = await page.getByTestId('loss-a').getAttribute('d');
+      expect(d).toMatch(/^M[\d.]+ [\d.]+ L/);
+      // No regular save before iteration 1000: what "saved model" shows comes from Save now, while training runs.
+      expect(await page.getByTestId('train-saved').innerText()).toBe('none');
+      await page.getByTestId('train-save').click();
+      await expect
+        .poll(() => page.getByTestId('train-saved').innerText(), { timeout: 120_000 })
+        .toMatch(/^iteration \d+$/);
+      expect(await page.locator('[data-testid="job-train"][data-state="running"]').count()).toBeGreaterThan(0);
+      await shot(page, 'train');
+      await page.getByTestId('train-stop').click();
+      const stopped = page.getByTestId('train-stopped');
+      await expect.poll(() => stopped.count(), { timeout: 240_000 }).toBe(1);
+      expect(await stopped.innerText()).toMatch(/^Stopped \(saved at iteration \d+\)/);
+      const savedAt = Number(/iteration (\d+)/.exec(await stopped.innerText())?.[1]);
+      await expect.poll(() => page.getByTestId('train-saved').innerText()).toBe(`iteration ${savedAt}`);
+      await shot(page, 'train-stopped');
+    },
+  );
 
-  it.skipIf(!findStage('train') || !findStage('convert'))('moves a convert slider and the preview changes; converts the clip', async () => {
-    await page.getByTestId('nav-convert').click();
-    await expect(page.getByTestId('synthetic-label').innerText()).resolves.toContain('synthetic media');
-    const preview = page.getByTestId('convert-preview');
-    await preview.waitFor({ timeout: 240_000 });
-    // Frame 60: its face was extracted and kept (the faces deleted above are frames 0, 6 and 12, which convert skips).
-    const first = await preview.getAttribute('src');
-    await page.getByLabel('Frame number').fill('60');
-    await expect.poll(() => preview.getAttribute('src'), { timeout: 240_000 }).not.toBe(first);
-    const before = await preview.getAttribute('src');
-    await page.locator('#convert-live-erosion').fill('20');
-    await page.locator('#convert-live-erosion').blur();
-    await expect.poll(() => preview.getAttribute('src'), { timeout: 240_000 }).not.toBe(before);
-    // Frames of the faces deleted with "also skip in conversion" stay original; the view says so.
-    await expect(page.getByTestId('convert-kept-original').innerText()).resolves.toContain('3 frames of this clip will stay original');
-    // At 1440x900 the controls sit beside the image: both visible together.
-    for (const id of ['convert-preview', 'convert-original', 'convert-run']) await expect.poll(() => page.getByTestId(id).isVisible()).toBe(true);
-    const box = await preview.boundingBox();
-    const controls = await page.locator('#convert-live-erosion').boundingBox();
-    expect(box && controls && controls.x > box.x + box.width && controls.y + controls.height <= 900).toBe(true);
-    await shot(page, 'convert');
-    await page.getByTestId('convert-show-swapped').click();
-    await preview.click(); // zoom
-    await shot(page, 'convert-swapped-zoom');
-    await preview.click();
-    // The mask view: white where the new face goes over the frame at a quarter brightness (at most 63).
-    const swappedSrc = await preview.getAttribute('src');
-    await page.getByTestId('convert-show-mask').click();
-    await expect.poll(() => preview.getAttribute('src'), { timeout: 120_000 }).not.toBe(swappedSrc);
-    const brightShare = () =>
-      page.evaluate<[number, number]>(`(() => {
+  it.skipIf(!findStage('train') || !findStage('convert'))(
+    'moves a convert slider and the preview changes; converts the clip',
+    async () => {
+      await page.getByTestId('nav-convert').click();
+      await expect(page.getByTestId('synthetic-label').innerText()).resolves.toContain('synthetic media');
+      const preview = page.getByTestId('convert-preview');
+      await preview.waitFor({ timeout: 240_000 });
+      // Frame 60: its face was extracted and kept (the faces deleted above are frames 0, 6 and 12, which convert skips).
+      const first = await preview.getAttribute('src');
+      await page.getByLabel('Frame number').fill('60');
+      await expect.poll(() => preview.getAttribute('src'), { timeout: 240_000 }).not.toBe(first);
+      const before = await preview.getAttribute('src');
+      await page.locator('#convert-live-erosion').fill('20');
+      await page.locator('#convert-live-erosion').blur();
+      await expect.poll(() => preview.getAttribute('src'), { timeout: 240_000 }).not.toBe(before);
+      // Frames of the faces deleted with "also skip in conversion" stay original; the view says so.
+      await expect(page.getByTestId('convert-kept-original').innerText()).resolves.toContain(
+        '3 frames of this clip will stay original',
+      );
+      // At 1440x900 the controls sit beside the image: both visible together.
+      for (const id of ['convert-preview', 'convert-original', 'convert-run'])
+        await expect.poll(() => page.getByTestId(id).isVisible()).toBe(true);
+      const box = await preview.boundingBox();
+      const controls = await page.locator('#convert-live-erosion').boundingBox();
+      expect(box && controls && controls.x > box.x + box.width && controls.y + controls.height <= 900).toBe(true);
+      await shot(page, 'convert');
+      await page.getByTestId('convert-show-swapped').click();
+      await preview.click(); // zoom
+      await shot(page, 'convert-swapped-zoom');
+      await preview.click();
+      // The mask view: white where the new face goes over the frame at a quarter brightness (at most 63).
+      const swappedSrc = await preview.getAttribute('src');
+      await page.getByTestId('convert-show-mask').click();
+      await expect.poll(() => preview.getAttribute('src'), { timeout: 120_000 }).not.toBe(swappedSrc);
+      const brightShare = () =>
+        page.evaluate<[number, number]>(`(() => {
         const img = document.querySelector('[data-testid="convert-preview"]');
         const c = document.createElement('canvas');
         c.width = 64;
@@ -205,32 +230,44 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
         }
         return [white / (64 * 64), dark / (64 * 64)];
       })()`);
-    // Some of the frame is face (white; the mask is eroded by 20 % here), most of it is the dimmed frame.
-    await expect.poll(async () => (await brightShare())[0]).toBeGreaterThan(0.005);
-    expect((await brightShare())[1]).toBeGreaterThan(0.5);
-    await shot(page, 'convert-mask');
-    await page.getByTestId('convert-show-both').click();
-    await page.getByTestId('convert-run').click();
-    // A failed job ends the wait at once, with its message.
-    const outputsOrFailure = async () =>
-      (await page.locator('[data-testid="job-convert"][data-state="failed"]').count()) ? `failed: ${await page.getByTestId('job-convert').first().innerText()}` : page.getByTestId('convert-outputs').innerText();
-    // The quality report after the frames has its own progress bar (not a stuck 99 %).
-    const phaseOrFailure = async () =>
-      (await page.locator('[data-testid="job-convert"][data-state="failed"]').count()) ? `failed: ${await page.getByTestId('job-convert').first().innerText()}` : (await page.getByTestId('job-phase').count()) ? page.getByTestId('job-phase').first().innerText() : '';
-    await expect.poll(phaseOrFailure, { timeout: 480_000, interval: 250 }).toMatch(/^Quality report/);
-    await shot(page, 'convert-quality-report-progress');
-    await expect.poll(outputsOrFailure, { timeout: 540_000, interval: 1000 }).toContain('_swapped.mp4');
-    const out = await readdir(join(projectDir, 'output'));
-    expect(out.some((n) => n.endsWith('_swapped.mp4'))).toBe(true);
-    // The conversion's quality report (evaluate) is written beside it and shown.
-    expect(out.some((n) => n.endsWith('_swapped.mp4.quality.json'))).toBe(true);
-    // The summary first, in words; the numbers under it.
-    await expect.poll(() => page.getByTestId('quality-summary').innerText(), { timeout: 60_000 }).toMatch(/\d+ of 216 frames have a swapped face; \d+ stay original \(3 of them skipped in curation\)/);
-    await page.getByTestId('quality-report').getByText('The numbers').click();
-    await expect(page.getByTestId('quality-report').innerText()).resolves.toContain('identity.similarityToTarget');
-    await expect(page.getByTestId('content-credentials').innerText()).resolves.toMatch(/C2PA Content Credentials embedded, signed by CN=Faceswap Studio/);
-    await shot(page, 'convert-done');
-  }, 600_000);
+      // Some of the frame is face (white; the mask is eroded by 20 % here), most of it is the dimmed frame.
+      await expect.poll(async () => (await brightShare())[0]).toBeGreaterThan(0.005);
+      expect((await brightShare())[1]).toBeGreaterThan(0.5);
+      await shot(page, 'convert-mask');
+      await page.getByTestId('convert-show-both').click();
+      await page.getByTestId('convert-run').click();
+      // A failed job ends the wait at once, with its message.
+      const outputsOrFailure = async () =>
+        (await page.locator('[data-testid="job-convert"][data-state="failed"]').count())
+          ? `failed: ${await page.getByTestId('job-convert').first().innerText()}`
+          : page.getByTestId('convert-outputs').innerText();
+      // The quality report after the frames has its own progress bar (not a stuck 99 %).
+      const phaseOrFailure = async () =>
+        (await page.locator('[data-testid="job-convert"][data-state="failed"]').count())
+          ? `failed: ${await page.getByTestId('job-convert').first().innerText()}`
+          : (await page.getByTestId('job-phase').count())
+            ? page.getByTestId('job-phase').first().innerText()
+            : '';
+      await expect.poll(phaseOrFailure, { timeout: 480_000, interval: 250 }).toMatch(/^Quality report/);
+      await shot(page, 'convert-quality-report-progress');
+      await expect.poll(outputsOrFailure, { timeout: 540_000, interval: 1000 }).toContain('_swapped.mp4');
+      const out = await readdir(join(projectDir, 'output'));
+      expect(out.some((n) => n.endsWith('_swapped.mp4'))).toBe(true);
+      // The conversion's quality report (evaluate) is written beside it and shown.
+      expect(out.some((n) => n.endsWith('_swapped.mp4.quality.json'))).toBe(true);
+      // The summary first, in words; the numbers under it.
+      await expect
+        .poll(() => page.getByTestId('quality-summary').innerText(), { timeout: 60_000 })
+        .toMatch(/\d+ of 216 frames have a swapped face; \d+ stay original \(3 of them skipped in curation\)/);
+      await page.getByTestId('quality-report').getByText('The numbers').click();
+      await expect(page.getByTestId('quality-report').innerText()).resolves.toContain('identity.similarityToTarget');
+      await expect(page.getByTestId('content-credentials').innerText()).resolves.toMatch(
+        /C2PA Content Credentials embedded, signed by CN=Faceswap Studio/,
+      );
+      await shot(page, 'convert-done');
+    },
+    600_000,
+  );
 
   it('a reload keeps the project, the view and the job list; jobs offer retry and their output', async () => {
     await page.getByTestId('nav-jobs').click();

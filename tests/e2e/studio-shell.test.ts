@@ -52,7 +52,8 @@ describe.skipIf(!hasChromium)('studio shell in browser mode (npm start)', () => 
     const doctor = page.getByTestId('doctor');
     await doctor.waitFor({ timeout: 120_000 });
     const text = await doctor.innerText();
-    for (const fact of ['Node.js', 'Electron binary', 'ffmpeg', 'tfjs backends', 'tfjs backend chosen', 'Human models']) expect(text).toContain(fact);
+    for (const fact of ['Node.js', 'Electron binary', 'ffmpeg', 'tfjs backends', 'tfjs backend chosen', 'Human models'])
+      expect(text).toContain(fact);
     expect(text).toContain(process.versions.node);
     await expect.poll(() => page.getByTestId('app-version').innerText()).toMatch(/^v\d+\.\d+\.\d+/);
     await page.screenshot({ path: join(artifacts, 'shell-doctor.png'), fullPage: true });

@@ -61,7 +61,6 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await rm(root, { recursive: true, force: true });
   });
 
-
   it('new project: marks an empty name, refuses a text file named .mp4 with its reason, resets after creation', async () => {
     await page.locator('#proj-loc').fill(root);
     await page.getByRole('button', { name: 'Create project' }).click();
@@ -81,8 +80,14 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await page.getByRole('button', { name: 'Create project' }).click();
     await page.getByTestId('project-summary').waitFor();
     projectDir = join(root, 'views');
-    const saved = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { identities: { A: { sources: string[] } } };
-    expect(saved.identities.A.sources).toEqual([await realpath(videos.glassesHand), await realpath(videos.sceneCuts), await realpath(videos.vertical)]);
+    const saved = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as {
+      identities: { A: { sources: string[] } };
+    };
+    expect(saved.identities.A.sources).toEqual([
+      await realpath(videos.glassesHand),
+      await realpath(videos.sceneCuts),
+      await realpath(videos.vertical),
+    ]);
 
     // The next project starts from a blank form: no name, no sources, nobody's consent.
     await page.getByRole('button', { name: 'Show' }).click();
@@ -101,7 +106,11 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await page.getByTestId('project-edit-open').click();
     await page.locator('#edit-A-agreed').fill('Alice Example <alice@example.org>');
     await page.getByTestId('project-edit-save').click();
-    await expect.poll(async () => JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')).identities.A.consent.agreedBy).toBe('Alice Example <alice@example.org>');
+    await expect
+      .poll(
+        async () => JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')).identities.A.consent.agreedBy,
+      )
+      .toBe('Alice Example <alice@example.org>');
     await page.reload();
     await expect.poll(() => page.getByTestId('current-project').innerText()).toBe('views');
     await expect.poll(() => page.getByTestId('project-summary').innerText()).toContain('alice@example.org');
@@ -113,16 +122,28 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     const meta = await sharp(still).metadata();
     const side = Math.min(meta.width ?? 0, meta.height ?? 0);
     for (let i = 0; i < 12; i++) {
-      const png = await sharp(still).extract({ left: i * 4, top: i * 3, width: side - 48, height: side - 48 }).resize(256, 256).png().toBuffer();
-      await writeFile(join(projectDir, 'faces', 'A', `${stemOf(videos.glassesHand)}_${String(i * 6).padStart(6, '0')}_0.png`), png);
+      const png = await sharp(still)
+        .extract({ left: i * 4, top: i * 3, width: side - 48, height: side - 48 })
+        .resize(256, 256)
+        .png()
+        .toBuffer();
+      await writeFile(
+        join(projectDir, 'faces', 'A', `${stemOf(videos.glassesHand)}_${String(i * 6).padStart(6, '0')}_0.png`),
+        png,
+      );
     }
-    await writeFile(join(projectDir, 'faces', 'B', `${stemOf(videos.personB)}_000000_0.png`), await sharp(still).resize(256, 256).png().toBuffer());
+    await writeFile(
+      join(projectDir, 'faces', 'B', `${stemOf(videos.personB)}_000000_0.png`),
+      await sharp(still).resize(256, 256).png().toBuffer(),
+    );
 
     await page.getByTestId('nav-faces').click();
     const grid = page.getByTestId('faces-grid');
     await expect.poll(() => grid.getAttribute('data-count')).toBe('12');
     // Thumbnails: 128 px JPEGs from the project's cache, not the 256 px faces.
-    await expect.poll(() => grid.locator('img').first().getAttribute('src')).toContain(encodeURIComponent('/cache/thumbs/A/'));
+    await expect
+      .poll(() => grid.locator('img').first().getAttribute('src'))
+      .toContain(encodeURIComponent('/cache/thumbs/A/'));
     const thumbs = await readdir(join(projectDir, 'cache', 'thumbs', 'A'));
     expect(thumbs.filter((n) => n.endsWith('.jpg'))).toHaveLength(12);
     expect((await sharp(join(projectDir, 'cache', 'thumbs', 'A', thumbs[0] as string)).metadata()).width).toBe(128);
@@ -134,7 +155,9 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await page.getByTestId('faces-delete-dialog').getByText('Also skip in conversion').click();
     await expect.poll(() => grid.getAttribute('data-count')).toBe('9');
     await expect.poll(() => page.getByTestId('faces-skipped').innerText()).toBe('3 skipped in conversion');
-    const project = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { skipInConversion: { A: string[] } };
+    const project = JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as {
+      skipInConversion: { A: string[] };
+    };
     expect(project.skipInConversion.A).toHaveLength(3);
     await expect(page.getByTestId('faces-undo').innerText()).resolves.toBe('Undo (3)');
     // Undo belongs to the identity it deleted from.
@@ -157,7 +180,9 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     // 25 fps, 183 frames (MANIFEST): the scrubber reaches frame 182.
     await expect.poll(() => frames.innerText()).toContain('/ 182 · 183 frames at 25 fps · 512×512');
     expect(await page.getByTestId('convert-frame').getAttribute('max')).toBe('182');
-    await expect.poll(() => page.getByTestId('convert-kept-original').innerText()).toContain('3 frames of this clip will stay original');
+    await expect
+      .poll(() => page.getByTestId('convert-kept-original').innerText())
+      .toContain('3 frames of this clip will stay original');
     await expect(page.getByTestId('convert-no-model').innerText()).resolves.toContain('train a model first');
     expect(await page.getByTestId('convert-run').isDisabled()).toBe(true);
     await page.getByTestId('convert-target').selectOption({ label: basename(videos.sceneCuts) });
@@ -190,7 +215,16 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await page.getByLabel('Frame number').fill('120');
     const original = page.getByTestId('convert-original');
     type Video = { seeking: boolean; readyState: number; currentTime: number };
-    await expect.poll(() => original.evaluate((el) => { const v = el as unknown as Video; return !v.seeking && v.readyState >= 2 && Math.abs(v.currentTime - 120.5 / 25) < 0.02; }), { timeout: 30_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          original.evaluate((el) => {
+            const v = el as unknown as Video;
+            return !v.seeking && v.readyState >= 2 && Math.abs(v.currentTime - 120.5 / 25) < 0.02;
+          }),
+        { timeout: 30_000 },
+      )
+      .toBe(true);
     const W = 64;
     // Runs in the page (a string: the test tsconfig has no DOM types): the shown video frame drawn to a canvas.
     const shown = (await page.evaluate(`(() => {
@@ -202,9 +236,15 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
       g.drawImage(v, 0, 0, ${W}, ${W});
       return Array.from(g.getImageData(0, 0, ${W}, ${W}).data);
     })()`)) as number[];
-    const grey = (rgba: ArrayLike<number>, stride: number) => Array.from({ length: W * W }, (_, i) => 0.299 * (rgba[i * stride] ?? 0) + 0.587 * (rgba[i * stride + 1] ?? 0) + 0.114 * (rgba[i * stride + 2] ?? 0));
+    const grey = (rgba: ArrayLike<number>, stride: number) =>
+      Array.from(
+        { length: W * W },
+        (_, i) =>
+          0.299 * (rgba[i * stride] ?? 0) + 0.587 * (rgba[i * stride + 1] ?? 0) + 0.114 * (rgba[i * stride + 2] ?? 0),
+      );
     const decoded: Buffer[] = [];
-    for await (const f of decodeFrames(videos.glassesHand, { start: 0, end: 121, width: W, height: W })) if (f.index === 0 || f.index === 120) decoded.push(f.data);
+    for await (const f of decodeFrames(videos.glassesHand, { start: 0, end: 121, width: W, height: W }))
+      if (f.index === 0 || f.index === 120) decoded.push(f.data);
     const page120 = grey(shown, 4);
     const diff = (a: number[], b: number[]) => a.reduce((s, v, i) => s + Math.abs(v - (b[i] ?? 0)), 0) / a.length;
     const to120 = diff(page120, grey(decoded[1] as Buffer, 3));
@@ -222,7 +262,8 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await page.getByTestId('convert-preset-name').fill('soft edge');
     await page.getByTestId('convert-preset-save').click();
     type Saved = { convertPresets?: Record<string, Record<string, unknown>> };
-    const presets = async () => (JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as Saved).convertPresets;
+    const presets = async () =>
+      (JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as Saved).convertPresets;
     await expect.poll(async () => (await presets())?.['soft edge']).toMatchObject({ blurSize: 12, erosion: 3 });
     // The per-clip paths are not part of a preset.
     expect(Object.keys((await presets())?.['soft edge'] ?? {})).not.toEqual(expect.arrayContaining(['input']));
@@ -238,7 +279,9 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await page.getByTestId('convert-preset-delete').click();
     await expect.poll(async () => Object.keys((await presets()) ?? {})).toEqual([]);
     // The file is written before the answer reaches the page: the list follows once the page has the answer.
-    await expect.poll(() => page.getByTestId('convert-preset').locator('option').allInnerTexts()).toEqual(['(current settings)']);
+    await expect
+      .poll(() => page.getByTestId('convert-preset').locator('option').allInnerTexts())
+      .toEqual(['(current settings)']);
   });
 
   it('faces: groups by pose from a real alignments file; the trash restores a batch and empties after a confirmation', async () => {
@@ -248,12 +291,22 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     const src = join(root, 'extract-B', basename(videos.personB));
     await mkdir(dirname(src), { recursive: true });
     await copyFile(videos.personB, src);
-    await runExtract(parseOptions(extractStage.options, { input: src, output: join(root, 'extract-B', 'faces') }), quietContext());
+    await runExtract(
+      parseOptions(extractStage.options, { input: src, output: join(root, 'extract-B', 'faces') }),
+      quietContext(),
+    );
     const doc = parseAlignments(JSON.parse(await readFile(`${src}.alignments.json`, 'utf8')), file);
     await copyFile(`${src}.alignments.json`, join(projectDir, 'alignments', file));
     const still = td('identity', 'liveportrait_personA', 'personA_still.jpg');
-    const faces = Object.values(doc.frames).flatMap((f) => f.faces).filter((f) => f.file && f.pose).slice(0, 6);
-    for (const f of faces) await writeFile(join(projectDir, 'faces', 'B', f.file as string), await sharp(still).resize(256, 256).png().toBuffer());
+    const faces = Object.values(doc.frames)
+      .flatMap((f) => f.faces)
+      .filter((f) => f.file && f.pose)
+      .slice(0, 6);
+    for (const f of faces)
+      await writeFile(
+        join(projectDir, 'faces', 'B', f.file as string),
+        await sharp(still).resize(256, 256).png().toBuffer(),
+      );
     const frontal = faces.filter((f) => Math.abs(f.pose?.yaw ?? 99) <= 15).length;
     expect(frontal).toBeGreaterThan(0);
 
@@ -287,13 +340,31 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await expect.poll(() => batches.count()).toBe(2);
     await expect.poll(() => batches.first().innerText()).toMatch(/^B: .* · 2 faces · /); // newest first
     expect(await batches.nth(1).innerText()).toMatch(/^A: .* · 3 faces · /);
-    await expect.poll(() => batches.first().locator('img').evaluateAll((imgs) => imgs.every((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0))).toBe(true);
+    await expect
+      .poll(() =>
+        batches
+          .first()
+          .locator('img')
+          .evaluateAll((imgs) => imgs.every((i) => (i as unknown as { naturalWidth: number }).naturalWidth > 0)),
+      )
+      .toBe(true);
     await shot(page, 'faces-trash');
     // Restoring A's batch puts the faces back and un-skips their frames in conversions.
     await batches.nth(1).getByTestId('trash-restore').click();
     await expect.poll(() => batches.count()).toBe(1);
-    await expect.poll(async () => (await readdir(join(projectDir, 'faces', 'A'))).filter((n) => n.endsWith('.png')).length).toBe(12);
-    await expect.poll(async () => (JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as { skipInConversion: { A: string[] } }).skipInConversion.A).toEqual([]);
+    await expect
+      .poll(async () => (await readdir(join(projectDir, 'faces', 'A'))).filter((n) => n.endsWith('.png')).length)
+      .toBe(12);
+    await expect
+      .poll(
+        async () =>
+          (
+            JSON.parse(await readFile(join(projectDir, 'project.json'), 'utf8')) as {
+              skipInConversion: { A: string[] };
+            }
+          ).skipInConversion.A,
+      )
+      .toEqual([]);
     await expect.poll(() => page.getByTestId('faces-side-A').innerText()).toContain('12');
 
     // Emptying asks first; keeping them changes nothing.
@@ -306,7 +377,9 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await trash.getByTestId('trash-empty-yes').click();
     await expect.poll(() => trash.innerText()).toContain('The trash is empty.');
     expect(await readdir(join(projectDir, 'trash'))).toEqual([]);
-    expect((await readdir(join(projectDir, 'faces', 'B'))).filter((n) => n.endsWith('.png'))).toHaveLength(faces.length - 2);
+    expect((await readdir(join(projectDir, 'faces', 'B'))).filter((n) => n.endsWith('.png'))).toHaveLength(
+      faces.length - 2,
+    );
     await trash.getByRole('button', { name: 'Close' }).click();
   });
 });

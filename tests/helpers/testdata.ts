@@ -30,7 +30,10 @@ export const videos = {
 export async function allVideos(): Promise<string[]> {
   const { readdir } = await import('node:fs/promises');
   const names = await readdir(join(testdataDir, 'videos'));
-  return names.filter((n) => /\.(mp4|mov|mkv|webm|avi)$/i.test(n)).sort().map((n) => join(testdataDir, 'videos', n));
+  return names
+    .filter((n) => /\.(mp4|mov|mkv|webm|avi)$/i.test(n))
+    .sort()
+    .map((n) => join(testdataDir, 'videos', n));
 }
 
 /** A scratch folder under the OS temp dir, removed by the caller's afterAll. */

@@ -10,7 +10,10 @@ import { hasTestdata, repoRoot, scratchDir, td, videos } from '../helpers/testda
 let dir: string;
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'faceswap-studio.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'faceswap-studio.js'), ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: r.status, stderr: r.stderr.trim(), stdout: r.stdout };
 }
 
@@ -38,13 +41,25 @@ describe.skipIf(!hasTestdata)('CLI errors on bad input', () => {
   });
 
   it('a truncated video', () => {
-    expectOneLineError(cli('probe', '-i', join(dir, 'truncated.mp4')), 'truncated.mp4', /truncat|incomplete|moov|damaged/i);
+    expectOneLineError(
+      cli('probe', '-i', join(dir, 'truncated.mp4')),
+      'truncated.mp4',
+      /truncat|incomplete|moov|damaged/i,
+    );
   });
   it('a text file named .mp4', () => {
-    expectOneLineError(cli('probe', '-i', join(dir, 'notes.mp4')), 'notes.mp4', /not a (video|media)|no video|invalid/i);
+    expectOneLineError(
+      cli('probe', '-i', join(dir, 'notes.mp4')),
+      'notes.mp4',
+      /not a (video|media)|no video|invalid/i,
+    );
   });
   it('a missing path', () => {
-    expectOneLineError(cli('probe', '-i', join(dir, 'missing.mp4')), 'missing.mp4', /not found|does not exist|no such/i);
+    expectOneLineError(
+      cli('probe', '-i', join(dir, 'missing.mp4')),
+      'missing.mp4',
+      /not found|does not exist|no such/i,
+    );
   });
   it('a folder with no images', () => {
     expectOneLineError(cli('probe', '-i', join(dir, 'empty-folder')), 'empty-folder', /no image/i);
@@ -52,7 +67,10 @@ describe.skipIf(!hasTestdata)('CLI errors on bad input', () => {
   it('a good video probes fine', () => {
     const r = cli('probe', '-i', join(dir, 'good.mp4'), '--json');
     expect(r.code, r.stderr).toBe(0);
-    const last = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { type: string; result: Record<string, unknown> };
+    const last = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+      type: string;
+      result: Record<string, unknown>;
+    };
     expect(last.type).toBe('result');
     expect(JSON.stringify(last.result)).toMatch(/480/);
   });
@@ -81,7 +99,10 @@ describe("the CLI's own usage errors (issue 10 item 14)", () => {
     expect(cli('extract', '--help').code).toBe(0);
   });
   it('--frame-ranges 50-10 is refused, not reordered', () => {
-    expectUsageError(cli('convert', '-i', 'x.mp4', '-o', 'y.mp4', '-m', 'model', '--frame-ranges', '50-10'), /--frame-ranges: 50-10: the range ends before it starts/);
+    expectUsageError(
+      cli('convert', '-i', 'x.mp4', '-o', 'y.mp4', '-m', 'model', '--frame-ranges', '50-10'),
+      /--frame-ranges: 50-10: the range ends before it starts/,
+    );
   });
 });
 
@@ -108,9 +129,12 @@ describe.skipIf(!hasTestdata)('bad input files leave nothing behind and name the
   it('hand-edited alignments (frame "abc", frame 9999 of a short clip, a landmark of 1e300) are refused in one line', async () => {
     const clip = join(work, 'clip.mp4');
     await copyFile(videos.personA, clip);
-    const sha256 = createHash('sha256').update(await readFile(clip)).digest('hex');
+    const sha256 = createHash('sha256')
+      .update(await readFile(clip))
+      .digest('hex');
     const probe = cli('probe', '-i', clip, '--json');
-    const frames = (JSON.parse(probe.stdout.trim().split('\n').pop() ?? '{}') as { result: { frameCount: number } }).result.frameCount;
+    const frames = (JSON.parse(probe.stdout.trim().split('\n').pop() ?? '{}') as { result: { frameCount: number } })
+      .result.frameCount;
     expect(frames).toBeGreaterThan(10);
     const model = join(work, 'model');
     await mkdir(model);
@@ -130,14 +154,26 @@ describe.skipIf(!hasTestdata)('bad input files leave nothing behind and name the
       createdAt: '2026-12-01T00:00:00Z',
       updatedAt: '2026-12-01T00:00:00Z',
       generator: { app: 'faceswap-studio', detector: 'd', landmarks: 'l' },
-      source: { kind: 'video', path: clip, width: 480, height: 480, fps: 25, ...(frameCount === undefined ? {} : { frameCount }), sha256 },
+      source: {
+        kind: 'video',
+        path: clip,
+        width: 480,
+        height: 480,
+        fps: 25,
+        ...(frameCount === undefined ? {} : { frameCount }),
+        sha256,
+      },
       settings: { size: 256, centering: 'face', everyN: 1, smooth: true, alignEyes: true },
       complete: true,
       frames: framesOf,
     });
     const far = { ...face, landmarks68: face.landmarks68.map((p, i) => (i === 30 ? [1e300, p[1]] : p)) };
     const cases: Array<[string, unknown, RegExp]> = [
-      ['key.json', doc({ 0: { faces: [face] }, abc: { faces: [face] } }, frames), /frames\.abc: a video frame key must be a frame index/],
+      [
+        'key.json',
+        doc({ 0: { faces: [face] }, abc: { faces: [face] } }, frames),
+        /frames\.abc: a video frame key must be a frame index/,
+      ],
       ['past.json', doc({ 0: { faces: [face] }, 9999: { faces: [face] } }, frames), /frame 9999 is past the end/],
       ['past-nocount.json', doc({ 0: { faces: [face] }, 9999: { faces: [face] } }), /frame 9999 is past the end/],
       ['huge.json', doc({ 0: { faces: [far] } }, frames), /landmarks68\.30\.0: must lie within/],

@@ -49,7 +49,15 @@ beforeAll(async () => {
   const t1 = performance.now();
   modelDir = join(dir, 'model');
   const r = await runTrain(
-    parseOptions(trainStage.options, { inputA: join(dir, 'facesA'), inputB: join(dir, 'facesB'), modelDir, trainer: 'lightweight', previewEvery: 0, iterations: TRAIN_ITERS, seed: 7 }),
+    parseOptions(trainStage.options, {
+      inputA: join(dir, 'facesA'),
+      inputB: join(dir, 'facesB'),
+      modelDir,
+      trainer: 'lightweight',
+      previewEvery: 0,
+      iterations: TRAIN_ITERS,
+      seed: 7,
+    }),
     quietContext(),
   );
   trainInfo = `extract ${((t1 - t0) / 1000).toFixed(0)} s, train ${((performance.now() - t1) / 1000).toFixed(0)} s: ${JSON.stringify(r).slice(0, 200)}`;
@@ -66,7 +74,8 @@ async function frames(path: string): Promise<Buffer[]> {
 }
 
 function psnr(a: Buffer, b: Buffer, keep: (p: number) => boolean): number {
-  let se = 0, n = 0;
+  let se = 0,
+    n = 0;
   for (let p = 0; p < a.length / 3; p++) {
     if (!keep(p)) continue;
     for (let c = 0; c < 3; c++) {
@@ -79,37 +88,68 @@ function psnr(a: Buffer, b: Buffer, keep: (p: number) => boolean): number {
 }
 
 describe.skipIf(!hasTestdata)('convert with a trained lightweight model (acceptance)', () => {
-  it('swaps person A into B with the input\'s frame count, fps, size, audio and a label; the rest of the frame is untouched', async () => {
+  it("swaps person A into B with the input's frame count, fps, size, audio and a label; the rest of the frame is untouched", async () => {
     const out = join(dir, 'swapped.mp4');
     const t0 = performance.now();
-    const r = await runConvert(parseOptions(convertOptions, { input: inputA, output: out, model: modelDir }), quietContext());
+    const r = await runConvert(
+      parseOptions(convertOptions, { input: inputA, output: out, model: modelDir }),
+      quietContext(),
+    );
     const convertS = (performance.now() - t0) / 1000;
-    const a = await probeVideo(inputA), b = await probeVideo(out);
+    const a = await probeVideo(inputA),
+      b = await probeVideo(out);
     expect([b.frameCount, b.width, b.height, b.hasAudio]).toEqual([a.frameCount, a.width, a.height, a.hasAudio]);
     expect(b.fps).toBeCloseTo(a.fps, 3);
     const fp = await resolveFfprobe();
-    const tags = (JSON.parse((await runTool(fp.path, ['-v', 'error', '-show_entries', 'format_tags', '-of', 'json', out])).stdout) as { format: { tags: Record<string, string> } }).format.tags;
+    const tags = (
+      JSON.parse(
+        (await runTool(fp.path, ['-v', 'error', '-show_entries', 'format_tags', '-of', 'json', out])).stdout,
+      ) as { format: { tags: Record<string, string> } }
+    ).format.tags;
     expect(tags.comment).toMatch(/^Synthetic media: faces replaced by Faceswap Studio/);
 
     // Plain re-encode with the same settings: the reference for "untouched".
     const plain = join(dir, 'plain.mp4');
-    const w = await createVideoWriter({ path: plain, width: a.width, height: a.height, fps: a.fpsRational, crf: 18, preset: 'medium' });
+    const w = await createVideoWriter({
+      path: plain,
+      width: a.width,
+      height: a.height,
+      fps: a.fpsRational,
+      crf: 18,
+      preset: 'medium',
+    });
     for await (const f of decodeFrames(inputA)) await w.write(f.data);
     await w.close();
-    const conv = await frames(out), ref = await frames(plain);
-    const model = JSON.parse(await readFile(join(modelDir, 'state.json'), 'utf8')) as { inputSize: number; coverage: number; iteration: number };
-    let worstOutside = 99, meanInside = 0;
+    const conv = await frames(out),
+      ref = await frames(plain);
+    const model = JSON.parse(await readFile(join(modelDir, 'state.json'), 'utf8')) as {
+      inputSize: number;
+      coverage: number;
+      iteration: number;
+    };
+    let worstOutside = 99,
+      meanInside = 0;
     for (let i = 0; i < conv.length; i++) {
       const inFace = new Uint8Array(a.width * a.height);
       for (const f of al.frames[String(i)]?.faces ?? []) {
         const m = modelMatrix(f.matrix, al.settings.size, model.inputSize, model.coverage);
-        const roi = faceRoi({ matrix: m, size: model.inputSize, landmarks: f.landmarks68 }, a.width, a.height, DEFAULT_BLEND)!;
+        const roi = faceRoi(
+          { matrix: m, size: model.inputSize, landmarks: f.landmarks68 },
+          a.width,
+          a.height,
+          DEFAULT_BLEND,
+        )!;
         for (let y = roi.y; y < roi.y + roi.h; y++) inFace.fill(1, y * a.width + roi.x, y * a.width + roi.x + roi.w);
       }
-      worstOutside = Math.min(worstOutside, psnr(conv[i]!, ref[i]!, (p) => !inFace[p]));
+      worstOutside = Math.min(
+        worstOutside,
+        psnr(conv[i]!, ref[i]!, (p) => !inFace[p]),
+      );
       meanInside += psnr(conv[i]!, ref[i]!, (p) => inFace[p] === 1) / conv.length;
     }
-    console.log(`convert-model: ${trainInfo}; model iteration ${model.iteration}; convert ${r.frames} frames in ${convertS.toFixed(1)} s (${r.fps.toFixed(2)} frames/s), ${r.faces} faces; PSNR outside worst ${worstOutside.toFixed(1)} dB, inside mean ${meanInside.toFixed(1)} dB`);
+    console.log(
+      `convert-model: ${trainInfo}; model iteration ${model.iteration}; convert ${r.frames} frames in ${convertS.toFixed(1)} s (${r.fps.toFixed(2)} frames/s), ${r.faces} faces; PSNR outside worst ${worstOutside.toFixed(1)} dB, inside mean ${meanInside.toFixed(1)} dB`,
+    );
     expect(worstOutside).toBeGreaterThanOrEqual(40);
     expect(meanInside).toBeLessThan(30);
     // Every conversion writes its quality report beside the output (the evaluate stage, issue 6).
@@ -119,7 +159,14 @@ describe.skipIf(!hasTestdata)('convert with a trained lightweight model (accepta
     console.log(JSON.stringify({ quickPairQuality: summary }));
     expect(q.frames.total).toBe(a.frameCount);
     expect(q.frames.withFaceBoth).toBeGreaterThan(0.9 * a.frameCount);
-    for (const v of [q.identity.similarityToTarget.mean, q.identity.retrievalToTarget, q.pose.errorDeg.mean, q.expression.error.mean, q.temporal.jitter, q.temporal.flicker]) {
+    for (const v of [
+      q.identity.similarityToTarget.mean,
+      q.identity.retrievalToTarget,
+      q.pose.errorDeg.mean,
+      q.expression.error.mean,
+      q.temporal.jitter,
+      q.temporal.flicker,
+    ]) {
       expect(Number.isFinite(v)).toBe(true);
     }
     // The report sees blur (issue 12): a model younger than 200 iterations is still a blur, and says so.
@@ -132,12 +179,21 @@ describe.skipIf(!hasTestdata)('convert with a trained lightweight model (accepta
 
   it('a model folder of another trainer gives a one-line error and writes nothing', async () => {
     const out = join(dir, 'never.mp4');
-    for (const [trainer, re] of [['dfl-sae', /trained with 'dfl-sae', which this app does not know/], ['original', /the original model needs/]] as const) {
+    for (const [trainer, re] of [
+      ['dfl-sae', /trained with 'dfl-sae', which this app does not know/],
+      ['original', /the original model needs/],
+    ] as const) {
       const other = join(dir, `model-${trainer}`);
       await cp(modelDir, other, { recursive: true });
       const state = JSON.parse(await readFile(join(other, 'state.json'), 'utf8')) as Record<string, unknown>;
       await writeFile(join(other, 'state.json'), JSON.stringify({ ...state, trainer }));
-      const e = await runConvert(parseOptions(convertOptions, { input: inputA, output: out, model: other }), quietContext()).then(() => null, (x: unknown) => x as Error);
+      const e = await runConvert(
+        parseOptions(convertOptions, { input: inputA, output: out, model: other }),
+        quietContext(),
+      ).then(
+        () => null,
+        (x: unknown) => x as Error,
+      );
       expect(isUserError(e)).toBe(true);
       expect(e!.message).toMatch(re);
       expect(e!.message).not.toContain('\n');

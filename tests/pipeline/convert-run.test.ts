@@ -34,7 +34,8 @@ let facesDir = '';
 let al: Alignments;
 let plain = '';
 const swapper = syntheticSwapper({ kind: 'shift', amount: 0.2 });
-const base = (o: Record<string, unknown>) => parseOptions(convertOptions, { input, model: join(dir, 'no-model'), color: 'none', ...o });
+const base = (o: Record<string, unknown>) =>
+  parseOptions(convertOptions, { input, model: join(dir, 'no-model'), color: 'none', ...o });
 
 async function frames(path: string): Promise<Buffer[]> {
   const out: Buffer[] = [];
@@ -43,7 +44,8 @@ async function frames(path: string): Promise<Buffer[]> {
 }
 
 function psnr(a: Buffer, b: Buffer, keep?: (p: number) => boolean): number {
-  let se = 0, n = 0;
+  let se = 0,
+    n = 0;
   for (let p = 0; p < a.length / 3; p++) {
     if (keep && !keep(p)) continue;
     for (let c = 0; c < 3; c++) {
@@ -74,7 +76,14 @@ beforeAll(async () => {
   // Plain re-encode of the input with the same settings: the reference outside the swapped regions.
   const info = await probeVideo(input);
   plain = join(dir, 'plain.mp4');
-  const w = await createVideoWriter({ path: plain, width: info.width, height: info.height, fps: info.fpsRational, crf: 18, preset: 'medium' });
+  const w = await createVideoWriter({
+    path: plain,
+    width: info.width,
+    height: info.height,
+    fps: info.fpsRational,
+    crf: 18,
+    preset: 'medium',
+  });
   for await (const f of decodeFrames(input)) await w.write(f.data);
   await w.close();
 }, 600_000);
@@ -90,13 +99,18 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
     const t0 = performance.now();
     const r = await runConvert(base({ output: out }), ctx, { swapper });
     const wall = (performance.now() - t0) / 1000;
-    const a = await probeVideo(input), b = await probeVideo(out);
+    const a = await probeVideo(input),
+      b = await probeVideo(out);
     expect([b.frameCount, b.width, b.height, b.hasAudio]).toEqual([a.frameCount, a.width, a.height, a.hasAudio]);
     expect(b.fps).toBeCloseTo(a.fps, 3);
     expect(r.frames).toBe(a.frameCount);
     const t = await tags(out);
     expect(t.comment).toMatch(/^Synthetic media: faces replaced by Faceswap Studio \d+\.\d+\.\d+ on \d{4}-/);
-    const prov = JSON.parse(await readFile(`${out}.provenance.json`, 'utf8')) as { syntheticMedia: boolean; inputs: { input: { sha256: string } }; contentCredentials: unknown };
+    const prov = JSON.parse(await readFile(`${out}.provenance.json`, 'utf8')) as {
+      syntheticMedia: boolean;
+      inputs: { input: { sha256: string } };
+      contentCredentials: unknown;
+    };
     expect(prov.syntheticMedia).toBe(true);
     // C2PA Content Credentials in the MP4 (c2pa-rs validates: signature, BMFF hash; the signer is a local CA's).
     const cc = await readContentCredentials(await readFile(out), 'video/mp4');
@@ -111,9 +125,12 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
     expect(fr.every((f, i) => i === 0 || f >= fr[i - 1]!)).toBe(true);
     expect(fr[fr.length - 1]).toBe(1);
 
-    const conv = await frames(out), ref = await frames(plain);
-    let worstOutside = 99, changedInside = 0;
-    const W = a.width, H = a.height;
+    const conv = await frames(out),
+      ref = await frames(plain);
+    let worstOutside = 99,
+      changedInside = 0;
+    const W = a.width,
+      H = a.height;
     for (let i = 0; i < conv.length; i++) {
       const inFace = new Uint8Array(W * H);
       for (const f of al.frames[String(i)]?.faces ?? []) {
@@ -121,10 +138,15 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
         const roi = faceRoi({ matrix: m, size: swapper.outputSize, landmarks: f.landmarks68 }, W, H, DEFAULT_BLEND)!;
         for (let y = roi.y; y < roi.y + roi.h; y++) inFace.fill(1, y * W + roi.x, y * W + roi.x + roi.w);
       }
-      worstOutside = Math.min(worstOutside, psnr(conv[i]!, ref[i]!, (p) => !inFace[p]));
+      worstOutside = Math.min(
+        worstOutside,
+        psnr(conv[i]!, ref[i]!, (p) => !inFace[p]),
+      );
       if (psnr(conv[i]!, ref[i]!, (p) => inFace[p] === 1) < 25) changedInside++;
     }
-    console.log(`convert-run: ${r.frames} frames in ${wall.toFixed(1)} s (${r.fps.toFixed(1)} frames/s), worst PSNR outside faces ${worstOutside.toFixed(1)} dB, frames changed inside ${changedInside}`);
+    console.log(
+      `convert-run: ${r.frames} frames in ${wall.toFixed(1)} s (${r.fps.toFixed(1)} frames/s), worst PSNR outside faces ${worstOutside.toFixed(1)} dB, frames changed inside ${changedInside}`,
+    );
     expect(worstOutside).toBeGreaterThanOrEqual(40);
     expect(changedInside).toBeGreaterThan(conv.length * 0.9);
   });
@@ -132,7 +154,8 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
   it('--frame-ranges: frames outside equal the input; --discard-frames writes only the ranges', async () => {
     const out = join(dir, 'ranges.mp4');
     await runConvert(base({ output: out, frameRanges: ['10-19', '100-104'] }), quietContext(), { swapper });
-    const conv = await frames(out), ref = await frames(plain);
+    const conv = await frames(out),
+      ref = await frames(plain);
     expect(conv.length).toBe(ref.length);
     for (let i = 0; i < conv.length; i++) {
       const p = psnr(conv[i]!, ref[i]!);
@@ -140,7 +163,11 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
       else expect(p).toBeGreaterThanOrEqual(40);
     }
     const cut = join(dir, 'cut.mp4');
-    const r = await runConvert(base({ output: cut, frameRanges: ['10-19', '100-104'], discardFrames: true, label: false }), quietContext(), { swapper });
+    const r = await runConvert(
+      base({ output: cut, frameRanges: ['10-19', '100-104'], discardFrames: true, label: false }),
+      quietContext(),
+      { swapper },
+    );
     expect(r.frames).toBe(15);
     expect((await probeVideo(cut)).frameCount).toBe(15);
     // --no-label: no synthetic-media tag and no sidecar.
@@ -155,7 +182,11 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
     const drop = al.frames['30']!.faces[0]!.file!;
     await rm(join(curated, drop));
     const out = join(dir, 'curated-out');
-    const r = await runConvert(base({ output: out, facesDir: curated, frameRanges: ['28-32'], discardFrames: true }), quietContext(), { swapper });
+    const r = await runConvert(
+      base({ output: out, facesDir: curated, frameRanges: ['28-32'], discardFrames: true }),
+      quietContext(),
+      { swapper },
+    );
     expect(r.skippedFaces).toBe(1);
     const names = (await readdir(out)).filter((n) => n.endsWith('.png')).sort();
     expect(names).toHaveLength(5);
@@ -164,27 +195,47 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
 
   it('--filter / --nfilter: only faces like the reference photo are swapped (or never, with --nfilter)', async () => {
     const still = td('identity', 'liveportrait_personA', 'personA_still.jpg');
-    const keep = await runConvert(base({ output: join(dir, 'filter-out'), filter: [still], frameRanges: ['0-2'], discardFrames: true }), quietContext(), { swapper });
+    const keep = await runConvert(
+      base({ output: join(dir, 'filter-out'), filter: [still], frameRanges: ['0-2'], discardFrames: true }),
+      quietContext(),
+      { swapper },
+    );
     expect([keep.faces, keep.filteredFaces]).toEqual([3, 0]);
-    const drop = await runConvert(base({ output: join(dir, 'nfilter-out'), nfilter: [still], frameRanges: ['0-2'], discardFrames: true }), quietContext(), { swapper });
+    const drop = await runConvert(
+      base({ output: join(dir, 'nfilter-out'), nfilter: [still], frameRanges: ['0-2'], discardFrames: true }),
+      quietContext(),
+      { swapper },
+    );
     expect([drop.faces, drop.filteredFaces]).toEqual([0, 3]);
   });
 
   it('a photo without alignments: faces detected on the fly, written to a folder with a provenance file', async () => {
     const out = join(dir, 'photo-out');
-    const r = await runConvert(base({ input: td('faces', 'multi2_obama-biden_fr-two_people.jpg'), output: out, watermark: true }), quietContext(), { swapper });
+    const r = await runConvert(
+      base({ input: td('faces', 'multi2_obama-biden_fr-two_people.jpg'), output: out, watermark: true }),
+      quietContext(),
+      { swapper },
+    );
     expect(r.detectedFrames).toBe(1);
     expect(r.faces).toBe(2);
     expect((await readdir(out)).sort()).toEqual(['multi2_obama-biden_fr-two_people.png', 'provenance.json']);
     // The visible watermark sits in the bottom-right corner.
-    const src = await sharp(td('faces', 'multi2_obama-biden_fr-two_people.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const src = await sharp(td('faces', 'multi2_obama-biden_fr-two_people.jpg'))
+      .removeAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const dst = await sharp(join(out, 'multi2_obama-biden_fr-two_people.png')).raw().toBuffer();
     const { width, height } = src.info;
     let diff = 0;
-    for (let y = height - 30; y < height - 10; y++) for (let x = width - 200; x < width - 20; x++) diff += Math.abs(src.data[(y * width + x) * 3]! - dst[(y * width + x) * 3]!);
+    for (let y = height - 30; y < height - 10; y++)
+      for (let x = width - 200; x < width - 20; x++)
+        diff += Math.abs(src.data[(y * width + x) * 3]! - dst[(y * width + x) * 3]!);
     expect(diff / (20 * 180)).toBeGreaterThan(10);
     // Image outputs carry C2PA Content Credentials (signed, bound to the bytes); the sidecar says who signed.
-    const cc = await readContentCredentials(await readFile(join(out, 'multi2_obama-biden_fr-two_people.png')), 'image/png');
+    const cc = await readContentCredentials(
+      await readFile(join(out, 'multi2_obama-biden_fr-two_people.png')),
+      'image/png',
+    );
     expect(cc?.intact, cc?.failures.join(' ')).toBe(true);
     expect(cc!.actions[0]).toMatchObject({ action: 'c2pa.created', digitalSourceType: DIGITAL_SOURCE_TYPE });
     const prov = JSON.parse(await readFile(join(out, 'provenance.json'), 'utf8')) as { contentCredentials: unknown };
@@ -196,7 +247,10 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
     const out = join(dir, 'keep.mp4');
     await writeFile(out, 'previous output');
     const expectUserError = async (p: Promise<unknown>, re: RegExp) => {
-      const e = await p.then(() => null, (x: unknown) => x);
+      const e = await p.then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect(isUserError(e)).toBe(true);
       expect((e as Error).message).toMatch(re);
       expect((e as Error).message).not.toMatch(/\n/);
@@ -206,20 +260,41 @@ describe.skipIf(!hasTestdata)('convert runner on person A', () => {
     const foreign = join(dir, 'faceswap-py-model');
     await mkdir(foreign);
     await writeFile(join(foreign, 'original_encoder.h5'), 'x');
-    await expectUserError(runConvert(base({ output: out, model: foreign }), quietContext()), /not a Faceswap Studio model folder/);
+    await expectUserError(
+      runConvert(base({ output: out, model: foreign }), quietContext()),
+      /not a Faceswap Studio model folder/,
+    );
     // Alignments of another video.
     const other = join(dir, 'other.alignments.json');
-    await writeFile(other, JSON.stringify({ ...al, source: { ...al.source, path: '/x/personB.mp4', sha256: 'f'.repeat(64) } }));
-    await expectUserError(runConvert(base({ output: out, alignments: other }), quietContext(), { swapper }), /belong to another video/);
+    await writeFile(
+      other,
+      JSON.stringify({ ...al, source: { ...al.source, path: '/x/personB.mp4', sha256: 'f'.repeat(64) } }),
+    );
+    await expectUserError(
+      runConvert(base({ output: out, alignments: other }), quietContext(), { swapper }),
+      /belong to another video/,
+    );
     // Unwritable output.
-    await expectUserError(runConvert(base({ output: join(dir, 'missing-dir', 'o.mp4') }), quietContext(), { swapper }), /cannot write here/);
+    await expectUserError(
+      runConvert(base({ output: join(dir, 'missing-dir', 'o.mp4') }), quietContext(), { swapper }),
+      /cannot write here/,
+    );
     const ro = join(dir, 'ro');
     await mkdir(ro);
     await chmod(ro, 0o500);
-    if (process.getuid?.() !== 0) await expectUserError(runConvert(base({ output: join(ro, 'o.mp4') }), quietContext(), { swapper }), /cannot write here/);
+    if (process.getuid?.() !== 0)
+      await expectUserError(
+        runConvert(base({ output: join(ro, 'o.mp4') }), quietContext(), { swapper }),
+        /cannot write here/,
+      );
     // Cancelled half way: the previous output stays, no temporary file is left.
     const ac = new AbortController();
-    const ctx = { ...quietContext(ac.signal), progress: (p: { done?: number }) => { if ((p.done ?? 0) > 20) ac.abort(); } };
+    const ctx = {
+      ...quietContext(ac.signal),
+      progress: (p: { done?: number }) => {
+        if ((p.done ?? 0) > 20) ac.abort();
+      },
+    };
     await expectUserError(runConvert(base({ output: out }), ctx, { swapper }), /cancelled/);
     expect(await readFile(out, 'utf8')).toBe('previous output');
     await new Promise((r) => setTimeout(r, 300));

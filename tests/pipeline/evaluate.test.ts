@@ -18,7 +18,10 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
   beforeAll(async () => {
     dir = await scratchDir('evaluate');
     // Person B's identity from ten of its frames.
-    await runFrames({ input: videos.personB, output: join(dir, 'B'), format: 'jpg', quality: 92, everyN: 25 }, quietContext());
+    await runFrames(
+      { input: videos.personB, output: join(dir, 'B'), format: 'jpg', quality: 92, everyN: 25 },
+      quietContext(),
+    );
     report = await runEvaluate(
       {
         original: videos.personA,
@@ -35,12 +38,42 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
     // A Gaussian-blurred copy (sigma 3), every 6th frame (the sharpness ratio needs no consecutive frames).
     const blur = join(dir, 'blurred.mp4');
     const ff = await resolveFfmpeg();
-    await runTool(ff.path, ['-v', 'error', '-y', '-i', videos.personA, '-vf', 'gblur=sigma=3', '-c:v', 'libx264', '-crf', '18', '-an', blur]);
+    await runTool(ff.path, [
+      '-v',
+      'error',
+      '-y',
+      '-i',
+      videos.personA,
+      '-vf',
+      'gblur=sigma=3',
+      '-c:v',
+      'libx264',
+      '-crf',
+      '18',
+      '-an',
+      blur,
+    ]);
     blurred = await runEvaluate(
-      { original: videos.personA, swapped: blur, sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')], targetFaces: [join(dir, 'B')], everyN: 6, report: join(dir, 'blurred.quality.json') },
+      {
+        original: videos.personA,
+        swapped: blur,
+        sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
+        targetFaces: [join(dir, 'B')],
+        everyN: 6,
+        report: join(dir, 'blurred.quality.json'),
+      },
       quietContext(),
     );
-    console.log(JSON.stringify({ evaluateBlurred: { verdict: blurred.verdict, sharpness: blurred.sharpness, detection: blurred.detection, identity: blurred.identity } }));
+    console.log(
+      JSON.stringify({
+        evaluateBlurred: {
+          verdict: blurred.verdict,
+          sharpness: blurred.sharpness,
+          detection: blurred.detection,
+          identity: blurred.identity,
+        },
+      }),
+    );
   });
 
   afterAll(async () => {
@@ -75,7 +108,10 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
   });
 
   it('identity margin and the verdict: the video against itself reads as A (the source), sharp', () => {
-    expect(report.identity.margin).toBeCloseTo(report.identity.similarityToTarget.mean - report.identity.similarityToSource.mean, 10);
+    expect(report.identity.margin).toBeCloseTo(
+      report.identity.similarityToTarget.mean - report.identity.similarityToSource.mean,
+      10,
+    );
     expect(report.identity.margin).toBeLessThan(-0.2);
     expect(report.verdict).toBe('reads as A, sharp: train longer');
   });

@@ -97,7 +97,14 @@ beforeAll(async () => {
   await writeFile(script, child);
   clip = join(dir, 'clip.mp4');
   const info = await probeVideo(videos.personA);
-  const w = await createVideoWriter({ path: clip, width: info.width, height: info.height, fps: info.fpsRational, crf: 18, preset: 'veryfast' });
+  const w = await createVideoWriter({
+    path: clip,
+    width: info.width,
+    height: info.height,
+    fps: info.fpsRational,
+    crf: 18,
+    preset: 'veryfast',
+  });
   for await (const f of decodeFrames(videos.personA, { end: 12 })) await w.write(f.data);
   await w.close();
   await runExtract(parseOptions(extractOptions, { input: clip, output: join(dir, 'faces') }), quietContext());
@@ -108,55 +115,70 @@ afterAll(async () => {
 afterEach(() => setFault(''));
 
 describe.skipIf(!hasTestdata)('convert commit under faults', () => {
-  it('kill -9 between finishing, signing, provenance and the renames: the sidecar never lies', { timeout: 600_000 }, async () => {
-    const out = join(dir, 'out.mp4');
-    const steps = ['convert:signed', 'convert:provenance-written', 'convert:old-aside', 'convert:output', 'convert:provenance'];
-    // Each run writes a different number of frames, so old and new outputs differ in hash and frame count.
-    let frames = 6;
-    expect(run(opts(out, { frameRanges: [`0-${frames - 1}`] })).stdout).toContain('converted');
-    for (const step of steps) {
-      const before = await expectTruthful(out);
-      expect(before?.output.frames).toBe(frames);
-      frames++;
-      const r = run(opts(out, { frameRanges: [`0-${frames - 1}`] }), `kill:${step}`);
-      expect(r.signal, `${step}: ${r.stderr}`).toBe('SIGKILL');
-      const after = await expectTruthful(out);
-      // Until the video is renamed in, the old one stays; from then on the new one.
-      const committed = step === 'convert:output' || step === 'convert:provenance';
-      expect((await probeVideo(out)).frameCount, step).toBe(committed ? frames : frames - 1);
-      if (step === 'convert:provenance') expect(after?.output.frames).toBe(frames);
-      // The next run's sweep puts the matching sidecar back and removes every temporary file.
-      const sw = run({ output: out }, '', true);
-      expect(sw.code, sw.stderr).toBe(0);
-      expect(await expectTruthful(out), `${step}: ${sw.stdout}`).not.toBeNull();
-      expect(await hidden(), step).toEqual([]);
-      if (!committed) frames--;
-    }
-  });
+  it(
+    'kill -9 between finishing, signing, provenance and the renames: the sidecar never lies',
+    { timeout: 600_000 },
+    async () => {
+      const out = join(dir, 'out.mp4');
+      const steps = [
+        'convert:signed',
+        'convert:provenance-written',
+        'convert:old-aside',
+        'convert:output',
+        'convert:provenance',
+      ];
+      // Each run writes a different number of frames, so old and new outputs differ in hash and frame count.
+      let frames = 6;
+      expect(run(opts(out, { frameRanges: [`0-${frames - 1}`] })).stdout).toContain('converted');
+      for (const step of steps) {
+        const before = await expectTruthful(out);
+        expect(before?.output.frames).toBe(frames);
+        frames++;
+        const r = run(opts(out, { frameRanges: [`0-${frames - 1}`] }), `kill:${step}`);
+        expect(r.signal, `${step}: ${r.stderr}`).toBe('SIGKILL');
+        const after = await expectTruthful(out);
+        // Until the video is renamed in, the old one stays; from then on the new one.
+        const committed = step === 'convert:output' || step === 'convert:provenance';
+        expect((await probeVideo(out)).frameCount, step).toBe(committed ? frames : frames - 1);
+        if (step === 'convert:provenance') expect(after?.output.frames).toBe(frames);
+        // The next run's sweep puts the matching sidecar back and removes every temporary file.
+        const sw = run({ output: out }, '', true);
+        expect(sw.code, sw.stderr).toBe(0);
+        expect(await expectTruthful(out), `${step}: ${sw.stdout}`).not.toBeNull();
+        expect(await hidden(), step).toEqual([]);
+        if (!committed) frames--;
+      }
+    },
+  );
 
-  it('a full disk at every write of a conversion: one-line error, the previous pair untouched, nothing left', { timeout: 300_000 }, async () => {
-    const out = join(dir, 'full.mp4');
-    const swapper = syntheticSwapper({ kind: 'shift', amount: 0.2 });
-    const convert = (n: number) => runConvert(parseOptions(convertOptions, opts(out, { frameRanges: [`0-${n}`] })), quietContext(), { swapper });
-    await convert(5);
-    const previous = await readFile(`${out}.provenance.json`, 'utf8');
-    let n = 1;
-    for (; ; n++) {
-      setFault(`enospc:${n}`);
-      const err = await convert(8).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      setFault('');
-      if (!err) break;
-      expect(isUserError(err), String(err)).toBe(true);
-      expect((err as Error).message).toMatch(/^\/\S+: disk full \(ENOSPC\)[^\n]*$/);
-      expect(await readFile(`${out}.provenance.json`, 'utf8')).toBe(previous);
-      await expectTruthful(out);
-      expect(await hidden()).toEqual([]);
-    }
-    // The signed video and its provenance: both writes failed once.
-    expect(n).toBeGreaterThanOrEqual(3);
-    expect((await expectTruthful(out))?.output.frames).toBe(9);
-  });
+  it(
+    'a full disk at every write of a conversion: one-line error, the previous pair untouched, nothing left',
+    { timeout: 300_000 },
+    async () => {
+      const out = join(dir, 'full.mp4');
+      const swapper = syntheticSwapper({ kind: 'shift', amount: 0.2 });
+      const convert = (n: number) =>
+        runConvert(parseOptions(convertOptions, opts(out, { frameRanges: [`0-${n}`] })), quietContext(), { swapper });
+      await convert(5);
+      const previous = await readFile(`${out}.provenance.json`, 'utf8');
+      let n = 1;
+      for (; ; n++) {
+        setFault(`enospc:${n}`);
+        const err = await convert(8).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        setFault('');
+        if (!err) break;
+        expect(isUserError(err), String(err)).toBe(true);
+        expect((err as Error).message).toMatch(/^\/\S+: disk full \(ENOSPC\)[^\n]*$/);
+        expect(await readFile(`${out}.provenance.json`, 'utf8')).toBe(previous);
+        await expectTruthful(out);
+        expect(await hidden()).toEqual([]);
+      }
+      // The signed video and its provenance: both writes failed once.
+      expect(n).toBeGreaterThanOrEqual(3);
+      expect((await expectTruthful(out))?.output.frames).toBe(9);
+    },
+  );
 });

@@ -17,7 +17,8 @@ import { readModelFiles } from '../../src-main/engine/train/model-io';
 let dir: string;
 let script: string;
 const src = (p: string) => JSON.stringify(pathToFileURL(join(repoRoot, p)).href);
-const pkg = (name: string) => JSON.stringify(pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve(name)).href);
+const pkg = (name: string) =>
+  JSON.stringify(pathToFileURL(createRequire(join(repoRoot, 'package.json')).resolve(name)).href);
 
 // argv: model folder. Prints the iteration it committed.
 const child = `
@@ -81,7 +82,10 @@ async function expectLoads(modelDir: string, iteration: number) {
 /** Every file under a final name is whole: binaries match their manifest's size; no temp or lock is left. */
 async function expectClean(modelDir: string) {
   const names = (await readdir(modelDir)).sort();
-  expect(names.filter((n) => n.startsWith('.')), names.join(' ')).toEqual([]);
+  expect(
+    names.filter((n) => n.startsWith('.')),
+    names.join(' '),
+  ).toEqual([]);
   const s = await readModelFiles(modelDir);
   expect((await stat(s.weightsFile)).size).toBe(s.state.files.weightsBytes);
   // Current and previous save only: two manifests, two generations of binaries.
@@ -111,50 +115,63 @@ const KILL_STEPS = [
 ];
 
 describe('model saves under faults', () => {
-  it('kill -9 at each step of a save, twice in a row, leaves the last committed save', { timeout: 300_000 }, async () => {
-    const modelDir = join(dir, 'kill');
-    for (const i of [1, 2]) expect(save(modelDir).stdout).toContain(`saved ${i}`);
-    let last = 2;
-    for (const step of KILL_STEPS) {
-      for (let again = 0; again < 2; again++) {
-        const r = save(modelDir, `kill:${step}`);
-        expect(r.signal, `${step}: ${r.stderr}`).toBe('SIGKILL');
-        if (step === 'model:committed') last++; // killed after its commit: that save counts
+  it(
+    'kill -9 at each step of a save, twice in a row, leaves the last committed save',
+    { timeout: 300_000 },
+    async () => {
+      const modelDir = join(dir, 'kill');
+      for (const i of [1, 2]) expect(save(modelDir).stdout).toContain(`saved ${i}`);
+      let last = 2;
+      for (const step of KILL_STEPS) {
+        for (let again = 0; again < 2; again++) {
+          const r = save(modelDir, `kill:${step}`);
+          expect(r.signal, `${step}: ${r.stderr}`).toBe('SIGKILL');
+          if (step === 'model:committed') last++; // killed after its commit: that save counts
+          await expectLoads(modelDir, last);
+        }
+        // The next run sweeps what the kills left and saves on top of the last committed save.
+        expect(save(modelDir).stdout).toContain(`saved ${++last}`);
         await expectLoads(modelDir, last);
+        await expectClean(modelDir);
       }
-      // The next run sweeps what the kills left and saves on top of the last committed save.
-      expect(save(modelDir).stdout).toContain(`saved ${++last}`);
-      await expectLoads(modelDir, last);
-      await expectClean(modelDir);
-    }
-  });
+    },
+  );
 
-  it('a full disk at each write of a save: one-line error, the last save loads, nothing left', { timeout: 120_000 }, async () => {
-    const modelDir = join(dir, 'enospc');
-    for (const i of [1, 2]) expect(save(modelDir).stdout).toContain(`saved ${i}`);
-    let last = 2;
-    for (const n of [1, 2, 3]) {
-      const r = save(modelDir, `enospc:${n}`);
-      expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr.split('\n'), r.stderr).toHaveLength(1);
-      expect(r.stderr).toContain(modelDir);
-      expect(r.stderr).toMatch(/disk full \(ENOSPC\).*the last save is kept/);
-      await expectLoads(modelDir, last);
-      // The failed write removed its own temp file at once.
-      expect((await readdir(modelDir)).filter((f) => f.startsWith('.'))).toEqual([]);
-      expect(save(modelDir).stdout).toContain(`saved ${++last}`);
-      await expectClean(modelDir);
-    }
-  });
+  it(
+    'a full disk at each write of a save: one-line error, the last save loads, nothing left',
+    { timeout: 120_000 },
+    async () => {
+      const modelDir = join(dir, 'enospc');
+      for (const i of [1, 2]) expect(save(modelDir).stdout).toContain(`saved ${i}`);
+      let last = 2;
+      for (const n of [1, 2, 3]) {
+        const r = save(modelDir, `enospc:${n}`);
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr.split('\n'), r.stderr).toHaveLength(1);
+        expect(r.stderr).toContain(modelDir);
+        expect(r.stderr).toMatch(/disk full \(ENOSPC\).*the last save is kept/);
+        await expectLoads(modelDir, last);
+        // The failed write removed its own temp file at once.
+        expect((await readdir(modelDir)).filter((f) => f.startsWith('.'))).toEqual([]);
+        expect(save(modelDir).stdout).toContain(`saved ${++last}`);
+        await expectClean(modelDir);
+      }
+    },
+  );
 
   // A real full disk: a 2 MiB tmpfs in a private mount namespace (unshare -rm: no root needed where user
   // namespaces are allowed), filled until the next save's weights fit and its optimizer state does not.
-  const canMount = spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { encoding: 'utf8' }).status === 0;
-  it.skipIf(!canMount)('a real full disk (tmpfs) during a save: one line, the previous save loads, its binaries go', { timeout: 180_000 }, async () => {
-    const out = join(dir, 'tmpfs-out');
-    const { mkdir } = await import('node:fs/promises');
-    await mkdir(join(out, 'mnt'), { recursive: true });
-    const steps = `
+  const canMount =
+    spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs /mnt'], { encoding: 'utf8' }).status ===
+    0;
+  it.skipIf(!canMount)(
+    'a real full disk (tmpfs) during a save: one line, the previous save loads, its binaries go',
+    { timeout: 180_000 },
+    async () => {
+      const out = join(dir, 'tmpfs-out');
+      const { mkdir } = await import('node:fs/promises');
+      await mkdir(join(out, 'mnt'), { recursive: true });
+      const steps = `
       set -e
       mount -t tmpfs -o size=2m tmpfs "$1"; M="$1/model"; O="$2"; S="$3"
       save() { node --import tsx "$S" "$M"; }
@@ -166,36 +183,54 @@ describe('model saves under faults', () => {
       rm "$1/filler"
       save > "$O/free.out" 2>&1
       cp -a "$M" "$O/after-free"`;
-    const r = spawnSync('unshare', ['-rm', 'sh', '-c', steps, 'sh', join(out, 'mnt'), out, script], { cwd: repoRoot, encoding: 'utf8', timeout: 170_000 });
-    expect(r.status, r.stderr).toBe(0);
-    const { readFile } = await import('node:fs/promises');
-    expect((await readFile(join(out, 'full.rc'), 'utf8')).trim()).toBe('2');
-    const err = (await readFile(join(out, 'full.err'), 'utf8')).split('\n').filter((l) => l.startsWith('error'));
-    expect(err).toEqual([expect.stringMatching(/^error: \S+\/model: the model was not saved \(optimizer\.00000003\.bin: disk full \(ENOSPC\); the file was not written\); the last save is kept$/)]);
-    // Nothing of the failed save is left: the two committed saves, whole.
-    await expectLoads(join(out, 'after-full'), 2);
-    expect((await readdir(join(out, 'after-full'))).sort()).toEqual([
-      'optimizer.00000001.bin', 'optimizer.00000002.bin', 'state.json', 'state.json.bak', 'weights.00000001.bin', 'weights.00000002.bin',
-    ]);
-    expect(await readFile(join(out, 'free.out'), 'utf8')).toContain('saved 3');
-    await expectLoads(join(out, 'after-free'), 3);
-    await expectClean(join(out, 'after-free'));
-  });
+      const r = spawnSync('unshare', ['-rm', 'sh', '-c', steps, 'sh', join(out, 'mnt'), out, script], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 170_000,
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const { readFile } = await import('node:fs/promises');
+      expect((await readFile(join(out, 'full.rc'), 'utf8')).trim()).toBe('2');
+      const err = (await readFile(join(out, 'full.err'), 'utf8')).split('\n').filter((l) => l.startsWith('error'));
+      expect(err).toEqual([
+        expect.stringMatching(
+          /^error: \S+\/model: the model was not saved \(optimizer\.00000003\.bin: disk full \(ENOSPC\); the file was not written\); the last save is kept$/,
+        ),
+      ]);
+      // Nothing of the failed save is left: the two committed saves, whole.
+      await expectLoads(join(out, 'after-full'), 2);
+      expect((await readdir(join(out, 'after-full'))).sort()).toEqual([
+        'optimizer.00000001.bin',
+        'optimizer.00000002.bin',
+        'state.json',
+        'state.json.bak',
+        'weights.00000001.bin',
+        'weights.00000002.bin',
+      ]);
+      expect(await readFile(join(out, 'free.out'), 'utf8')).toContain('saved 3');
+      await expectLoads(join(out, 'after-free'), 3);
+      await expectClean(join(out, 'after-free'));
+    },
+  );
 
-  it('an old-format folder (weights.bin, optimizer.bin, *.bak) loads and moves to the new format', { timeout: 60_000 }, async () => {
-    // Written the way earlier versions did: fixed names, the hashes in state.json.
-    const modelDir = join(dir, 'old-format');
-    expect(save(modelDir).stdout).toContain('saved 1');
-    const { rename, readFile } = await import('node:fs/promises');
-    const s = JSON.parse(await readFile(join(modelDir, 'state.json'), 'utf8')) as { files: Record<string, unknown> };
-    await rename(join(modelDir, s.files.weights as string), join(modelDir, 'weights.bin'));
-    await rename(join(modelDir, s.files.optimizer as string), join(modelDir, 'optimizer.bin'));
-    delete s.files.weights;
-    delete s.files.optimizer;
-    await writeFile(join(modelDir, 'state.json'), JSON.stringify(s));
-    await expectLoads(modelDir, 1);
-    for (const i of [2, 3]) expect(save(modelDir).stdout).toContain(`saved ${i}`);
-    await expectLoads(modelDir, 3);
-    await expectClean(modelDir); // the old binaries went once no manifest named them
-  });
+  it(
+    'an old-format folder (weights.bin, optimizer.bin, *.bak) loads and moves to the new format',
+    { timeout: 60_000 },
+    async () => {
+      // Written the way earlier versions did: fixed names, the hashes in state.json.
+      const modelDir = join(dir, 'old-format');
+      expect(save(modelDir).stdout).toContain('saved 1');
+      const { rename, readFile } = await import('node:fs/promises');
+      const s = JSON.parse(await readFile(join(modelDir, 'state.json'), 'utf8')) as { files: Record<string, unknown> };
+      await rename(join(modelDir, s.files.weights as string), join(modelDir, 'weights.bin'));
+      await rename(join(modelDir, s.files.optimizer as string), join(modelDir, 'optimizer.bin'));
+      delete s.files.weights;
+      delete s.files.optimizer;
+      await writeFile(join(modelDir, 'state.json'), JSON.stringify(s));
+      await expectLoads(modelDir, 1);
+      for (const i of [2, 3]) expect(save(modelDir).stdout).toContain(`saved ${i}`);
+      await expectLoads(modelDir, 3);
+      await expectClean(modelDir); // the old binaries went once no manifest named them
+    },
+  );
 });

@@ -72,25 +72,29 @@ afterAll(async () => {
 
 describe.skipIf(!hasTestdata)('train under faults (CLI)', () => {
   for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
-    it(`a second trainer on the folder is refused; ${signal} then stops the first like Ctrl+C (saved)`, { timeout: 300_000 }, async () => {
-      const model = join(dir, `two-${signal}`);
-      const first = startLong(model);
-      await first.saved;
-      const second = train(model, 5);
-      expect(second.status, second.stderr).toBe(2);
-      expect(messages(second.stderr)).toEqual([
-        expect.stringMatching(new RegExp(`^error: ${model}: in use by another process \\(pid ${first.p.pid},`)),
-      ]);
-      first.p.kill(signal);
-      expect(await first.exited, first.err()).toBe(0);
-      expect(first.err()).toContain(`${signal}: stopping after the current step`);
-      const last = [...first.out().matchAll(/"done":(\d+)/g)].pop();
-      const loaded = await readModelFiles(model);
-      // Saved at the step it stopped on (the step in flight finished), not only at the last regular save.
-      expect(loaded.state.iteration).toBeGreaterThanOrEqual(Number(last?.[1]));
-      expect(loaded.state.lossA).toHaveLength(loaded.state.iteration);
-      expect((await readdir(model)).filter((n) => n.startsWith('.'))).toEqual([]); // lock released
-    });
+    it(
+      `a second trainer on the folder is refused; ${signal} then stops the first like Ctrl+C (saved)`,
+      { timeout: 300_000 },
+      async () => {
+        const model = join(dir, `two-${signal}`);
+        const first = startLong(model);
+        await first.saved;
+        const second = train(model, 5);
+        expect(second.status, second.stderr).toBe(2);
+        expect(messages(second.stderr)).toEqual([
+          expect.stringMatching(new RegExp(`^error: ${model}: in use by another process \\(pid ${first.p.pid},`)),
+        ]);
+        first.p.kill(signal);
+        expect(await first.exited, first.err()).toBe(0);
+        expect(first.err()).toContain(`${signal}: stopping after the current step`);
+        const last = [...first.out().matchAll(/"done":(\d+)/g)].pop();
+        const loaded = await readModelFiles(model);
+        // Saved at the step it stopped on (the step in flight finished), not only at the last regular save.
+        expect(loaded.state.iteration).toBeGreaterThanOrEqual(Number(last?.[1]));
+        expect(loaded.state.lossA).toHaveLength(loaded.state.iteration);
+        expect((await readdir(model)).filter((n) => n.startsWith('.'))).toEqual([]); // lock released
+      },
+    );
   }
 
   it('a stale lock of a dead process is taken over, said in one line', { timeout: 180_000 }, async () => {
@@ -100,33 +104,42 @@ describe.skipIf(!hasTestdata)('train under faults (CLI)', () => {
     const { mkdir } = await import('node:fs/promises');
     const { hostname } = await import('node:os');
     await mkdir(model);
-    await writeFile(join(model, '.lock'), JSON.stringify({ pid, host: hostname(), processStart: Date.now() - 1e6, since: new Date().toISOString() }));
+    await writeFile(
+      join(model, '.lock'),
+      JSON.stringify({ pid, host: hostname(), processStart: Date.now() - 1e6, since: new Date().toISOString() }),
+    );
     const r = train(model, 2);
     expect(r.status, r.stderr).toBe(0);
-    expect(messages(r.stderr)).toEqual([`warn: ${model}: took over the lock of pid ${pid}, which is no longer running`]);
+    expect(messages(r.stderr)).toEqual([
+      `warn: ${model}: took over the lock of pid ${pid}, which is no longer running`,
+    ]);
     expect((await readModelFiles(model)).state.iteration).toBe(2);
   });
 
-  it('a full disk during a save: one line, exit 2, the previous save loads, no leftovers', { timeout: 180_000 }, async () => {
-    const model = join(dir, 'stale'); // saved at iteration 2 by the test above
-    expect((await readModelFiles(model)).state.iteration).toBe(2);
-    // The worker's checked writes: the next save's weights, optimizer state, manifest. The optimizer's fails, after
-    // the new weights were written (every write of a save is faulted one by one in faults-model.test.ts).
-    const r = train(model, 4, 'enospc:2');
-    expect(r.status, r.stderr).toBe(2);
-    expect(messages(r.stderr)).toEqual([
-      `error: ${model}: the model was not saved (optimizer.00000003.bin: disk full (ENOSPC); the file was not written); the last save is kept`,
-    ]);
-    expect(r.stderr).not.toMatch(/\n\s+at /);
-    expect((await readModelFiles(model)).state.iteration).toBe(2);
-    // The two committed saves only (iterations 1 and 2): nothing of the failed one, no temporary file.
-    expect((await readdir(model)).sort()).toEqual([
-      'optimizer.00000001.bin',
-      'optimizer.00000002.bin',
-      'state.json',
-      'state.json.bak',
-      'weights.00000001.bin',
-      'weights.00000002.bin',
-    ]);
-  });
+  it(
+    'a full disk during a save: one line, exit 2, the previous save loads, no leftovers',
+    { timeout: 180_000 },
+    async () => {
+      const model = join(dir, 'stale'); // saved at iteration 2 by the test above
+      expect((await readModelFiles(model)).state.iteration).toBe(2);
+      // The worker's checked writes: the next save's weights, optimizer state, manifest. The optimizer's fails, after
+      // the new weights were written (every write of a save is faulted one by one in faults-model.test.ts).
+      const r = train(model, 4, 'enospc:2');
+      expect(r.status, r.stderr).toBe(2);
+      expect(messages(r.stderr)).toEqual([
+        `error: ${model}: the model was not saved (optimizer.00000003.bin: disk full (ENOSPC); the file was not written); the last save is kept`,
+      ]);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect((await readModelFiles(model)).state.iteration).toBe(2);
+      // The two committed saves only (iterations 1 and 2): nothing of the failed one, no temporary file.
+      expect((await readdir(model)).sort()).toEqual([
+        'optimizer.00000001.bin',
+        'optimizer.00000002.bin',
+        'state.json',
+        'state.json.bak',
+        'weights.00000001.bin',
+        'weights.00000002.bin',
+      ]);
+    },
+  );
 });

@@ -10,7 +10,8 @@ import { setFault } from '../../src-main/engine/util/faults';
 import { scratchDir } from '../helpers/testdata';
 
 let dir: string;
-const deadPid = () => Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+const deadPid = () =>
+  Number(spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
 
 beforeAll(async () => {
   dir = await scratchDir('atomic-write');
@@ -39,7 +40,10 @@ describe('writeFileAtomicSafe', () => {
     const f = join(d, 'settings.json');
     await writeFile(f, 'old');
     setFault('enospc:1');
-    const e = await writeFileAtomicSafe(f, 'x'.repeat(100_000)).then(() => null, (x: unknown) => x);
+    const e = await writeFileAtomicSafe(f, 'x'.repeat(100_000)).then(
+      () => null,
+      (x: unknown) => x,
+    );
     expect(isUserError(e)).toBe(true);
     expect((e as Error).message).toBe(`${f}: disk full (ENOSPC); the file was not written`);
     expect(await readFile(f, 'utf8')).toBe('old');
@@ -110,11 +114,15 @@ describe('sweepConvertLeftovers', () => {
       else await writeFile(join(d, n), 'x');
       await utimes(join(d, n), old, old);
     }
-    expect((await sweepConvertLeftovers(join(d, 'out.mp4'))).sort()).toEqual(leftovers.filter((n) => n.includes('out.mp4')).sort());
+    expect((await sweepConvertLeftovers(join(d, 'out.mp4'))).sort()).toEqual(
+      leftovers.filter((n) => n.includes('out.mp4')).sort(),
+    );
     // The folder output's own sweep; its old folder moved aside is put back when the output is missing.
     await mkdir(join(d, `.frames.${dead}-0a1b2c3d.old`));
     await utimes(join(d, `.frames.${dead}-0a1b2c3d.old`), old, old);
-    expect((await sweepConvertLeftovers(join(d, 'frames'))).sort()).toEqual([`.frames.${dead}-0a1b2c3d.old -> frames`, `.frames.tmp-${dead}-1764600000000`].sort());
+    expect((await sweepConvertLeftovers(join(d, 'frames'))).sort()).toEqual(
+      [`.frames.${dead}-0a1b2c3d.old -> frames`, `.frames.tmp-${dead}-1764600000000`].sort(),
+    );
     expect((await readdir(d)).sort()).toEqual([...kept, 'frames'].sort());
   });
 });

@@ -9,7 +9,12 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src-shared/errors';
-import { ContentCredentials, credentialFormat, DIGITAL_SOURCE_TYPE, readContentCredentials } from '../../src-main/engine/convert/content-credentials';
+import {
+  ContentCredentials,
+  credentialFormat,
+  DIGITAL_SOURCE_TYPE,
+  readContentCredentials,
+} from '../../src-main/engine/convert/content-credentials';
 import { decodeFrames } from '../../src-main/engine/media/decode';
 import { hasTestdata, scratchDir, td, videos } from '../helpers/testdata';
 
@@ -31,35 +36,51 @@ async function frameHashes(path: string): Promise<string[]> {
 }
 
 describe.skipIf(!hasTestdata)('content credentials', () => {
-  it('signs an MP4, a PNG and a JPEG: valid for c2pa-rs, labelled as trained algorithmic media, signer untrusted', { timeout: 60_000 }, async () => {
-    const cc = await ContentCredentials.open(join(dir, 'id'));
-    expect(cc.signedBy).toMatch(/^CN=Faceswap Studio \(/);
-    for (const file of [videos.personA, td('landmarks', '300w', 'indoor_029.png'), td('faces', 'multi2_obama-biden_fr-two_people.jpg')]) {
-      const format = credentialFormat(file)!;
-      const original = await readFile(file);
-      expect(await readContentCredentials(original, format), file).toBeUndefined();
-      const signed = await cc.sign(original, format, what);
-      const read = (await readContentCredentials(signed, format))!;
-      expect(read.intact, `${file}: ${read.failures.join(' ')}`).toBe(true);
-      expect(read.state).toBe('Valid');
-      expect(read.failures).toEqual(['signingCredential.untrusted']);
-      expect(read.successes).toContain(format === 'video/mp4' ? 'assertion.bmffHash.match' : 'assertion.dataHash.match');
-      expect(read.generator).toMatch(/^Faceswap Studio \d/);
-      expect(read.signedBy).toMatch(/^Faceswap Studio \(/);
-      expect(read.actions).toEqual([{ action: 'c2pa.created', digitalSourceType: DIGITAL_SOURCE_TYPE, softwareAgent: { name: 'Faceswap Studio', version: expect.any(String) } }]);
-      // One changed byte of the media data: the hash binding no longer matches.
-      const tampered = Uint8Array.from(signed);
-      tampered[tampered.length - 200] = (tampered[tampered.length - 200]! + 1) % 256;
-      expect((await readContentCredentials(tampered, format))?.intact).toBe(false);
-      if (format === 'video/mp4') {
-        // The signed video decodes to exactly the same frames.
-        const path = join(dir, 'signed.mp4');
-        await writeFile(path, signed);
-        expect(await frameHashes(path)).toEqual(await frameHashes(file));
+  it(
+    'signs an MP4, a PNG and a JPEG: valid for c2pa-rs, labelled as trained algorithmic media, signer untrusted',
+    { timeout: 60_000 },
+    async () => {
+      const cc = await ContentCredentials.open(join(dir, 'id'));
+      expect(cc.signedBy).toMatch(/^CN=Faceswap Studio \(/);
+      for (const file of [
+        videos.personA,
+        td('landmarks', '300w', 'indoor_029.png'),
+        td('faces', 'multi2_obama-biden_fr-two_people.jpg'),
+      ]) {
+        const format = credentialFormat(file)!;
+        const original = await readFile(file);
+        expect(await readContentCredentials(original, format), file).toBeUndefined();
+        const signed = await cc.sign(original, format, what);
+        const read = (await readContentCredentials(signed, format))!;
+        expect(read.intact, `${file}: ${read.failures.join(' ')}`).toBe(true);
+        expect(read.state).toBe('Valid');
+        expect(read.failures).toEqual(['signingCredential.untrusted']);
+        expect(read.successes).toContain(
+          format === 'video/mp4' ? 'assertion.bmffHash.match' : 'assertion.dataHash.match',
+        );
+        expect(read.generator).toMatch(/^Faceswap Studio \d/);
+        expect(read.signedBy).toMatch(/^Faceswap Studio \(/);
+        expect(read.actions).toEqual([
+          {
+            action: 'c2pa.created',
+            digitalSourceType: DIGITAL_SOURCE_TYPE,
+            softwareAgent: { name: 'Faceswap Studio', version: expect.any(String) },
+          },
+        ]);
+        // One changed byte of the media data: the hash binding no longer matches.
+        const tampered = Uint8Array.from(signed);
+        tampered[tampered.length - 200] = (tampered[tampered.length - 200]! + 1) % 256;
+        expect((await readContentCredentials(tampered, format))?.intact).toBe(false);
+        if (format === 'video/mp4') {
+          // The signed video decodes to exactly the same frames.
+          const path = join(dir, 'signed.mp4');
+          await writeFile(path, signed);
+          expect(await frameHashes(path)).toEqual(await frameHashes(file));
+        }
       }
-    }
-    expect(credentialFormat('x.mkv')).toBeUndefined();
-  });
+      expect(credentialFormat('x.mkv')).toBeUndefined();
+    },
+  );
 
   it('makes the identity once (key 0600), remakes an incomplete one, and names a broken certificate file', async () => {
     const id = join(dir, 'id2');

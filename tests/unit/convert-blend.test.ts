@@ -23,7 +23,8 @@ let frame: RgbImage;
 let face: FaceToSwap;
 
 beforeAll(async () => {
-  for await (const f of decodeFrames(videos.personA, { start: 60, end: 61 })) frame = { width: f.width, height: f.height, data: f.data };
+  for await (const f of decodeFrames(videos.personA, { start: 60, end: 61 }))
+    frame = { width: f.width, height: f.height, data: f.data };
   const det = new FaceDetector(await loadFaceModels('wasm'));
   const faces = await det.detect(new ImagePyramid(frame));
   const lm = faces[0]!.landmarks68;
@@ -40,7 +41,8 @@ const area = (m: Float32Array) => m.reduce((a, v) => a + (v >= 0.5 ? 1 : 0), 0);
 
 /** Frame pixel index of ROI pixel i. */
 function at(r: BlendResult, i: number): number {
-  const x = i % r.roi.w, y = (i - x) / r.roi.w;
+  const x = i % r.roi.w,
+    y = (i - x) / r.roi.w;
   return ((r.roi.y + y) * frame.width + r.roi.x + x) * 3;
 }
 
@@ -57,7 +59,8 @@ function quantile(a: number[], q: number): number {
 function polyArea(p: Point2[]): number {
   let s = 0;
   for (let i = 0; i < p.length; i++) {
-    const a = p[i]!, b = p[(i + 1) % p.length]!;
+    const a = p[i]!,
+      b = p[(i + 1) % p.length]!;
     s += a[0] * b[1] - b[0] * a[1];
   }
   return Math.abs(s) / 2;
@@ -67,7 +70,14 @@ function changedOutside(out: Uint8Array, r: BlendResult): number {
   const touched = new Uint8Array(frame.width * frame.height);
   for (let i = 0; i < r.alpha.length; i++) if (r.alpha[i]! > 1 / 512) touched[at(r, i) / 3] = 1;
   let n = 0;
-  for (let p = 0; p < touched.length; p++) if (!touched[p] && (out[p * 3] !== frame.data[p * 3] || out[p * 3 + 1] !== frame.data[p * 3 + 1] || out[p * 3 + 2] !== frame.data[p * 3 + 2])) n++;
+  for (let p = 0; p < touched.length; p++)
+    if (
+      !touched[p] &&
+      (out[p * 3] !== frame.data[p * 3] ||
+        out[p * 3 + 1] !== frame.data[p * 3 + 1] ||
+        out[p * 3 + 2] !== frame.data[p * 3 + 2])
+    )
+      n++;
   return n;
 }
 
@@ -94,7 +104,8 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
     const rect = (await run(shift, { mask: 'rect' })).r;
     const both = (await run(shift, { mask: 'facehullandrect' })).r;
     // Compare in frame pixels: each mask lives in its own ROI.
-    const pixels = (r: BlendResult) => new Set([...r.mask.keys()].filter((i) => r.mask[i]! >= 0.5).map((i) => at(r, i)));
+    const pixels = (r: BlendResult) =>
+      new Set([...r.mask.keys()].filter((i) => r.mask[i]! >= 0.5).map((i) => at(r, i)));
     const rectSet = pixels(rect);
     const inter = [...pixels(hull)].filter((p) => rectSet.has(p)).length;
     expect(area(both.mask)).toBe(inter);
@@ -144,9 +155,11 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
     const hist = await run(contrast, { color: 'hist' });
     const none = await run(contrast, { color: 'none' });
     for (let c = 0; c < 3; c++) {
-      const o = regionValues(frame.data, hist.r, hist.r.mask, c), h = regionValues(hist.out, hist.r, hist.r.mask, c);
+      const o = regionValues(frame.data, hist.r, hist.r.mask, c),
+        h = regionValues(hist.out, hist.r, hist.r.mask, c);
       const n = regionValues(none.out, none.r, none.r.mask, c);
-      for (const q of [0.1, 0.25, 0.5, 0.75, 0.9]) expect(Math.abs(quantile(h, q) - quantile(o, q))).toBeLessThanOrEqual(3);
+      for (const q of [0.1, 0.25, 0.5, 0.75, 0.9])
+        expect(Math.abs(quantile(h, q) - quantile(o, q))).toBeLessThanOrEqual(3);
       expect(Math.abs(quantile(n, 0.5) - quantile(o, 0.5))).toBeGreaterThan(20);
     }
   });
@@ -160,7 +173,8 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
       for (let i = 0; i < region.length; i++) for (let c = 0; c < 3; c++) v.push(buf[at(r, i) + c]!);
       return v;
     };
-    const so = labStats(sub(frame.data), region), sr = labStats(sub(out), region);
+    const so = labStats(sub(frame.data), region),
+      sr = labStats(sub(out), region);
     for (let c = 0; c < 3; c++) {
       expect(Math.abs(sr.mean[c]! - so.mean[c]!)).toBeLessThan(1);
       expect(Math.abs(sr.std[c]! - so.std[c]!) / so.std[c]!).toBeLessThan(0.05);
@@ -171,12 +185,16 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
     // Mean |inside - outside| over 4-neighbour pairs straddling the mask border, minus the frame's own.
     function step(out: Uint8Array, r: BlendResult): number {
       const { w } = r.roi;
-      let s = 0, n = 0;
+      let s = 0,
+        n = 0;
       for (let i = 0; i < r.mask.length; i++) {
         if (r.mask[i]! < 0.5) continue;
         for (const j of [i - 1, i + 1, i - w, i + w]) {
           if (j < 0 || j >= r.mask.length || r.mask[j]! >= 0.5) continue;
-          for (let c = 0; c < 3; c++) s += Math.abs(out[at(r, i) + c]! - out[at(r, j) + c]!) - Math.abs(frame.data[at(r, i) + c]! - frame.data[at(r, j) + c]!);
+          for (let c = 0; c < 3; c++)
+            s +=
+              Math.abs(out[at(r, i) + c]! - out[at(r, j) + c]!) -
+              Math.abs(frame.data[at(r, i) + c]! - frame.data[at(r, j) + c]!);
           n += 3;
         }
       }
@@ -188,7 +206,8 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
     expect(step(clone.out, clone.r)).toBeLessThan(1.5);
     // The inside still changed: gradients of the new face, not a copy of the frame.
     let diff = 0;
-    for (let i = 0; i < clone.r.mask.length; i++) if (clone.r.mask[i]! >= 0.5) diff += Math.abs(clone.out[at(clone.r, i)]! - frame.data[at(clone.r, i)]!);
+    for (let i = 0; i < clone.r.mask.length; i++)
+      if (clone.r.mask[i]! >= 0.5) diff += Math.abs(clone.out[at(clone.r, i)]! - frame.data[at(clone.r, i)]!);
     expect(diff).toBeGreaterThan(0);
   });
 
@@ -196,16 +215,19 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
     const soft = syntheticSwapper({ kind: 'identity' });
     // Mean |pixel - mean of its (2R+1)^2 box| inside the mask, R = the sharpen radius.
     function localContrast(out: Uint8Array, r: BlendResult): number {
-      const { w, h } = r.roi, R = Math.max(1, Math.round(sharpenRadius(r.faceSide)));
-      let s = 0, n = 0;
-      for (let y = R; y < h - R; y++) for (let x = R; x < w - R; x++) {
-        const i = y * w + x;
-        if (r.mask[i]! < 0.5) continue;
-        let m = 0;
-        for (let dy = -R; dy <= R; dy++) for (let dx = -R; dx <= R; dx++) m += out[at(r, i + dy * w + dx)]!;
-        s += Math.abs(out[at(r, i)]! - m / (2 * R + 1) ** 2);
-        n++;
-      }
+      const { w, h } = r.roi,
+        R = Math.max(1, Math.round(sharpenRadius(r.faceSide)));
+      let s = 0,
+        n = 0;
+      for (let y = R; y < h - R; y++)
+        for (let x = R; x < w - R; x++) {
+          const i = y * w + x;
+          if (r.mask[i]! < 0.5) continue;
+          let m = 0;
+          for (let dy = -R; dy <= R; dy++) for (let dx = -R; dx <= R; dx++) m += out[at(r, i + dy * w + dx)]!;
+          s += Math.abs(out[at(r, i)]! - m / (2 * R + 1) ** 2);
+          n++;
+        }
       return s / n;
     }
     const none = await run(soft, { sharpen: 'none' });
@@ -215,6 +237,10 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
     expect(localContrast(box.out, box.r)).toBeGreaterThan(e0 * 1.3);
     expect(localContrast(gauss.out, gauss.r)).toBeGreaterThan(e0 * 1.3);
     // Sharpening adds no colour cast: the region mean stays within 1 level.
-    expect(Math.abs(mean(regionValues(gauss.out, gauss.r, gauss.r.mask, 1)) - mean(regionValues(none.out, none.r, none.r.mask, 1)))).toBeLessThan(1);
+    expect(
+      Math.abs(
+        mean(regionValues(gauss.out, gauss.r, gauss.r.mask, 1)) - mean(regionValues(none.out, none.r, none.r.mask, 1)),
+      ),
+    ).toBeLessThan(1);
   });
 });

@@ -16,10 +16,21 @@ describe('doctor', () => {
     expect(r.human.found).toBe(true);
     expect(r.human.missing).toEqual([]);
     // wasm and cpu install everywhere; one of the backends is chosen.
-    expect(r.tfjs.backends.filter((b) => b.available).map((b) => b.name)).toEqual(expect.arrayContaining(['wasm', 'cpu']));
+    expect(r.tfjs.backends.filter((b) => b.available).map((b) => b.name)).toEqual(
+      expect.arrayContaining(['wasm', 'cpu']),
+    );
     expect(r.tfjs.chosen).toBeTruthy();
     const lines = doctorLines(r);
-    expect(lines.map((l) => l[0])).toEqual(expect.arrayContaining(['Node.js', 'Electron binary', 'ffmpeg', 'tfjs backends', 'tfjs backend chosen', 'Human models']));
+    expect(lines.map((l) => l[0])).toEqual(
+      expect.arrayContaining([
+        'Node.js',
+        'Electron binary',
+        'ffmpeg',
+        'tfjs backends',
+        'tfjs backend chosen',
+        'Human models',
+      ]),
+    );
   }, 120_000);
 });
 
@@ -32,14 +43,22 @@ describe('doctor GPU line', () => {
     api: 'Vulkan' as const,
     software,
     ...(software ? { renderer: 'SwiftShader' } : {}),
-    summary: software ? 'google swiftshader (SwiftShader driver 5.0.0), Vulkan, software: SwiftShader' : 'nvidia ampere (NVIDIA GeForce RTX 3090), Vulkan',
+    summary: software
+      ? 'google swiftshader (SwiftShader driver 5.0.0), Vulkan, software: SwiftShader'
+      : 'nvidia ampere (NVIDIA GeForce RTX 3090), Vulkan',
   });
   it('names a hardware adapter', () => {
-    expect(gpuLine({ ...base, adapter: adapter(false) })).toEqual(['GPU', 'nvidia ampere (NVIDIA GeForce RTX 3090), Vulkan', true]);
+    expect(gpuLine({ ...base, adapter: adapter(false) })).toEqual([
+      'GPU',
+      'nvidia ampere (NVIDIA GeForce RTX 3090), Vulkan',
+      true,
+    ]);
   });
   it('marks a software adapter and says auto does not use it', () => {
     const [, text] = gpuLine({ ...base, adapter: adapter(true) });
-    expect(text).toMatch(/^none in hardware: the WebGPU adapter is a software renderer \(SwiftShader: google swiftshader/);
+    expect(text).toMatch(
+      /^none in hardware: the WebGPU adapter is a software renderer \(SwiftShader: google swiftshader/,
+    );
     expect(text).toMatch(/auto uses the CPU, --backend webgpu still runs on it/);
   });
   it('says what to install when there is no adapter, and counts CUDA as a GPU', () => {

@@ -1,7 +1,18 @@
 // Each metric on constructed cases with known answers.
 import { describe, expect, it } from 'vitest';
 import type { Point2 } from '../../src-main/engine/face/types';
-import { angleDiff, cosine, expressionError, expressionRatios, landmarkJitter, meanDescriptor, psnr, regionFlicker, ssim, summarise } from '../../src-main/engine/evaluate/metrics';
+import {
+  angleDiff,
+  cosine,
+  expressionError,
+  expressionRatios,
+  landmarkJitter,
+  meanDescriptor,
+  psnr,
+  regionFlicker,
+  ssim,
+  summarise,
+} from '../../src-main/engine/evaluate/metrics';
 import { poseFromLandmarks, projectPoseModel } from '../../src-main/engine/evaluate/pose';
 
 /** A plausible frontal 68-point face (unit inter-ocular ~ 100 px) to perturb. */
@@ -10,11 +21,20 @@ function face(): Point2[] {
   for (let i = 0; i < 17; i++) lm.push([100 + (i - 8) * 12, 150 + Math.abs(i - 8) * -6 + 60]); // jaw
   for (let i = 17; i < 27; i++) lm.push([100 + (i - 21.5) * 11, 95]); // brows
   for (let i = 27; i < 36; i++) lm.push([100 + (i < 31 ? 0 : (i - 33) * 8), 110 + (i < 31 ? (i - 27) * 10 : 42)]); // nose
-  const eye = (cx: number): Point2[] => [[cx - 15, 115], [cx - 7, 110], [cx + 7, 110], [cx + 15, 115], [cx + 7, 120], [cx - 7, 120]];
+  const eye = (cx: number): Point2[] => [
+    [cx - 15, 115],
+    [cx - 7, 110],
+    [cx + 7, 110],
+    [cx + 15, 115],
+    [cx + 7, 120],
+    [cx - 7, 120],
+  ];
   lm.push(...eye(70), ...eye(130));
   const mouth: Point2[] = [];
-  for (let i = 0; i < 12; i++) mouth.push([100 + 25 * Math.cos(Math.PI - (i * Math.PI) / 6), 180 + 10 * Math.sin((i * Math.PI) / 6)]);
-  for (let i = 0; i < 8; i++) mouth.push([100 + 15 * Math.cos(Math.PI - (i * Math.PI) / 4), 180 + 4 * Math.sin((i * Math.PI) / 4)]);
+  for (let i = 0; i < 12; i++)
+    mouth.push([100 + 25 * Math.cos(Math.PI - (i * Math.PI) / 6), 180 + 10 * Math.sin((i * Math.PI) / 6)]);
+  for (let i = 0; i < 8; i++)
+    mouth.push([100 + 15 * Math.cos(Math.PI - (i * Math.PI) / 4), 180 + 4 * Math.sin((i * Math.PI) / 4)]);
   lm.push(...mouth);
   return lm;
 }
@@ -34,7 +54,7 @@ describe('image metrics', () => {
   it('SSIM: 1 for identical images, lower for noise, lower still for an unrelated image', () => {
     expect(ssim(img, img, w, h)).toBeCloseTo(1, 6);
     let seed = 1;
-    const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const rnd = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     const noisy = img.map((v) => Math.max(0, Math.min(255, v + (rnd() - 0.5) * 60)));
     const other = img.map(() => rnd() * 255);
     const sNoisy = ssim(img, noisy, w, h);
@@ -48,7 +68,10 @@ describe('identity', () => {
     expect(cosine([1, 0], [1, 0])).toBeCloseTo(1);
     expect(cosine([1, 0], [0, 2])).toBeCloseTo(0);
     expect(cosine([1, 1], [-1, -1])).toBeCloseTo(-1);
-    const m = meanDescriptor([[1, 0], [0, 1]]);
+    const m = meanDescriptor([
+      [1, 0],
+      [0, 1],
+    ]);
     expect(m[0]).toBeCloseTo(Math.SQRT1_2);
     expect(Math.hypot(...m)).toBeCloseTo(1);
   });
@@ -56,7 +79,13 @@ describe('identity', () => {
 
 describe('pose', () => {
   it('recovers a known yaw, pitch and roll from projected landmarks', () => {
-    for (const pose of [{ yaw: 0, pitch: 0, roll: 0 }, { yaw: 25, pitch: 0, roll: 0 }, { yaw: 0, pitch: -15, roll: 0 }, { yaw: 0, pitch: 0, roll: 30 }, { yaw: -20, pitch: 10, roll: -12 }]) {
+    for (const pose of [
+      { yaw: 0, pitch: 0, roll: 0 },
+      { yaw: 25, pitch: 0, roll: 0 },
+      { yaw: 0, pitch: -15, roll: 0 },
+      { yaw: 0, pitch: 0, roll: 30 },
+      { yaw: -20, pitch: 10, roll: -12 },
+    ]) {
       const pts = projectPoseModel(pose, 0.4, [300, 240]);
       const lm = face();
       for (const [i, p] of pts) lm[i] = p;
@@ -69,7 +98,13 @@ describe('pose', () => {
   it('roll follows an in-plane rotation of real-looking landmarks', () => {
     const lm = face();
     const a = (20 * Math.PI) / 180;
-    const rot = lm.map(([x, y]) => [100 + (x - 100) * Math.cos(a) - (y - 150) * Math.sin(a), 150 + (x - 100) * Math.sin(a) + (y - 150) * Math.cos(a)] as Point2);
+    const rot = lm.map(
+      ([x, y]) =>
+        [
+          100 + (x - 100) * Math.cos(a) - (y - 150) * Math.sin(a),
+          150 + (x - 100) * Math.sin(a) + (y - 150) * Math.cos(a),
+        ] as Point2,
+    );
     expect(poseFromLandmarks(rot).roll - poseFromLandmarks(lm).roll).toBeCloseTo(20, 0);
   });
   it('angleDiff wraps', () => {

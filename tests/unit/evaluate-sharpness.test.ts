@@ -14,13 +14,34 @@ const all = new Float32Array(w * h).fill(1);
 
 describe('laplacianVariance', () => {
   it('is 0 for a flat or linear image (no curvature)', () => {
-    expect(laplacianVariance(gray(() => 128), w, h, all)).toBe(0);
-    expect(laplacianVariance(gray((x, y) => 2 * x + y), w, h, all)).toBeCloseTo(0, 6);
+    expect(
+      laplacianVariance(
+        gray(() => 128),
+        w,
+        h,
+        all,
+      ),
+    ).toBe(0);
+    expect(
+      laplacianVariance(
+        gray((x, y) => 2 * x + y),
+        w,
+        h,
+        all,
+      ),
+    ).toBeCloseTo(0, 6);
   });
 
   it('a checkerboard of +-a has Laplacian +-8a everywhere: variance 64 a^2', () => {
     const a = 10;
-    expect(laplacianVariance(gray((x, y) => ((x + y) % 2 ? 128 + a : 128 - a)), w, h, all)).toBeCloseTo(64 * a * a, 3);
+    expect(
+      laplacianVariance(
+        gray((x, y) => ((x + y) % 2 ? 128 + a : 128 - a)),
+        w,
+        h,
+        all,
+      ),
+    ).toBeCloseTo(64 * a * a, 3);
   });
 
   it('counts only the masked pixels, and halving the contrast quarters it', () => {
@@ -36,31 +57,59 @@ describe('laplacianVariance', () => {
 
 describe('qualityVerdict', () => {
   const s = (mean: number): Summary => ({ mean, p5: mean, p95: mean, n: 10 });
-  const report = (o: { ratio: number; retrieval: number; margin: number; pose?: number; expr?: number; faces?: number }) =>
+  const report = (o: {
+    ratio: number;
+    retrieval: number;
+    margin: number;
+    pose?: number;
+    expr?: number;
+    faces?: number;
+  }) =>
     ({
       frames: { total: 10, measured: 10, withFaceBoth: o.faces ?? 10 },
-      identity: { similarityToTarget: s(0.5), similarityToSource: s(0.5 - o.margin), retrievalToTarget: o.retrieval, margin: o.margin },
+      identity: {
+        similarityToTarget: s(0.5),
+        similarityToSource: s(0.5 - o.margin),
+        retrievalToTarget: o.retrieval,
+        margin: o.margin,
+      },
       sharpness: { ratio: o.ratio, perFrame: s(o.ratio), laplacianOriginal: 30, laplacianSwapped: 30 * o.ratio },
       pose: { errorDeg: s(o.pose ?? 2), yawDeg: s(0), pitchDeg: s(0), rollDeg: s(0) },
       expression: { error: s(o.expr ?? 0.03), mouth: s(0), eyes: s(0), brows: s(0) },
     }) as Pick<QualityReport, 'frames' | 'identity' | 'sharpness' | 'pose' | 'expression'>;
 
   it('blur comes first: a blur that happens to retrieve B is still blurry', () => {
-    expect(qualityVerdict(report({ ratio: VERDICT.blurry - 0.01, retrieval: 1, margin: 0.3 }))).toBe('still blurry: train longer');
+    expect(qualityVerdict(report({ ratio: VERDICT.blurry - 0.01, retrieval: 1, margin: 0.3 }))).toBe(
+      'still blurry: train longer',
+    );
     expect(qualityVerdict(report({ ratio: NaN, retrieval: 1, margin: 0.3 }))).toBe('still blurry: train longer');
   });
 
   it('reads as B only with both the retrieval and the margin', () => {
     expect(qualityVerdict(report({ ratio: 0.9, retrieval: 0.9, margin: 0.15 }))).toBe('reads as B, sharp');
-    expect(qualityVerdict(report({ ratio: 0.6, retrieval: 0.9, margin: 0.15 }))).toBe('reads as B, soft: train longer for detail');
-    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 0.9, margin: 0.05 }))).toBe('between A and B, sharp: train longer');
-    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 0.3, margin: -0.2 }))).toBe('reads as A, sharp: train longer');
+    expect(qualityVerdict(report({ ratio: 0.6, retrieval: 0.9, margin: 0.15 }))).toBe(
+      'reads as B, soft: train longer for detail',
+    );
+    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 0.9, margin: 0.05 }))).toBe(
+      'between A and B, sharp: train longer',
+    );
+    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 0.3, margin: -0.2 }))).toBe(
+      'reads as A, sharp: train longer',
+    );
   });
 
   it('names a face that does not follow the pose or expression, over-sharpening, and no face', () => {
-    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 1, margin: 0.2, pose: 7.25 }))).toBe('reads as B, sharp; pose off by 7.3 deg');
-    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 1, margin: 0.2, expr: 0.2 }))).toBe('reads as B, sharp; expression does not follow');
-    expect(qualityVerdict(report({ ratio: 2, retrieval: 1, margin: 0.2 }))).toMatch(/^reads as B, sharper than the original/);
-    expect(qualityVerdict(report({ ratio: 1, retrieval: 0, margin: 0, faces: 0 }))).toBe('no face measured: nothing to judge');
+    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 1, margin: 0.2, pose: 7.25 }))).toBe(
+      'reads as B, sharp; pose off by 7.3 deg',
+    );
+    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 1, margin: 0.2, expr: 0.2 }))).toBe(
+      'reads as B, sharp; expression does not follow',
+    );
+    expect(qualityVerdict(report({ ratio: 2, retrieval: 1, margin: 0.2 }))).toMatch(
+      /^reads as B, sharper than the original/,
+    );
+    expect(qualityVerdict(report({ ratio: 1, retrieval: 0, margin: 0, faces: 0 }))).toBe(
+      'no face measured: nothing to judge',
+    );
   });
 });

@@ -21,7 +21,9 @@ let dir = '';
 
 beforeAll(async () => {
   if (!hasTestdata) return;
-  const gt = JSON.parse(await readFile(td('landmarks', '300w', '300w_landmarks.json'), 'utf8')) as { images: { file: string; faces: { landmarks: Point2[] }[] }[] };
+  const gt = JSON.parse(await readFile(td('landmarks', '300w', '300w_landmarks.json'), 'utf8')) as {
+    images: { file: string; faces: { landmarks: Point2[] }[] }[];
+  };
   const src = gt.images.find((i) => i.file === 'indoor_029.png')!.faces[0]!.landmarks;
   lm = transformPoints(alignFace(src, SIZE).matrix, src);
   dir = await scratchDir('face-mask');
@@ -50,7 +52,13 @@ describe.skipIf(!hasTestdata)('landmark face mask', () => {
     for (const i of [30, 33, 36, 45, 48, 54]) expect(at(m, SIZE, lm[i]!), `landmark ${i}`).toBeGreaterThan(200);
     // The brows themselves (the plain hull's top edge) are well inside: the forehead above them is covered.
     for (const i of [19, 24]) expect(at(m, SIZE, lm[i]!), `brow ${i}`).toBeGreaterThan(235);
-    for (const c of [[2, 2], [SIZE - 3, 2], [2, SIZE - 3], [SIZE - 3, SIZE - 3]]) expect(at(m, SIZE, c)).toBe(0);
+    for (const c of [
+      [2, 2],
+      [SIZE - 3, 2],
+      [2, SIZE - 3],
+      [SIZE - 3, SIZE - 3],
+    ])
+      expect(at(m, SIZE, c)).toBe(0);
     expect(m.some((v) => v > 20 && v < 235)).toBe(true);
     // It is the face's shape, not the default ellipse.
     const e = defaultMask(SIZE);
@@ -64,8 +72,23 @@ describe.skipIf(!hasTestdata)('landmark face mask', () => {
 
   it('the trainer takes it from the PNG metadata; a face without landmarks gets the ellipse', async () => {
     const rgb = Buffer.alloc(SIZE * SIZE * 3, 128);
-    const png = await sharp(rgb, { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toBuffer();
-    const meta: FacePngMeta = { version: 1, source: 'indoor_029.png', sourcePath: '/x/indoor_029.png', frame: 'indoor_029.png', face: 0, size: SIZE, centering: 'face', matrix: [[1, 0, 0], [0, 1, 0]], landmarks: lm };
+    const png = await sharp(rgb, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+      .png()
+      .toBuffer();
+    const meta: FacePngMeta = {
+      version: 1,
+      source: 'indoor_029.png',
+      sourcePath: '/x/indoor_029.png',
+      frame: 'indoor_029.png',
+      face: 0,
+      size: SIZE,
+      centering: 'face',
+      matrix: [
+        [1, 0, 0],
+        [0, 1, 0],
+      ],
+      landmarks: lm,
+    };
     const withLm = join(dir, 'with.png');
     const without = join(dir, 'without.png');
     await writeFile(withLm, addPngText(png, FACE_PNG_KEYWORD, asciiJson(meta)));

@@ -14,7 +14,13 @@ const stage = defineStage({
     size: field.int({ label: 'Size', help: 'crop size in px', group: 'Output', default: 256, min: 64, max: 1024 }),
     smooth: field.boolean({ label: 'Smooth', help: 'temporal smoothing', group: 'Output', default: true }),
     rotate: field.boolean({ label: 'Rotate', help: 'try rotations', group: 'Detection', default: false }),
-    color: field.choice({ label: 'Colour', help: 'colour matching', group: 'Blend', choices: ['none', 'avg', 'hist'] as const, default: 'avg' }),
+    color: field.choice({
+      label: 'Colour',
+      help: 'colour matching',
+      group: 'Blend',
+      choices: ['none', 'avg', 'hist'] as const,
+      default: 'avg',
+    }),
     filter: field.paths({ label: 'Filter', help: 'reference photos', group: 'Filter', pathKind: 'file' }),
   }),
 });
@@ -28,7 +34,14 @@ function parse(argv: string[]) {
 
 describe('option schemas', () => {
   it('carries meta for every field, in declaration order', () => {
-    expect(describeOptions(stage.options).map((f) => f.key)).toEqual(['input', 'size', 'smooth', 'rotate', 'color', 'filter']);
+    expect(describeOptions(stage.options).map((f) => f.key)).toEqual([
+      'input',
+      'size',
+      'smooth',
+      'rotate',
+      'color',
+      'filter',
+    ]);
   });
 
   it('fills defaults and parses CLI flags from the schema', () => {
@@ -54,7 +67,14 @@ describe('option schemas', () => {
     const cmd = new Command('demo');
     addSchemaOptions(cmd, stage.options);
     const help = cmd.helpInformation();
-    for (const flag of ['-i, --input <path>', '--size <n>', '--no-smooth', '--rotate', '--color <none|avg|hist>', '--filter <paths...>']) {
+    for (const flag of [
+      '-i, --input <path>',
+      '--size <n>',
+      '--no-smooth',
+      '--rotate',
+      '--color <none|avg|hist>',
+      '--filter <paths...>',
+    ]) {
       expect(help).toContain(flag);
     }
     expect(help).toContain('(default: 256)');

@@ -44,7 +44,8 @@ describe('projects', () => {
 
   it('deletes faces to the trash and undoes it', async () => {
     await createProject({ dir, name: 'Demo', identities });
-    for (const n of ['a_000010_0.png', 'a_000002_0.png', 'a_000001_0.png', 'a_000003_1.png']) await writeFile(join(dir, 'faces', 'A', n), n);
+    for (const n of ['a_000010_0.png', 'a_000002_0.png', 'a_000001_0.png', 'a_000003_1.png'])
+      await writeFile(join(dir, 'faces', 'A', n), n);
     expect(await listFaces(dir, 'A')).toEqual(['a_000001_0.png', 'a_000002_0.png', 'a_000003_1.png', 'a_000010_0.png']);
     const batch = await deleteFaces(dir, 'A', ['a_000002_0.png', 'a_000010_0.png']);
     expect(await listFaces(dir, 'A')).toEqual(['a_000001_0.png', 'a_000003_1.png']);

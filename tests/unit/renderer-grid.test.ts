@@ -103,7 +103,11 @@ describe('selection', () => {
 describe('sorting faces', () => {
   it('puts the worst first for each metric and faces without metadata last', () => {
     const n = ['a', 'b', 'c', 'd'];
-    const meta = { a: { blur: 50, yaw: 5, distance: 0.1, size: 90 }, b: { blur: 5, yaw: -40, distance: 0.3, size: 40 }, c: { blur: 20, yaw: 10, distance: 0.02, size: 200 } };
+    const meta = {
+      a: { blur: 50, yaw: 5, distance: 0.1, size: 90 },
+      b: { blur: 5, yaw: -40, distance: 0.3, size: 40 },
+      c: { blur: 20, yaw: 10, distance: 0.02, size: 200 },
+    };
     expect(sortFaces(n, 'blur', meta)).toEqual(['b', 'c', 'a', 'd']);
     expect(sortFaces(n, 'yaw', meta)).toEqual(['b', 'c', 'a', 'd']);
     expect(sortFaces(n, 'distance', meta)).toEqual(['b', 'a', 'c', 'd']);
@@ -122,7 +126,10 @@ describe('loss chart helpers', () => {
   });
 
   it('draws a path inside the box and downsamples long runs', () => {
-    const pts = [{ x: 0, y: 1 }, { x: 10, y: 0 }];
+    const pts = [
+      { x: 0, y: 1 },
+      { x: 10, y: 0 },
+    ];
     const d = linePath(pts, extent([pts]), 100, 50);
     expect(d).toBe('M0.0 0.0 L100.0 50.0');
     const many = Array.from({ length: 10_000 }, (_, i) => i);

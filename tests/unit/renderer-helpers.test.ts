@@ -28,7 +28,9 @@ describe('frames left original in a conversion', () => {
 
 describe('GUI help text', () => {
   it('names other options by their field label, not their CLI flag', () => {
-    expect(guiHelp('Randomly warp the input faces (--no-warp to fine-tune a converged model)')).toBe('Randomly warp the input faces ("Warp" off to fine-tune a converged model)');
+    expect(guiHelp('Randomly warp the input faces (--no-warp to fine-tune a converged model)')).toBe(
+      'Randomly warp the input faces ("Warp" off to fine-tune a converged model)',
+    );
     expect(guiHelp('write only the frames inside --frame-ranges')).toBe('write only the frames inside "Frame ranges"');
     expect(guiHelp('no flags here, a - dash')).toBe('no flags here, a - dash');
     expect(guiHelp(undefined)).toBe('');
@@ -36,16 +38,28 @@ describe('GUI help text', () => {
 });
 
 describe('job outcome', () => {
-  const stoppedTrain = { stage: 'train', state: 'cancelled' as const, progress: { stage: 'train', title: 'Stopped', fraction: 1, done: 42, metrics: { iteration: 42 } } };
+  const stoppedTrain = {
+    stage: 'train',
+    state: 'cancelled' as const,
+    progress: { stage: 'train', title: 'Stopped', fraction: 1, done: 42, metrics: { iteration: 42 } },
+  };
 
   it('reads a stopped training run as stopped at its saved iteration, not cancelled', () => {
     expect(jobOutcome(stoppedTrain)).toEqual({ text: 'Stopped (saved at iteration 42)', kind: 'stopped' });
   });
 
   it('keeps "cancelled" for a training run cancelled before it saved, and for other stages', () => {
-    expect(jobOutcome({ ...stoppedTrain, progress: { stage: 'train', title: 'Loading faces', fraction: 0 } }).kind).toBe('cancelled');
+    expect(
+      jobOutcome({ ...stoppedTrain, progress: { stage: 'train', title: 'Loading faces', fraction: 0 } }).kind,
+    ).toBe('cancelled');
     expect(jobOutcome({ ...stoppedTrain, stage: 'extract' }).kind).toBe('cancelled');
-    expect(jobOutcome({ stage: 'convert', state: 'running', progress: { stage: 'convert', title: 'Converting', fraction: 0.5 } }).text).toBe('running · Converting');
+    expect(
+      jobOutcome({
+        stage: 'convert',
+        state: 'running',
+        progress: { stage: 'convert', title: 'Converting', fraction: 0.5 },
+      }).text,
+    ).toBe('running · Converting');
   });
 });
 

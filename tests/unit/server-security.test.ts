@@ -17,7 +17,12 @@ beforeAll(async () => {
   await mkdir(join(dir, 'outside'));
   await writeFile(join(dir, 'static', 'index.html'), '<!doctype html><title>t</title>');
   await symlink(join(dir, 'outside'), join(dir, 'project', 'escape'));
-  server = await startServer({ staticDir: join(dir, 'static'), roots: [join(dir, 'project')], port: 0, settings: new SettingsStore(join(dir, 'settings.json')) });
+  server = await startServer({
+    staticDir: join(dir, 'static'),
+    roots: [join(dir, 'project')],
+    port: 0,
+    settings: new SettingsStore(join(dir, 'settings.json')),
+  });
   process.on('uncaughtException', trap);
   process.on('unhandledRejection', trap);
 });
@@ -45,7 +50,10 @@ function connect(headers: Record<string, string>): Promise<WebSocket> {
   });
 }
 
-function call(ws: WebSocket, msg: unknown): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
+function call(
+  ws: WebSocket,
+  msg: unknown,
+): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
   return new Promise((resolve) => {
     ws.once('message', (d) => resolve(JSON.parse(d.toString())));
     ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
@@ -73,7 +81,9 @@ describe('browser-mode server', () => {
 
   it('refuses a WebSocket without the token, or from another origin', async () => {
     await expect(connect({})).rejects.toThrow(/401/);
-    await expect(connect({ cookie: `fss_token=${server.token}`, origin: 'http://evil.example' })).rejects.toThrow(/401/);
+    await expect(connect({ cookie: `fss_token=${server.token}`, origin: 'http://evil.example' })).rejects.toThrow(
+      /401/,
+    );
   });
 
   it('answers malformed messages with a validation error', async () => {
@@ -81,7 +91,9 @@ describe('browser-mode server', () => {
     try {
       expect((await call(ws, 'not json')).error?.code).toBe('bad-request');
       expect((await call(ws, { id: 1, chanel: 'app:info' })).error?.code).toBe('bad-request');
-      expect((await call(ws, { id: 2, channel: 'nope:nope', params: {} })).error?.message).toContain("unknown channel 'nope:nope'");
+      expect((await call(ws, { id: 2, channel: 'nope:nope', params: {} })).error?.message).toContain(
+        "unknown channel 'nope:nope'",
+      );
       const bad = await call(ws, { id: 3, channel: 'fs:list', params: { path: 42 } });
       expect(bad.error?.code).toBe('bad-request');
       expect(bad.error?.message).toContain('path');
@@ -100,7 +112,13 @@ describe('browser-mode server', () => {
       const inside = await call(ws, { id: 1, channel: 'fs:list', params: { path: join(dir, 'project') } });
       expect(inside.ok).toBe(true);
       expect((inside.result as { entries: Array<{ name: string }> }).entries.map((e) => e.name)).toContain('faces');
-      for (const p of [join(dir, 'outside'), join(dir, 'project', '..', 'outside'), join(dir, 'project', 'escape'), '/etc', 'relative/path']) {
+      for (const p of [
+        join(dir, 'outside'),
+        join(dir, 'project', '..', 'outside'),
+        join(dir, 'project', 'escape'),
+        '/etc',
+        'relative/path',
+      ]) {
         const r = await call(ws, { id: 2, channel: 'fs:list', params: { path: p } });
         expect(r.ok, p).toBe(false);
         expect(r.error?.code, p).toBe('outside-root');
@@ -137,7 +155,10 @@ describe('browser-mode server', () => {
       const auth = { authorization: `Bearer ${server.token}` };
       expect((await fetch(`${server.url}%E0%A4%A`, { headers: auth })).status).toBe(400);
       expect((await fetch(`${server.url}%E0%A4%A`)).status).toBe(401);
-      const r = await rawExchange(server.port, `GET http://a:99999/x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\n\r\n`);
+      const r = await rawExchange(
+        server.port,
+        `GET http://a:99999/x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\n\r\n`,
+      );
       expect(r.status).toBe(400);
       expect(logged).not.toHaveBeenCalled();
     } finally {

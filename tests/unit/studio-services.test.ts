@@ -39,12 +39,27 @@ describe.skipIf(!hasTestdata)('studio services', () => {
   });
 
   it('media:probe gives the exact frame count and rate of 25, 29.97 and 30 fps clips, and photo sizes', async () => {
-    expect(await probeMedia(videos.glassesHand)).toMatchObject({ kind: 'video', frameCount: 183, fps: 25, width: 512, height: 512 });
+    expect(await probeMedia(videos.glassesHand)).toMatchObject({
+      kind: 'video',
+      frameCount: 183,
+      fps: 25,
+      width: 512,
+      height: 512,
+    });
     const scene = await probeMedia(videos.sceneCuts);
     expect(scene).toMatchObject({ kind: 'video', frameCount: 275, width: 640, height: 360 });
     expect(scene.fps).toBeCloseTo(30000 / 1001, 3);
-    expect(await probeMedia(videos.vertical)).toMatchObject({ kind: 'video', frameCount: 352, fps: 30, width: 720, height: 1280 });
-    expect(await probeMedia(td('identity', 'liveportrait_personA', 'personA_still.jpg'))).toMatchObject({ kind: 'image', frameCount: 1 });
+    expect(await probeMedia(videos.vertical)).toMatchObject({
+      kind: 'video',
+      frameCount: 352,
+      fps: 30,
+      width: 720,
+      height: 1280,
+    });
+    expect(await probeMedia(td('identity', 'liveportrait_personA', 'personA_still.jpg'))).toMatchObject({
+      kind: 'image',
+      frameCount: 1,
+    });
   });
 
   it('makes 128 px thumbnails once, and again when the face changes', async () => {
@@ -52,7 +67,10 @@ describe.skipIf(!hasTestdata)('studio services', () => {
     const faces = join(project, 'faces');
     await mkdir(faces, { recursive: true });
     const face = 'clip_000000_0.png';
-    await sharp(td('identity', 'liveportrait_personA', 'personA_still.jpg')).resize(256, 256).png().toFile(join(faces, face));
+    await sharp(td('identity', 'liveportrait_personA', 'personA_still.jpg'))
+      .resize(256, 256)
+      .png()
+      .toFile(join(faces, face));
     const dir = await ensureThumbs(project, 'A', faces, [face, 'gone_000001_0.png']);
     const thumb = join(dir, thumbName(face));
     const meta = await sharp(thumb).metadata();
@@ -70,17 +88,33 @@ describe.skipIf(!hasTestdata)('studio services', () => {
   it('edits sources, consent and skipped faces, keeping the rest of project.json', async () => {
     const dir = join(root, 'edit');
     const consent = { agreedBy: 'Alice', note: 'release form' };
-    const p = await createProject({ dir, name: 'edit', identities: { A: { name: 'Alice', sources: [videos.personA], consent }, B: { name: 'Bob', sources: [], consent: { agreedBy: 'Bob', note: '' } } } });
-    const q = await updateProject(p, { identities: { B: { sources: [videos.personB], consent: { agreedBy: 'Bob B.', note: 'by mail' } } }, skipInConversion: { A: ['x_000006_0.png'] } });
+    const p = await createProject({
+      dir,
+      name: 'edit',
+      identities: {
+        A: { name: 'Alice', sources: [videos.personA], consent },
+        B: { name: 'Bob', sources: [], consent: { agreedBy: 'Bob', note: '' } },
+      },
+    });
+    const q = await updateProject(p, {
+      identities: { B: { sources: [videos.personB], consent: { agreedBy: 'Bob B.', note: 'by mail' } } },
+      skipInConversion: { A: ['x_000006_0.png'] },
+    });
     const onDisk = await openProject(dir);
     expect(onDisk.project).toEqual(q.project);
     expect(onDisk.project.identities.A).toEqual({ name: 'Alice', sources: [videos.personA], consent });
-    expect(onDisk.project.identities.B).toMatchObject({ name: 'Bob', sources: [videos.personB], consent: { agreedBy: 'Bob B.', note: 'by mail' } });
+    expect(onDisk.project.identities.B).toMatchObject({
+      name: 'Bob',
+      sources: [videos.personB],
+      consent: { agreedBy: 'Bob B.', note: 'by mail' },
+    });
     expect(onDisk.project.skipInConversion).toEqual({ A: ['x_000006_0.png'], B: [] });
     expect(onDisk.project.created).toBe(p.project.created);
     // An empty consent is refused and nothing is written.
     const before = await readFile(join(dir, 'project.json'), 'utf8');
-    await expect(updateProject(onDisk, { identities: { A: { consent: { agreedBy: ' ', note: '' } } } })).rejects.toThrow();
+    await expect(
+      updateProject(onDisk, { identities: { A: { consent: { agreedBy: ' ', note: '' } } } }),
+    ).rejects.toThrow();
     expect(await readFile(join(dir, 'project.json'), 'utf8')).toBe(before);
   });
 
@@ -98,11 +132,27 @@ describe.skipIf(!hasTestdata)('studio services', () => {
 
     beforeAll(async () => {
       dir = join(root, 'trash');
-      services = createServices({ shell: 'browser', guard: await PathGuard.create([root]), emit: () => undefined, settings: new SettingsStore(join(root, 'settings.json')) });
+      services = createServices({
+        shell: 'browser',
+        guard: await PathGuard.create([root]),
+        emit: () => undefined,
+        settings: new SettingsStore(join(root, 'settings.json')),
+      });
       const consent = { agreedBy: 'Alice', note: '' };
-      await ok('project:create', { dir, name: 'trash', identities: { A: { name: 'Alice', sources: [], consent }, B: { name: 'Bob', sources: [], consent: { agreedBy: 'Bob', note: '' } } } });
-      const png = await sharp(td('identity', 'liveportrait_personA', 'personA_still.jpg')).resize(64, 64).png().toBuffer();
-      for (let i = 0; i < 5; i++) await writeFile(join(dir, 'faces', 'A', `a_${String(i).padStart(6, '0')}_0.png`), png);
+      await ok('project:create', {
+        dir,
+        name: 'trash',
+        identities: {
+          A: { name: 'Alice', sources: [], consent },
+          B: { name: 'Bob', sources: [], consent: { agreedBy: 'Bob', note: '' } },
+        },
+      });
+      const png = await sharp(td('identity', 'liveportrait_personA', 'personA_still.jpg'))
+        .resize(64, 64)
+        .png()
+        .toBuffer();
+      for (let i = 0; i < 5; i++)
+        await writeFile(join(dir, 'faces', 'A', `a_${String(i).padStart(6, '0')}_0.png`), png);
       await writeFile(join(dir, 'faces', 'B', 'b_000000_0.png'), png);
     });
     afterAll(async () => {
@@ -111,7 +161,10 @@ describe.skipIf(!hasTestdata)('studio services', () => {
 
     it('lists deleted batches newest first, restores one, refuses to overwrite a face made since', async () => {
       expect(await ok('faces:trash:list', {})).toEqual({ batches: [] });
-      const first = await ok<{ batchId: string }>('faces:delete', { side: 'A', names: ['a_000000_0.png', 'a_000001_0.png'] });
+      const first = await ok<{ batchId: string }>('faces:delete', {
+        side: 'A',
+        names: ['a_000000_0.png', 'a_000001_0.png'],
+      });
       await new Promise((r) => setTimeout(r, 5)); // distinct deletion times
       const second = await ok<{ batchId: string }>('faces:delete', { side: 'B', names: ['b_000000_0.png'] });
       const { batches } = await ok<{ batches: Batch[] }>('faces:trash:list', {});
@@ -122,24 +175,39 @@ describe.skipIf(!hasTestdata)('studio services', () => {
       expect(await readdir(batches[1]?.dir as string)).toEqual(['a_000000_0.png', 'a_000001_0.png']);
       expect(Math.abs((batches[0]?.deleted ?? 0) - Date.now())).toBeLessThan(60_000);
 
-      expect(await ok('faces:trash:restore', { batchId: first.batchId })).toEqual({ side: 'A', names: ['a_000000_0.png', 'a_000001_0.png'], remaining: 5 });
+      expect(await ok('faces:trash:restore', { batchId: first.batchId })).toEqual({
+        side: 'A',
+        names: ['a_000000_0.png', 'a_000001_0.png'],
+        remaining: 5,
+      });
       expect(await faces('A')).toHaveLength(5);
       // A face of the same name made again since it was deleted is never overwritten by a restore.
       await writeFile(join(dir, 'faces', 'B', 'b_000000_0.png'), 'newer face');
       const clash = await call('faces:trash:restore', { batchId: second.batchId });
       expect(clash).toMatchObject({ ok: false, error: { code: 'bad-file' } });
       expect(await readFile(join(dir, 'faces', 'B', 'b_000000_0.png'), 'utf8')).toBe('newer face');
-      expect((await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches.map((b) => b.id)).toEqual([second.batchId]);
+      expect((await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches.map((b) => b.id)).toEqual([
+        second.batchId,
+      ]);
       // Bad ids are refused by the schema before any handler runs; unknown ones name the folder.
-      expect(await call('faces:trash:restore', { batchId: '../faces' })).toMatchObject({ ok: false, error: { code: 'bad-request' } });
-      expect(await call('faces:trash:restore', { batchId: '1-nope' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+      expect(await call('faces:trash:restore', { batchId: '../faces' })).toMatchObject({
+        ok: false,
+        error: { code: 'bad-request' },
+      });
+      expect(await call('faces:trash:restore', { batchId: '1-nope' })).toMatchObject({
+        ok: false,
+        error: { code: 'not-found' },
+      });
     });
 
     it('empties chosen batches or all of them; an unknown id deletes nothing', async () => {
       const a = await ok<{ batchId: string }>('faces:delete', { side: 'A', names: ['a_000004_0.png'] });
       const before = (await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches;
       expect(before).toHaveLength(2);
-      expect(await call('faces:trash:empty', { batchIds: [a.batchId, '1-missing'] })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+      expect(await call('faces:trash:empty', { batchIds: [a.batchId, '1-missing'] })).toMatchObject({
+        ok: false,
+        error: { code: 'not-found' },
+      });
       expect((await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches).toHaveLength(2);
       expect(await ok('faces:trash:empty', { batchIds: [a.batchId] })).toEqual({ batches: 1, faces: 1 });
       expect((await ok<{ batches: Batch[] }>('faces:trash:list', {})).batches).toHaveLength(1);
@@ -154,18 +222,34 @@ describe.skipIf(!hasTestdata)('studio services', () => {
       expect((await openProject(dir)).project.convertPresets).toEqual(presets);
       await ok('project:update', { convertPresets: { phone: { crf: 28 } } });
       expect((await openProject(dir)).project.convertPresets).toEqual({ phone: { crf: 28 } });
-      expect(await call('project:update', { convertPresets: { ' ': {} } })).toMatchObject({ ok: false, error: { code: 'bad-request' } });
+      expect(await call('project:update', { convertPresets: { ' ': {} } })).toMatchObject({
+        ok: false,
+        error: { code: 'bad-request' },
+      });
     });
 
     it('show-in-folder: the folder in browser mode, the Electron callback with the checked path, nothing outside the roots', async () => {
       const file = join(dir, 'project.json');
       expect(await ok('shell:show-in-folder', { path: file })).toEqual({ shown: false, dir });
       const shown: string[] = [];
-      const electron = createServices({ shell: 'electron', guard: await PathGuard.create([root]), emit: () => undefined, settings: new SettingsStore(join(root, 'settings.json')), showInFolder: (p) => shown.push(p) });
+      const electron = createServices({
+        shell: 'electron',
+        guard: await PathGuard.create([root]),
+        emit: () => undefined,
+        settings: new SettingsStore(join(root, 'settings.json')),
+        showInFolder: (p) => shown.push(p),
+      });
       try {
-        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: file })).toEqual({ ok: true, result: { shown: true, dir } });
-        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: '/etc/passwd' })).toMatchObject({ ok: false });
-        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: 'relative' })).toMatchObject({ ok: false });
+        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: file })).toEqual({
+          ok: true,
+          result: { shown: true, dir },
+        });
+        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: '/etc/passwd' })).toMatchObject({
+          ok: false,
+        });
+        expect(await dispatch(electron.handlers, 'shell:show-in-folder', { path: 'relative' })).toMatchObject({
+          ok: false,
+        });
         expect(shown).toEqual([file]);
       } finally {
         await electron.close();
@@ -199,6 +283,8 @@ describe('Faces view grouping', () => {
       ['none', ['e']],
     ]);
     expect(groupFaces(['x', 'y'], 'identity', {}).map((g) => g.key)).toEqual(['none']);
-    expect(groupFaces(['x', 'y'], 'none', undefined)).toEqual([{ key: 'all', label: 'All', help: 'all faces', names: ['x', 'y'] }]);
+    expect(groupFaces(['x', 'y'], 'none', undefined)).toEqual([
+      { key: 'all', label: 'All', help: 'all faces', names: ['x', 'y'] },
+    ]);
   });
 });

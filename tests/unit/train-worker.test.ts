@@ -82,37 +82,41 @@ describe('runTrain (worker thread)', () => {
     expect(r2.iteration).toBe(r.iteration + 2);
   });
 
-  it('"Save now" (a save request to the running job) saves after the current step and training goes on', { timeout: 120_000 }, async () => {
-    await rm(join(dir, 'model'), { recursive: true, force: true });
-    let listener: ((r: 'save') => void) | undefined;
-    let requestedAt = 0;
-    const saves: number[] = [];
-    const r = await runTrain(opts(8, { previewEvery: 0 }), {
-      signal: new AbortController().signal,
-      progress: (p) => {
-        const it = p.metrics?.iteration ?? 0;
-        if (it >= 2 && !requestedAt) {
-          requestedAt = it;
-          listener?.('save');
-        }
-      },
-      log: (_level, message) => {
-        const m = /^saved at iteration (\d+)/.exec(message);
-        if (m) saves.push(Number(m[1]));
-      },
-      onRequest: (l) => {
-        listener = l;
-        return () => (listener = undefined);
-      },
-    });
-    expect(r.stopped).toBe(false);
-    expect(r.iteration).toBe(8);
-    // saveEvery is 1000: the only saves are the requested one (right after the step in flight) and the last.
-    expect(saves).toHaveLength(2);
-    expect(saves[0]).toBeGreaterThanOrEqual(requestedAt);
-    expect(saves[0]).toBeLessThanOrEqual(requestedAt + 2);
-    expect(saves[1]).toBe(8);
-  });
+  it(
+    '"Save now" (a save request to the running job) saves after the current step and training goes on',
+    { timeout: 120_000 },
+    async () => {
+      await rm(join(dir, 'model'), { recursive: true, force: true });
+      let listener: ((r: 'save') => void) | undefined;
+      let requestedAt = 0;
+      const saves: number[] = [];
+      const r = await runTrain(opts(8, { previewEvery: 0 }), {
+        signal: new AbortController().signal,
+        progress: (p) => {
+          const it = p.metrics?.iteration ?? 0;
+          if (it >= 2 && !requestedAt) {
+            requestedAt = it;
+            listener?.('save');
+          }
+        },
+        log: (_level, message) => {
+          const m = /^saved at iteration (\d+)/.exec(message);
+          if (m) saves.push(Number(m[1]));
+        },
+        onRequest: (l) => {
+          listener = l;
+          return () => (listener = undefined);
+        },
+      });
+      expect(r.stopped).toBe(false);
+      expect(r.iteration).toBe(8);
+      // saveEvery is 1000: the only saves are the requested one (right after the step in flight) and the last.
+      expect(saves).toHaveLength(2);
+      expect(saves[0]).toBeGreaterThanOrEqual(requestedAt);
+      expect(saves[0]).toBeLessThanOrEqual(requestedAt + 2);
+      expect(saves[1]).toBe(8);
+    },
+  );
 
   it('reports a missing faces folder as a UserError from the worker', async () => {
     const e = await runTrain(opts(2, { inputA: join(dir, 'nope') }), {

@@ -49,7 +49,11 @@ describe('worker-rpc', () => {
 
   it('a worker that dies fails its pending calls', { timeout: 30_000 }, async () => {
     let exited: Error | undefined;
-    const w = new RpcWorker<TestApi>(entry, { data: { greeting: 'hi' }, name: 'test worker', onExit: (e) => (exited = e) });
+    const w = new RpcWorker<TestApi>(entry, {
+      data: { greeting: 'hi' },
+      name: 'test worker',
+      onExit: (e) => (exited = e),
+    });
     const waiting = w.call('wait');
     void w.call('crash').catch(() => undefined);
     await expect(waiting).rejects.toThrow('the test worker stopped (exit code 3)');

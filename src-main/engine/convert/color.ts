@@ -41,7 +41,8 @@ export function matchColor(mode: ColorMode, inp: ColorInput): void {
 }
 
 function matchMean({ face, orig, region, valid }: ColorInput): void {
-  const sf = [0, 0, 0], so = [0, 0, 0];
+  const sf = [0, 0, 0],
+    so = [0, 0, 0];
   let n = 0;
   for (let i = 0; i < region.length; i++) {
     if (region[i]! < 0.5) continue;
@@ -61,7 +62,8 @@ function matchMean({ face, orig, region, valid }: ColorInput): void {
 
 function matchHistogram({ face, orig, region, valid }: ColorInput): void {
   for (let c = 0; c < 3; c++) {
-    const hf = new Float64Array(256), ho = new Float64Array(256);
+    const hf = new Float64Array(256),
+      ho = new Float64Array(256);
     let n = 0;
     for (let i = 0; i < region.length; i++) {
       if (region[i]! < 0.5) continue;
@@ -71,8 +73,10 @@ function matchHistogram({ face, orig, region, valid }: ColorInput): void {
     }
     if (n === 0) return;
     // Cumulative distributions, then for each source level the target level whose CDF first reaches it.
-    const cf = new Float64Array(256), co = new Float64Array(256);
-    let af = 0, ao = 0;
+    const cf = new Float64Array(256),
+      co = new Float64Array(256);
+    let af = 0,
+      ao = 0;
     for (let v = 0; v < 256; v++) {
       af += hf[v]!;
       ao += ho[v]!;
@@ -90,7 +94,9 @@ function matchHistogram({ face, orig, region, valid }: ColorInput): void {
     for (let i = 0; i < region.length; i++) {
       if (valid && valid[i]! <= 0) continue;
       const x = face[i * 3 + c]!;
-      const lo = clamp255(Math.floor(x)), hi = Math.min(255, lo + 1), f = Math.min(1, Math.max(0, x - lo));
+      const lo = clamp255(Math.floor(x)),
+        hi = Math.min(255, lo + 1),
+        f = Math.min(1, Math.max(0, x - lo));
       face[i * 3 + c] = lut[lo]! * (1 - f) + lut[hi]! * f;
     }
   }
@@ -121,7 +127,8 @@ for (let k = 0; k <= GAM_STEPS + 1; k++) {
 }
 function toLinear(v: number): number {
   const t = (v <= 0 ? 0 : v >= 255 ? 1 : v / 255) * LIN_STEPS;
-  const k = Math.floor(t), f = t - k;
+  const k = Math.floor(t),
+    f = t - k;
   return linLut[k]! + f * (linLut[k + 1]! - linLut[k]!);
 }
 function fromLinear(l: number): number {
@@ -129,12 +136,14 @@ function fromLinear(l: number): number {
   if (l >= 1) return 255 * (1.055 * l ** (1 / 2.4) - 0.055);
   // Near black the curve is linear and steep; the table is exact there too (12.92 slope below 0.0031308).
   const t = l * GAM_STEPS;
-  const k = Math.floor(t), f = t - k;
+  const k = Math.floor(t),
+    f = t - k;
   return gamLut[k]! + f * (gamLut[k + 1]! - gamLut[k]!);
 }
-const XN = 0.95047, ZN = 1.08883;
+const XN = 0.95047,
+  ZN = 1.08883;
 function fLab(t: number): number {
-  return t > 216 / 24389 ? Math.cbrt(t) : (24389 / 27 * t + 16) / 116;
+  return t > 216 / 24389 ? Math.cbrt(t) : ((24389 / 27) * t + 16) / 116;
 }
 function fInv(t: number): number {
   const t3 = t * t * t;
@@ -149,7 +158,9 @@ export function rgbToLab(r: number, g: number, b: number, out: Float32Array | nu
   const x = (0.4124564 * R + 0.3575761 * G + 0.1804375 * B) / XN;
   const y = 0.2126729 * R + 0.7151522 * G + 0.072175 * B;
   const z = (0.0193339 * R + 0.119192 * G + 0.9503041 * B) / ZN;
-  const fx = fLab(x), fy = fLab(y), fz = fLab(z);
+  const fx = fLab(x),
+    fy = fLab(y),
+    fz = fLab(z);
   out[o] = 116 * fy - 16;
   out[o + 1] = 500 * (fx - fy);
   out[o + 2] = 200 * (fy - fz);
@@ -157,8 +168,12 @@ export function rgbToLab(r: number, g: number, b: number, out: Float32Array | nu
 
 /** Lab -> RGB 0..255 (unclamped) into out[o..o+2]. */
 export function labToRgb(L: number, a: number, bb: number, out: Float32Array | number[], o = 0): void {
-  const fy = (L + 16) / 116, fx = fy + a / 500, fz = fy - bb / 200;
-  const x = fInv(fx) * XN, y = fInv(fy), z = fInv(fz) * ZN;
+  const fy = (L + 16) / 116,
+    fx = fy + a / 500,
+    fz = fy - bb / 200;
+  const x = fInv(fx) * XN,
+    y = fInv(fy),
+    z = fInv(fz) * ZN;
   const R = 3.2404542 * x - 1.5371385 * y - 0.4985314 * z;
   const G = -0.969266 * x + 1.8760108 * y + 0.041556 * z;
   const B = 0.0556434 * x - 0.2040259 * y + 1.0572252 * z;
@@ -169,7 +184,9 @@ export function labToRgb(L: number, a: number, bb: number, out: Float32Array | n
 
 /** Per-channel Lab mean and standard deviation over the region (exported for tests). */
 export function labStats(rgb: ArrayLike<number>, region: Float32Array): { mean: number[]; std: number[] } {
-  const s = [0, 0, 0], s2 = [0, 0, 0], lab = [0, 0, 0];
+  const s = [0, 0, 0],
+    s2 = [0, 0, 0],
+    lab = [0, 0, 0];
   let n = 0;
   for (let i = 0; i < region.length; i++) {
     if (region[i]! < 0.5) continue;
@@ -186,9 +203,11 @@ export function labStats(rgb: ArrayLike<number>, region: Float32Array): { mean: 
 }
 
 function matchReinhard({ face, orig, region, valid }: ColorInput): void {
-  const sf = labStats(face, region), so = labStats(orig, region);
+  const sf = labStats(face, region),
+    so = labStats(orig, region);
   const scale = [0, 1, 2].map((c) => (sf.std[c]! > 1e-6 ? so.std[c]! / sf.std[c]! : 1));
-  const lab = [0, 0, 0], rgb = [0, 0, 0];
+  const lab = [0, 0, 0],
+    rgb = [0, 0, 0];
   for (let i = 0; i < region.length; i++) {
     if (valid && valid[i]! <= 0) continue;
     rgbToLab(face[i * 3]!, face[i * 3 + 1]!, face[i * 3 + 2]!, lab);

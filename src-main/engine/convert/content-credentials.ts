@@ -35,9 +35,17 @@ const SIGNATURE_RESERVE = 10_000;
 /** The whole file is held in memory (twice, inside the WebAssembly heap): larger outputs are left unsigned. */
 export const MAX_SIGNED_BYTES = 1.5 * 1024 ** 3;
 
-export const DIGITAL_SOURCE_TYPE = 'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia';
+export const DIGITAL_SOURCE_TYPE =
+  'http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia';
 
-const FORMATS: Record<string, string> = { '.mp4': 'video/mp4', '.m4v': 'video/mp4', '.mov': 'video/quicktime', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg' };
+const FORMATS: Record<string, string> = {
+  '.mp4': 'video/mp4',
+  '.m4v': 'video/mp4',
+  '.mov': 'video/quicktime',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+};
 
 /** The C2PA format of a file by its extension; undefined where C2PA has no binding (Matroska). */
 export function credentialFormat(path: string): string | undefined {
@@ -102,24 +110,48 @@ export class ContentCredentials {
   /** Loads the signing identity from `dir`, making it first when there is none (or an incomplete one). */
   static async open(dir = credentialsDir()): Promise<ContentCredentials> {
     const files = { cert: join(dir, 'signer.pem'), key: join(dir, 'signer.key'), ca: join(dir, 'ca.pem') };
-    const text = await Promise.all([files.cert, files.key, files.ca].map((f) => readFile(f, 'utf8').catch(() => undefined)));
+    const text = await Promise.all(
+      [files.cert, files.key, files.ca].map((f) => readFile(f, 'utf8').catch(() => undefined)),
+    );
     if (text.some((t) => t === undefined)) await createIdentity(dir);
-    const [certPem, keyPem, caPem] = await Promise.all([files.cert, files.key, files.ca].map((f) => readFile(f, 'utf8')));
+    const [certPem, keyPem, caPem] = await Promise.all(
+      [files.cert, files.key, files.ca].map((f) => readFile(f, 'utf8')),
+    );
     let cert: x509.X509Certificate;
     let ca: x509.X509Certificate;
     try {
       cert = new x509.X509Certificate(certPem as string);
       ca = new x509.X509Certificate(caPem as string);
     } catch (e) {
-      throw new UserError('bad-file', `${dir}: signer.pem or ca.pem is not a PEM certificate (${(e as Error).message})`, dir);
+      throw new UserError(
+        'bad-file',
+        `${dir}: signer.pem or ca.pem is not a PEM certificate (${(e as Error).message})`,
+        dir,
+      );
     }
     const curve = (cert.publicKey.algorithm as { name: string; namedCurve?: string }).namedCurve;
-    const alg = curve === 'P-256' ? ({ cose: -7, name: 'es256', hash: 'SHA-256' } as const) : curve === 'P-384' ? ({ cose: -35, name: 'es384', hash: 'SHA-384' } as const) : undefined;
-    if (!alg) throw new UserError('bad-file', `${files.cert}: only ECDSA P-256 or P-384 signing certificates are supported`, files.cert);
+    const alg =
+      curve === 'P-256'
+        ? ({ cose: -7, name: 'es256', hash: 'SHA-256' } as const)
+        : curve === 'P-384'
+          ? ({ cose: -35, name: 'es384', hash: 'SHA-384' } as const)
+          : undefined;
+    if (!alg)
+      throw new UserError(
+        'bad-file',
+        `${files.cert}: only ECDSA P-256 or P-384 signing certificates are supported`,
+        files.cert,
+      );
     const der = /-----BEGIN PRIVATE KEY-----([\s\S]+?)-----END PRIVATE KEY-----/.exec(keyPem as string)?.[1];
     let key: webcrypto.CryptoKey;
     try {
-      key = await webcrypto.subtle.importKey('pkcs8', Buffer.from((der ?? '').replace(/\s+/g, ''), 'base64'), { name: 'ECDSA', namedCurve: curve }, false, ['sign']);
+      key = await webcrypto.subtle.importKey(
+        'pkcs8',
+        Buffer.from((der ?? '').replace(/\s+/g, ''), 'base64'),
+        { name: 'ECDSA', namedCurve: curve },
+        false,
+        ['sign'],
+      );
     } catch {
       throw new UserError('bad-file', `${files.key}: not a PKCS#8 PEM private key for ${curve}`, files.key);
     }
@@ -136,30 +168,53 @@ export class ContentCredentials {
         assertions: [
           {
             label: 'c2pa.actions.v2',
-            data: { actions: [{ action: 'c2pa.created', digitalSourceType: DIGITAL_SOURCE_TYPE, description: o.description, softwareAgent: { name: appName, version: appVersion } }] },
+            data: {
+              actions: [
+                {
+                  action: 'c2pa.created',
+                  digitalSourceType: DIGITAL_SOURCE_TYPE,
+                  description: o.description,
+                  softwareAgent: { name: appName, version: appVersion },
+                },
+              ],
+            },
           },
         ],
       }),
     );
     try {
-      return await builder.sign({ sign: (claim) => this.cose(claim), reserveSize: SIGNATURE_RESERVE, alg: this.alg.name }, [], format, new BytesBlob(bytes));
+      return await builder.sign(
+        { sign: (claim) => this.cose(claim), reserveSize: SIGNATURE_RESERVE, alg: this.alg.name },
+        [],
+        format,
+        new BytesBlob(bytes),
+      );
     } finally {
       builder.free();
     }
   }
 
   /** Signs the file at `path` in place (temp file + rename): false, with the reason, where it cannot be signed. */
-  async signFile(path: string, o: { title: string; description: string }): Promise<{ signed: true } | { signed: false; reason: string }> {
+  async signFile(
+    path: string,
+    o: { title: string; description: string },
+  ): Promise<{ signed: true } | { signed: false; reason: string }> {
     const format = credentialFormat(path);
     if (!format) return { signed: false, reason: `C2PA has no binding for ${extname(path) || 'this file type'}` };
     const bytes = await readFile(path);
-    if (bytes.length > MAX_SIGNED_BYTES) return { signed: false, reason: `too large to sign in memory (${(bytes.length / 1024 ** 3).toFixed(1)} GiB)` };
+    if (bytes.length > MAX_SIGNED_BYTES)
+      return { signed: false, reason: `too large to sign in memory (${(bytes.length / 1024 ** 3).toFixed(1)} GiB)` };
     await writeFileAtomicSafe(path, await this.sign(bytes, format, o));
     return { signed: true };
   }
 
   private async cose(claim: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
-    const prot = cbor(new Map<number, unknown>([[1, this.alg.cose], [33, this.chain]]));
+    const prot = cbor(
+      new Map<number, unknown>([
+        [1, this.alg.cose],
+        [33, this.chain],
+      ]),
+    );
     const toSign = cbor(['Signature1', prot, new Uint8Array(0), claim]);
     const sig = new Uint8Array(await webcrypto.subtle.sign({ name: 'ECDSA', hash: this.alg.hash }, this.key, toSign));
     // The signature box was reserved at SIGNATURE_RESERVE bytes: fill it exactly with the "pad" header.
@@ -203,7 +258,14 @@ export async function readContentCredentials(bytes: Uint8Array, format: string):
   try {
     const store = JSON.parse(reader.json()) as {
       active_manifest?: string;
-      manifests: Record<string, { claim_generator_info?: { name: string; version?: string }[]; signature_info?: { common_name?: string; issuer?: string }; assertions?: { label: string; data: { actions?: ReadCredentials['actions'] } }[] }>;
+      manifests: Record<
+        string,
+        {
+          claim_generator_info?: { name: string; version?: string }[];
+          signature_info?: { common_name?: string; issuer?: string };
+          assertions?: { label: string; data: { actions?: ReadCredentials['actions'] } }[];
+        }
+      >;
       validation_state: string;
       validation_results?: { activeManifest?: { success?: { code: string }[]; failure?: { code: string }[] } };
     };
@@ -215,7 +277,10 @@ export async function readContentCredentials(bytes: Uint8Array, format: string):
       state: store.validation_state,
       failures,
       successes,
-      intact: successes.includes('claimSignature.validated') && successes.some((c) => /^assertion\.(dataHash|bmffHash)\.match$/.test(c)) && failures.every((c) => c === 'signingCredential.untrusted'),
+      intact:
+        successes.includes('claimSignature.validated') &&
+        successes.some((c) => /^assertion\.(dataHash|bmffHash)\.match$/.test(c)) &&
+        failures.every((c) => c === 'signingCredential.untrusted'),
       generator: `${gen?.name ?? ''} ${gen?.version ?? ''}`.trim(),
       signedBy: m?.signature_info?.common_name ?? '',
       actions: (m?.assertions?.find((a) => a.label.startsWith('c2pa.actions'))?.data.actions ?? []).map((a) => ({
@@ -275,7 +340,11 @@ async function createIdentity(dir: string): Promise<void> {
       ],
     });
     // The CA's key is not kept: it issued this one certificate and nothing else needs it.
-    await writeFile(join(tmp, 'signer.key'), toPem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), { mode: 0o600 });
+    await writeFile(
+      join(tmp, 'signer.key'),
+      toPem('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+      { mode: 0o600 },
+    );
     await writeFile(join(tmp, 'ca.pem'), ca.toString('pem'));
     await writeFile(join(tmp, 'signer.pem'), cert.toString('pem'));
     await rm(dir, { recursive: true, force: true }); // an incomplete identity (all three files are needed)

@@ -38,18 +38,34 @@ export async function readAlignmentsFile(path: string): Promise<Alignments> {
 }
 
 /** Throws 'mismatch' when the alignments were made from another source than `input`. */
-export function checkAlignmentsSource(al: Alignments, file: string, input: { path: string; sha256: string; frameCount?: number; width?: number; height?: number }): void {
+export function checkAlignmentsSource(
+  al: Alignments,
+  file: string,
+  input: { path: string; sha256: string; frameCount?: number; width?: number; height?: number },
+): void {
   const s = al.source;
   if (s.sha256 !== input.sha256) {
-    throw new UserError('mismatch', `${file}: these alignments belong to another ${s.kind} (${s.path}), not ${input.path}`, file);
+    throw new UserError(
+      'mismatch',
+      `${file}: these alignments belong to another ${s.kind} (${s.path}), not ${input.path}`,
+      file,
+    );
   }
   if (s.frameCount !== undefined && input.frameCount !== undefined && s.frameCount !== input.frameCount) {
-    throw new UserError('mismatch', `${file}: alignments list ${s.frameCount} frames, ${input.path} has ${input.frameCount}`, file);
+    throw new UserError(
+      'mismatch',
+      `${file}: alignments list ${s.frameCount} frames, ${input.path} has ${input.frameCount}`,
+      file,
+    );
   }
   const count = input.frameCount;
   const beyond = count === undefined ? undefined : Object.keys(al.frames).find((k) => Number(k) >= count);
   if (beyond !== undefined) {
-    throw new UserError('bad-file', `${file}: frame ${beyond} is past the end of ${input.path} (${count} frames)`, file);
+    throw new UserError(
+      'bad-file',
+      `${file}: frame ${beyond} is past the end of ${input.path} (${count} frames)`,
+      file,
+    );
   }
 }
 
@@ -66,7 +82,11 @@ export type IdentityFilter = (image: RgbImage, face: FaceToSwap) => Promise<bool
  * resembles a --filter photo (similarity >= threshold, or no --filter given) and no --nfilter photo. The mesh the
  * descriptor needs is re-fitted from the stored landmarks (the alignments do not keep the 468-point mesh).
  */
-export async function createIdentityFilter(o: { filter: readonly string[]; nfilter: readonly string[]; threshold: number }): Promise<IdentityFilter> {
+export async function createIdentityFilter(o: {
+  filter: readonly string[];
+  nfilter: readonly string[];
+  threshold: number;
+}): Promise<IdentityFilter> {
   const models = await loadFaceModels('wasm');
   const detector = new FaceDetector(models);
   const refsOf = async (paths: readonly string[]) => {
@@ -80,18 +100,37 @@ export async function createIdentityFilter(o: { filter: readonly string[]; nfilt
     }
     return out;
   };
-  const refs = await refsOf(o.filter), nrefs = await refsOf(o.nfilter);
+  const refs = await refsOf(o.filter),
+    nrefs = await refsOf(o.nfilter);
   const best = (d: Float32Array, set: Float32Array[]) => set.reduce((m, r) => Math.max(m, models.similarity(d, r)), 0);
   return async (image, face) => {
     const lm = face.landmarks;
-    const eye = (a: number) => [0, 1].map((c) => lm.slice(a, a + 6).reduce((s, p) => s + p[c]!, 0) / 6) as [number, number];
-    const r = eye(36), l = eye(42);
-    let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+    const eye = (a: number) =>
+      [0, 1].map((c) => lm.slice(a, a + 6).reduce((s, p) => s + p[c]!, 0) / 6) as [number, number];
+    const r = eye(36),
+      l = eye(42);
+    let x0 = Infinity,
+      y0 = Infinity,
+      x1 = -Infinity,
+      y1 = -Infinity;
     for (const p of lm) {
-      x0 = Math.min(x0, p[0]); y0 = Math.min(y0, p[1]); x1 = Math.max(x1, p[0]); y1 = Math.max(y1, p[1]);
+      x0 = Math.min(x0, p[0]);
+      y0 = Math.min(y0, p[1]);
+      x1 = Math.max(x1, p[0]);
+      y1 = Math.max(y1, p[1]);
     }
     const pyr = new ImagePyramid(image);
-    const fit = await detector.meshFrom(pyr, { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2 - 0.1 * (y1 - y0), size: 1.6 * Math.max(x1 - x0, y1 - y0), angle: Math.atan2(l[1] - r[1], l[0] - r[0]) }, 1, 0);
+    const fit = await detector.meshFrom(
+      pyr,
+      {
+        cx: (x0 + x1) / 2,
+        cy: (y0 + y1) / 2 - 0.1 * (y1 - y0),
+        size: 1.6 * Math.max(x1 - x0, y1 - y0),
+        angle: Math.atan2(l[1] - r[1], l[0] - r[0]),
+      },
+      1,
+      0,
+    );
     if (!fit) return refs.length === 0;
     const d = await detector.descriptor(pyr, fit);
     if (refs.length && best(d, refs) < o.threshold) return false;
@@ -101,7 +140,12 @@ export async function createIdentityFilter(o: { filter: readonly string[]; nfilt
 
 export interface FaceProvider {
   /** Faces to swap in a frame; `null` alignments entry means "not in the file: detect". */
-  facesFor(key: string, stem: string, index: number, image: RgbImage): Promise<{ faces: FaceToSwap[]; skipped: number; filtered: number; detected: boolean }>;
+  facesFor(
+    key: string,
+    stem: string,
+    index: number,
+    image: RgbImage,
+  ): Promise<{ faces: FaceToSwap[]; skipped: number; filtered: number; detected: boolean }>;
   dispose(): void;
 }
 
@@ -150,7 +194,11 @@ export async function createFaceProvider(o: FaceProviderOptions): Promise<FacePr
     }
     detector ??= new FaceDetector(await loadFaceModels('wasm'));
     const found = await detector.detect(new ImagePyramid(image), DEFAULT_DETECT);
-    const faces = found.map((f) => ({ matrix: alignFace(f.landmarks68, size, { centering }).matrix, alignedSize: size, landmarks: f.landmarks68 }));
+    const faces = found.map((f) => ({
+      matrix: alignFace(f.landmarks68, size, { centering }).matrix,
+      alignedSize: size,
+      landmarks: f.landmarks68,
+    }));
     return { faces, skipped: 0, detected: true };
   };
   return {

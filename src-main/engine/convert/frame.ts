@@ -25,16 +25,24 @@ export interface ConvertedFrame {
 }
 
 /** Runs the model on every face of a frame (one batch). */
-export async function swapFaces(frame: RgbImage, faces: readonly FaceToSwap[], swapper: FaceSwapper): Promise<ModelFace[]> {
+export async function swapFaces(
+  frame: RgbImage,
+  faces: readonly FaceToSwap[],
+  swapper: FaceSwapper,
+): Promise<ModelFace[]> {
   if (faces.length === 0) return [];
-  const si = swapper.inputSize, so = swapper.outputSize;
+  const si = swapper.inputSize,
+    so = swapper.outputSize;
   const batch = new Float32Array(faces.length * si * si * 3);
   faces.forEach((f, k) => {
     const m = modelMatrix(f.matrix, f.alignedSize, si, swapper.coverage);
     // Warp from the face's own region, not the whole frame: the warp's anti-aliasing pyramid is then built
     // for that region only (measured 11 ms of halving per 720p frame before).
     const c = cropFor(frame, m, si);
-    batch.set(warpToFloat(new ImagePyramid(c.image), translate(m, c.x, c.y), si, si, { mul: 1 / 255 }), k * si * si * 3);
+    batch.set(
+      warpToFloat(new ImagePyramid(c.image), translate(m, c.x, c.y), si, si, { mul: 1 / 255 }),
+      k * si * si * 3,
+    );
   });
   const res = await swapper.swap(batch, faces.length);
   return faces.map((f, k) => {
@@ -58,17 +66,34 @@ export function blendFaces(frame: RgbImage, swapped: readonly ModelFace[], opts:
 }
 
 /** Swaps `faces` in `frame`; the frame's own buffer is left as is, the result is a copy. */
-export async function convertFrame(frame: RgbImage, faces: readonly FaceToSwap[], swapper: FaceSwapper, opts: BlendOptions): Promise<ConvertedFrame> {
+export async function convertFrame(
+  frame: RgbImage,
+  faces: readonly FaceToSwap[],
+  swapper: FaceSwapper,
+  opts: BlendOptions,
+): Promise<ConvertedFrame> {
   return blendFaces(frame, await swapFaces(frame, faces, swapper), opts);
 }
 
 /** The frame region (even origin, clipped to the frame, padded for the pyramid) a model input square samples. */
 function cropFor(frame: RgbImage, m: Matrix2x3, size: number): { image: RgbImage; x: number; y: number } {
   const inv = invertMatrix(m);
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (const [u, v] of [[-1, -1], [size, -1], [-1, size], [size, size]] as const) {
-    const x = inv[0][0] * u + inv[0][1] * v + inv[0][2], y = inv[1][0] * u + inv[1][1] * v + inv[1][2];
-    x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
+  for (const [u, v] of [
+    [-1, -1],
+    [size, -1],
+    [-1, size],
+    [size, size],
+  ] as const) {
+    const x = inv[0][0] * u + inv[0][1] * v + inv[0][2],
+      y = inv[1][0] * u + inv[1][1] * v + inv[1][2];
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x);
+    y1 = Math.max(y1, y);
   }
   // Pad by the largest pyramid step the warp may use, so border samples see the same pixels.
   const pad = 2 * Math.ceil(1 / matrixScale(m)) + 4;
@@ -76,12 +101,17 @@ function cropFor(frame: RgbImage, m: Matrix2x3, size: number): { image: RgbImage
   // window of the whole frame's.
   const shrink = 1 / matrixScale(m);
   const align = 2 ** (shrink >= 2 ? Math.floor(Math.log2(shrink)) : 0);
-  const X0 = Math.max(0, Math.floor((x0 - pad) / align) * align), Y0 = Math.max(0, Math.floor((y0 - pad) / align) * align);
+  const X0 = Math.max(0, Math.floor((x0 - pad) / align) * align),
+    Y0 = Math.max(0, Math.floor((y0 - pad) / align) * align);
   // Size a multiple of 2^k too (the warp scales by base/level size); a region cut by the frame edge uses the frame.
-  const X1 = X0 + Math.ceil((Math.ceil(x1 + pad) - X0) / align) * align, Y1 = Y0 + Math.ceil((Math.ceil(y1 + pad) - Y0) / align) * align;
+  const X1 = X0 + Math.ceil((Math.ceil(x1 + pad) - X0) / align) * align,
+    Y1 = Y0 + Math.ceil((Math.ceil(y1 + pad) - Y0) / align) * align;
   if (X1 > frame.width || Y1 > frame.height || X1 <= X0 || Y1 <= Y0) return { image: frame, x: 0, y: 0 };
-  const w = X1 - X0, h = Y1 - Y0, data = new Uint8Array(w * h * 3);
-  for (let y = 0; y < h; y++) data.set(frame.data.subarray(((Y0 + y) * frame.width + X0) * 3, ((Y0 + y) * frame.width + X1) * 3), y * w * 3);
+  const w = X1 - X0,
+    h = Y1 - Y0,
+    data = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++)
+    data.set(frame.data.subarray(((Y0 + y) * frame.width + X0) * 3, ((Y0 + y) * frame.width + X1) * 3), y * w * 3);
   return { image: { width: w, height: h, data }, x: X0, y: Y0 };
 }
 

@@ -35,19 +35,28 @@ export function convexHull(points: readonly Point2[]): Point2[] {
  * Fills a convex polygon (pixel centres at integer coordinates, polygon in ROI coordinates) with 1 into `out`
  * (w x h). Rows are scanned once; each row's span is the min/max of the edge crossings.
  */
-export function fillConvexPolygon(poly: readonly Point2[], w: number, h: number, out: Float32Array = new Float32Array(w * h)): Float32Array {
+export function fillConvexPolygon(
+  poly: readonly Point2[],
+  w: number,
+  h: number,
+  out: Float32Array = new Float32Array(w * h),
+): Float32Array {
   const n = poly.length;
   if (n < 3) return out;
-  let ymin = Infinity, ymax = -Infinity;
+  let ymin = Infinity,
+    ymax = -Infinity;
   for (const p of poly) {
     ymin = Math.min(ymin, p[1]);
     ymax = Math.max(ymax, p[1]);
   }
-  const y0 = Math.max(0, Math.ceil(ymin)), y1 = Math.min(h - 1, Math.floor(ymax));
+  const y0 = Math.max(0, Math.ceil(ymin)),
+    y1 = Math.min(h - 1, Math.floor(ymax));
   for (let y = y0; y <= y1; y++) {
-    let xl = Infinity, xr = -Infinity;
+    let xl = Infinity,
+      xr = -Infinity;
     for (let i = 0; i < n; i++) {
-      const a = poly[i]!, b = poly[(i + 1) % n]!;
+      const a = poly[i]!,
+        b = poly[(i + 1) % n]!;
       if ((a[1] <= y && b[1] >= y) || (b[1] <= y && a[1] >= y)) {
         if (a[1] === b[1]) {
           xl = Math.min(xl, a[0], b[0]);
@@ -59,7 +68,8 @@ export function fillConvexPolygon(poly: readonly Point2[], w: number, h: number,
         }
       }
     }
-    const xa = Math.max(0, Math.ceil(xl)), xb = Math.min(w - 1, Math.floor(xr));
+    const xa = Math.max(0, Math.ceil(xl)),
+      xb = Math.min(w - 1, Math.floor(xr));
     out.fill(1, y * w + xa, xa <= xb ? y * w + xb + 1 : y * w + xa);
   }
   return out;
@@ -85,9 +95,11 @@ export function erodeDilate(mask: Float32Array, w: number, h: number, k: number)
   const out = new Float32Array(w * h);
   const erode = k > 0;
   for (let y = 0; y < h; y++) {
-    const ya = Math.max(0, y - r), yb = Math.min(h, y + r + 1);
+    const ya = Math.max(0, y - r),
+      yb = Math.min(h, y + r + 1);
     for (let x = 0; x < w; x++) {
-      const xa = Math.max(0, x - r), xb = Math.min(w, x + r + 1);
+      const xa = Math.max(0, x - r),
+        xb = Math.min(w, x + r + 1);
       const s = ii[yb * W + xb]! - ii[ya * W + xb]! - ii[yb * W + xa]! + ii[ya * W + xa]!;
       out[y * w + x] = erode ? (s === (yb - ya) * (xb - xa) ? 1 : 0) : s > 0 ? 1 : 0;
     }
@@ -97,18 +109,21 @@ export function erodeDilate(mask: Float32Array, w: number, h: number, k: number)
 
 /** Running box filter of radius r along rows (horizontal) or columns, edges clamped; src and dst differ. */
 function boxPass(src: Float32Array, dst: Float32Array, w: number, h: number, r: number, horizontal: boolean): void {
-  const len = horizontal ? w : h, lines = horizontal ? h : w;
+  const len = horizontal ? w : h,
+    lines = horizontal ? h : w;
   const step = horizontal ? 1 : w;
   const norm = 1 / (2 * r + 1);
   const last = len - 1;
   for (let l = 0; l < lines; l++) {
     const base = horizontal ? l * w : l;
-    const first = src[base]!, end = src[base + last * step]!;
+    const first = src[base]!,
+      end = src[base + last * step]!;
     let acc = first * (r + 1);
     for (let i = 1; i <= r; i++) acc += i <= last ? src[base + i * step]! : end;
     for (let i = 0; i < len; i++) {
       dst[base + i * step] = acc * norm;
-      const add = i + r + 1, sub = i - r;
+      const add = i + r + 1,
+        sub = i - r;
       acc += (add <= last ? src[base + add * step]! : end) - (sub >= 0 ? src[base + sub * step]! : first);
     }
   }

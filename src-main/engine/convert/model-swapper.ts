@@ -35,7 +35,11 @@ export async function checkModelFolder(dir: string): Promise<void> {
   }
   if (!st.isDirectory()) throw new UserError('not-a-file', `${dir}: the model must be a folder written by train`, dir);
   if (!(await hasModel(dir))) {
-    throw new UserError('mismatch', `${dir}: not a Faceswap Studio model folder (no ${MODEL_STATE_FILE}; models of other trainers, e.g. Python faceswap, cannot be read)`, dir);
+    throw new UserError(
+      'mismatch',
+      `${dir}: not a Faceswap Studio model folder (no ${MODEL_STATE_FILE}; models of other trainers, e.g. Python faceswap, cannot be read)`,
+      dir,
+    );
   }
 }
 
@@ -44,7 +48,11 @@ export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promis
   const file = join(dir, MODEL_STATE_FILE);
   const { state, from } = await readModelFiles(dir);
   if (!(state.trainer in trainers)) {
-    throw new UserError('mismatch', `${file}: trained with '${state.trainer}', which this app does not know (have ${Object.keys(trainers).join(', ')})`, file);
+    throw new UserError(
+      'mismatch',
+      `${file}: trained with '${state.trainer}', which this app does not know (have ${Object.keys(trainers).join(', ')})`,
+      file,
+    );
   }
   const m = await loadFaceModel(dir, { backend: opts.backend ?? 'auto' });
   const direction = opts.direction === 'a2b' ? 'a-to-b' : 'b-to-a';

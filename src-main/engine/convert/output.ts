@@ -36,7 +36,8 @@ export function convertTempPath(output: string, tag: string): string {
 
 /** Fails early (before any work) with a one-line 'unwritable' error when the output cannot be written. */
 export async function checkOutputWritable(output: string, input: string): Promise<void> {
-  if (resolve(output) === resolve(input)) throw new UserError('unwritable', `${output}: the output must not be the input`, output);
+  if (resolve(output) === resolve(input))
+    throw new UserError('unwritable', `${output}: the output must not be the input`, output);
   const parent = dirname(resolve(output));
   try {
     if (!(await stat(parent)).isDirectory()) throw new Error('not a folder');
@@ -46,12 +47,19 @@ export async function checkOutputWritable(output: string, input: string): Promis
   }
   try {
     const st = await stat(output);
-    if (VIDEO_OUT.test(output) && st.isDirectory()) throw new UserError('unwritable', `${output}: is a folder, expected a video file name`, output);
-    if (!VIDEO_OUT.test(output) && !st.isDirectory()) throw new UserError('unwritable', `${output}: exists and is not a folder (use .mp4, .mov or .mkv for a video)`, output);
+    if (VIDEO_OUT.test(output) && st.isDirectory())
+      throw new UserError('unwritable', `${output}: is a folder, expected a video file name`, output);
+    if (!VIDEO_OUT.test(output) && !st.isDirectory())
+      throw new UserError(
+        'unwritable',
+        `${output}: exists and is not a folder (use .mp4, .mov or .mkv for a video)`,
+        output,
+      );
     await access(output, constants.W_OK);
   } catch (e) {
     if (e instanceof UserError) throw e;
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UserError('unwritable', `${output}: exists and cannot be replaced`, output);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new UserError('unwritable', `${output}: exists and cannot be replaced`, output);
   }
 }
 
@@ -123,14 +131,21 @@ export async function videoSink(o: VideoSinkOptions): Promise<FrameSink> {
  * PNG frames into `<dir>` via a hidden temporary sibling folder; `sign` embeds Content Credentials in each PNG
  * (content-credentials.ts).
  */
-export async function folderSink(dir: string, width: number, height: number, sign?: (png: Buffer) => Promise<Uint8Array>): Promise<FrameSink> {
+export async function folderSink(
+  dir: string,
+  width: number,
+  height: number,
+  sign?: (png: Buffer) => Promise<Uint8Array>,
+): Promise<FrameSink> {
   const out = resolve(dir);
   const tmp = convertTempPath(out, 'dir');
   await mkdir(tmp, { recursive: true });
   let written = 0;
   return {
     async write(frame, name) {
-      const png = await sharp(frame, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 3 }).toBuffer();
+      const png = await sharp(frame, { raw: { width, height, channels: 3 } })
+        .png({ compressionLevel: 3 })
+        .toBuffer();
       // Not fsynced one by one (the folder is fsynced when it is committed); checked like every write.
       await writeFileAtomicSafe(join(tmp, name), sign ? await sign(png) : png, { fsync: false });
       written++;
@@ -152,7 +167,12 @@ export async function folderSink(dir: string, width: number, height: number, sig
  * the sidecar; so at every instant the sidecar present, if any, describes the video present. A kill leaves
  * what sweepConvertLeftovers repairs.
  */
-export async function commitOutput(o: { output: string; finished: string; isFolder: boolean; pending?: string }): Promise<void> {
+export async function commitOutput(o: {
+  output: string;
+  finished: string;
+  isFolder: boolean;
+  pending?: string;
+}): Promise<void> {
   const { output, finished } = o;
   const dir = dirname(output);
   try {
@@ -177,7 +197,13 @@ export async function commitOutput(o: { output: string; finished: string; isFold
     const aside: string[] = [];
     for (const f of [sidecar, `${output}.quality.json`]) {
       const to = convertTempPath(output, basename(f).slice(basename(output).length + 1));
-      if (await rename(f, to).then(() => true, () => false)) aside.push(to);
+      if (
+        await rename(f, to).then(
+          () => true,
+          () => false,
+        )
+      )
+        aside.push(to);
     }
     faultPoint('convert:old-aside');
     await rename(finished, output);
@@ -191,7 +217,9 @@ export async function commitOutput(o: { output: string; finished: string; isFold
     for (const f of aside) await rm(f, { force: true });
   } catch (e) {
     const err = userFacing(e, output);
-    throw err instanceof UserError ? err : new UserError('unwritable', `${output}: cannot put the output in place (${(e as Error).message})`, output);
+    throw err instanceof UserError
+      ? err
+      : new UserError('unwritable', `${output}: cannot put the output in place (${(e as Error).message})`, output);
   }
 }
 
@@ -223,12 +251,18 @@ export async function sweepConvertLeftovers(output: string): Promise<string[]> {
     const st = await stat(join(dir, name)).catch(() => null);
     if (st && st.mtimeMs < processStart) stale.push({ name, tag: m[2] ?? '' });
   }
-  const exists = (p: string) => stat(p).then(() => true, () => false);
+  const exists = (p: string) =>
+    stat(p).then(
+      () => true,
+      () => false,
+    );
   const sidecar = provenancePath(output, false);
   if (!(await exists(sidecar)) && (await exists(output)) && VIDEO_OUT.test(output)) {
     const sha = await sha256File(output).catch(() => '');
     for (const s of stale.filter((x) => x.tag === 'provenance.json')) {
-      const doc = await readFile(join(dir, s.name), 'utf8').then((t) => JSON.parse(t) as { output?: { sha256?: string } }).catch(() => null);
+      const doc = await readFile(join(dir, s.name), 'utf8')
+        .then((t) => JSON.parse(t) as { output?: { sha256?: string } })
+        .catch(() => null);
       if (sha && doc?.output?.sha256 === sha) {
         await rename(join(dir, s.name), sidecar);
         done.push(`${s.name} -> ${basename(sidecar)}`);
@@ -260,13 +294,15 @@ export async function createWatermark(width: number, height: number): Promise<(f
   const w = Math.round(h * 7.5);
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}"><rect width="100%" height="100%" rx="${h / 5}" fill="black" fill-opacity="0.45"/><text x="50%" y="72%" font-family="sans-serif" font-weight="bold" font-size="${h * 0.62}" fill="white" text-anchor="middle">SYNTHETIC MEDIA</text></svg>`;
   const { data } = await sharp(Buffer.from(svg)).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-  const mw = Math.min(w, width), mh = Math.min(h, height);
+  const mw = Math.min(w, width),
+    mh = Math.min(h, height);
   const x0 = width - mw - Math.round(h / 3) > 0 ? width - mw - Math.round(h / 3) : 0;
   const y0 = height - mh - Math.round(h / 3) > 0 ? height - mh - Math.round(h / 3) : 0;
   return (frame) => {
     for (let y = 0; y < mh; y++) {
       for (let x = 0; x < mw; x++) {
-        const s = (y * w + x) * 4, a = data[s + 3]! / 255;
+        const s = (y * w + x) * 4,
+          a = data[s + 3]! / 255;
         if (a === 0) continue;
         const d = ((y0 + y) * width + x0 + x) * 3;
         for (let c = 0; c < 3; c++) frame[d + c] = Math.round(frame[d + c]! * (1 - a) + data[s + c]! * a);

@@ -12,7 +12,14 @@ import { convertOptions, type ConvertOptions } from '../../../src-shared/stages/
 import { openExtractSource, type ExtractSource } from '../extract/source';
 import type { RgbImage } from '../face/types';
 import type { ModelFace } from './blend';
-import { checkAlignmentsSource, createFaceProvider, createIdentityFilter, defaultAlignmentsPath, readAlignmentsFile, type FaceProvider } from './faces';
+import {
+  checkAlignmentsSource,
+  createFaceProvider,
+  createIdentityFilter,
+  defaultAlignmentsPath,
+  readAlignmentsFile,
+  type FaceProvider,
+} from './faces';
 import { blendFaces, swapFaces } from './frame';
 import { loadSwapper } from './model-swapper';
 import { createWatermark } from './output';
@@ -36,11 +43,18 @@ export interface PreviewResult {
 export interface Previewer {
   /** Converts frame `index` (video frame index, or position in a photo folder) with `options` (blend and output fields may change between calls; input, model, alignments, faces folder and filters are those of createPreviewer). */
   /** `view: 'mask'` shows where the new face goes: the blend's final opacity, white over the dimmed frame. */
-  preview(index: number, options?: Partial<ConvertOptions>, opts?: { png?: boolean; view?: 'swapped' | 'mask' }): Promise<PreviewResult>;
+  preview(
+    index: number,
+    options?: Partial<ConvertOptions>,
+    opts?: { png?: boolean; view?: 'swapped' | 'mask' },
+  ): Promise<PreviewResult>;
   dispose(): void;
 }
 
-export async function createPreviewer(raw: Partial<ConvertOptions> & Pick<ConvertOptions, 'input' | 'model'>, hooks: { swapper?: FaceSwapper; signal?: AbortSignal } = {}): Promise<Previewer> {
+export async function createPreviewer(
+  raw: Partial<ConvertOptions> & Pick<ConvertOptions, 'input' | 'model'>,
+  hooks: { swapper?: FaceSwapper; signal?: AbortSignal } = {},
+): Promise<Previewer> {
   const base = parseOptions(convertOptions, { output: 'preview.png', ...raw });
   const signal = hooks.signal ?? new AbortController().signal;
   const input = resolve(base.input);
@@ -53,18 +67,31 @@ export async function createPreviewer(raw: Partial<ConvertOptions> & Pick<Conver
     if (base.alignments) throw e;
   }
   if (alignments) checkAlignmentsSource(alignments, alPath, { path: input, sha256: await source.sha256() });
-  const swapper = hooks.swapper ?? (await loadSwapper(resolve(base.model), { direction: base.swapModel ? 'b2a' : 'a2b', backend: base.backend }));
-  const identity = base.filter.length || base.nfilter.length ? await createIdentityFilter({ filter: base.filter, nfilter: base.nfilter, threshold: base.filterThreshold }) : undefined;
-  const faces: FaceProvider = await createFaceProvider({ alignments, kind: source.kind, ...(base.facesDir ? { facesDir: resolve(base.facesDir) } : {}), ...(identity ? { identity } : {}) });
+  const swapper =
+    hooks.swapper ??
+    (await loadSwapper(resolve(base.model), { direction: base.swapModel ? 'b2a' : 'a2b', backend: base.backend }));
+  const identity =
+    base.filter.length || base.nfilter.length
+      ? await createIdentityFilter({ filter: base.filter, nfilter: base.nfilter, threshold: base.filterThreshold })
+      : undefined;
+  const faces: FaceProvider = await createFaceProvider({
+    alignments,
+    kind: source.kind,
+    ...(base.facesDir ? { facesDir: resolve(base.facesDir) } : {}),
+    ...(identity ? { identity } : {}),
+  });
   let cached: { index: number; image: RgbImage; swapped: ModelFace[] } | null = null;
 
   async function frameAt(index: number): Promise<{ image: RgbImage; key: string; stem: string }> {
     if (source.kind === 'video') {
-      if (!Number.isInteger(index) || index < 0 || index >= source.total) throw new UserError('bad-option', `preview: frame ${index} is outside 0..${source.total - 1}`);
-      for await (const f of source.frames({ start: index, every: 1, signal })) return { image: f.image, key: f.key, stem: f.stem };
+      if (!Number.isInteger(index) || index < 0 || index >= source.total)
+        throw new UserError('bad-option', `preview: frame ${index} is outside 0..${source.total - 1}`);
+      for await (const f of source.frames({ start: index, every: 1, signal }))
+        return { image: f.image, key: f.key, stem: f.stem };
     } else {
       let i = 0;
-      for await (const f of source.frames({ start: 0, every: 1, signal })) if (i++ === index) return { image: f.image, key: f.key, stem: f.stem };
+      for await (const f of source.frames({ start: 0, every: 1, signal }))
+        if (i++ === index) return { image: f.image, key: f.key, stem: f.stem };
     }
     throw new UserError('bad-option', `preview: no frame ${index} in ${base.input}`);
   }
@@ -73,7 +100,8 @@ export async function createPreviewer(raw: Partial<ConvertOptions> & Pick<Conver
     async preview(index, options = {}, opts = {}) {
       const t0 = performance.now();
       const o = parseOptions(convertOptions, { ...base, ...options });
-      if (o.mask === 'predicted' && !swapper.hasMask) throw new UserError('bad-option', `--mask predicted: the ${swapper.trainer} model does not learn a mask`);
+      if (o.mask === 'predicted' && !swapper.hasMask)
+        throw new UserError('bad-option', `--mask predicted: the ${swapper.trainer} model does not learn a mask`);
       let modelRan = false;
       if (!cached || cached.index !== index) {
         const f = await frameAt(index);
@@ -85,8 +113,18 @@ export async function createPreviewer(raw: Partial<ConvertOptions> & Pick<Conver
       const { width, height } = cached.image;
       if (opts.view === 'mask') maskView(cached.image, out);
       else if (o.watermark) (await createWatermark(width, height))(out.data);
-      const res: PreviewResult = { width, height, data: out.data, faces: out.faces.filter(Boolean).length, ms: 0, modelRan };
-      if (opts.png) res.png = await sharp(out.data, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+      const res: PreviewResult = {
+        width,
+        height,
+        data: out.data,
+        faces: out.faces.filter(Boolean).length,
+        ms: 0,
+        modelRan,
+      };
+      if (opts.png)
+        res.png = await sharp(out.data, { raw: { width, height, channels: 3 } })
+          .png({ compressionLevel: 1 })
+          .toBuffer();
       res.ms = performance.now() - t0;
       return res;
     },
@@ -99,7 +137,11 @@ export async function createPreviewer(raw: Partial<ConvertOptions> & Pick<Conver
 }
 
 /** One-shot preview of frame `index` with `options`. */
-export async function previewFrame(options: Partial<ConvertOptions> & Pick<ConvertOptions, 'input' | 'model'>, index: number, hooks: { swapper?: FaceSwapper; signal?: AbortSignal; png?: boolean } = {}): Promise<PreviewResult> {
+export async function previewFrame(
+  options: Partial<ConvertOptions> & Pick<ConvertOptions, 'input' | 'model'>,
+  index: number,
+  hooks: { swapper?: FaceSwapper; signal?: AbortSignal; png?: boolean } = {},
+): Promise<PreviewResult> {
   const p = await createPreviewer(options, hooks);
   try {
     return await p.preview(index, {}, { png: hooks.png ?? false });

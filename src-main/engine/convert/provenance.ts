@@ -28,10 +28,15 @@ export function provenancePath(output: string, isFolder: boolean): string {
  * The consent each identity was used under, from the studio project that owns the model (`<project>/model`
  * beside `<project>/project.json`); undefined for a model outside a project (CLI use).
  */
-export async function projectConsent(modelDir: string): Promise<{ project: string; A: unknown; B: unknown } | undefined> {
+export async function projectConsent(
+  modelDir: string,
+): Promise<{ project: string; A: unknown; B: unknown } | undefined> {
   try {
     const { project } = await openProject(dirname(modelDir));
-    const who = (side: 'A' | 'B') => ({ name: project.identities[side].name, consent: project.identities[side].consent });
+    const who = (side: 'A' | 'B') => ({
+      name: project.identities[side].name,
+      consent: project.identities[side].consent,
+    });
     return { project: project.name, A: who('A'), B: who('B') };
   } catch {
     return undefined;
@@ -63,7 +68,11 @@ export async function writeProvenance(o: {
     inputs: o.inputs,
     consent: (await projectConsent(o.inputs.model.path)) ?? null,
     options: o.options,
-    output: { path: o.output, frames: o.frames, ...(o.isFolder ? {} : { sha256: await sha256File(o.file ?? o.output) }) },
+    output: {
+      path: o.output,
+      frames: o.frames,
+      ...(o.isFolder ? {} : { sha256: await sha256File(o.file ?? o.output) }),
+    },
     contentCredentials: o.contentCredentials,
   };
   await writeJsonAtomic(path, doc);

@@ -15,10 +15,27 @@ import { openExtractSource, type ExtractSource, type SourceFrame } from '../extr
 import { probeVideo, sha256File } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import type { BlendOptions } from './blend';
-import { checkAlignmentsSource, createFaceProvider, createIdentityFilter, defaultAlignmentsPath, readAlignmentsFile } from './faces';
+import {
+  checkAlignmentsSource,
+  createFaceProvider,
+  createIdentityFilter,
+  defaultAlignmentsPath,
+  readAlignmentsFile,
+} from './faces';
 import { convertFrame } from './frame';
 import { checkModelFolder, loadSwapper, type LoadedSwapper } from './model-swapper';
-import { checkOutputWritable, commitOutput, convertTempPath, createWatermark, folderSink, labelMetadata, sweepConvertLeftovers, videoSink, VIDEO_OUT, type FrameSink } from './output';
+import {
+  checkOutputWritable,
+  commitOutput,
+  convertTempPath,
+  createWatermark,
+  folderSink,
+  labelMetadata,
+  sweepConvertLeftovers,
+  videoSink,
+  VIDEO_OUT,
+  type FrameSink,
+} from './output';
 import { provenancePath, writeProvenance } from './provenance';
 import { ContentCredentials } from './content-credentials';
 import { appName, appVersion } from '../app-info';
@@ -50,7 +67,15 @@ export interface ConvertResult {
 }
 
 export function blendOptionsOf(o: ConvertOptions): BlendOptions {
-  return { mask: o.mask, blurSize: o.blurSize, erosion: o.erosion, color: o.color, seamless: o.seamless, sharpen: o.sharpen, sharpenAmount: o.sharpenAmount };
+  return {
+    mask: o.mask,
+    blurSize: o.blurSize,
+    erosion: o.erosion,
+    color: o.color,
+    seamless: o.seamless,
+    sharpen: o.sharpen,
+    sharpenAmount: o.sharpenAmount,
+  };
 }
 
 /** Test and bench hook: a swapper to use instead of loading `options.model`. */
@@ -58,68 +83,134 @@ export interface ConvertHooks {
   swapper?: FaceSwapper;
 }
 
-export async function runConvert(options: ConvertOptions, ctx: StageContext, hooks: ConvertHooks = {}): Promise<ConvertResult> {
+export async function runConvert(
+  options: ConvertOptions,
+  ctx: StageContext,
+  hooks: ConvertHooks = {},
+): Promise<ConvertResult> {
   const { signal } = ctx;
   const t0 = performance.now();
-  const input = resolve(options.input), output = resolve(options.output);
+  const input = resolve(options.input),
+    output = resolve(options.output);
   const videoOut = VIDEO_OUT.test(output);
 
   // Everything that can be wrong is checked before the model loads and before the output is touched.
   const source = await openExtractSource(input, signal);
-  if (videoOut && source.kind !== 'video') throw new UserError('bad-option', `${options.output}: a video output needs a video input (${options.input} is ${source.kind === 'image' ? 'a photo' : 'a folder of photos'}); give a folder`);
+  if (videoOut && source.kind !== 'video')
+    throw new UserError(
+      'bad-option',
+      `${options.output}: a video output needs a video input (${options.input} is ${source.kind === 'image' ? 'a photo' : 'a folder of photos'}); give a folder`,
+    );
   await checkOutputWritable(output, input);
   const swept = await sweepConvertLeftovers(output);
-  if (swept.length) ctx.log('info', `${output}: tidied ${swept.length} leftover(s) of an interrupted conversion (${swept.join(', ')})`);
+  if (swept.length)
+    ctx.log('info', `${output}: tidied ${swept.length} leftover(s) of an interrupted conversion (${swept.join(', ')})`);
   if (!hooks.swapper) await checkModelFolder(resolve(options.model));
   const ranges = parseFrameRanges(options.frameRanges);
-  if (options.discardFrames && ranges.length === 0) throw new UserError('bad-option', '--discard-frames: needs --frame-ranges');
+  if (options.discardFrames && ranges.length === 0)
+    throw new UserError('bad-option', '--discard-frames: needs --frame-ranges');
   if (ranges.length && source.kind === 'video' && ranges.every((r) => r[0] >= source.total)) {
     throw new UserError('bad-option', `--frame-ranges: every range starts after the last frame (${source.total - 1})`);
   }
 
   const inputSha = await source.sha256();
   let alignments: Alignments | null = null;
-  const alPath = options.alignments ? resolve(options.alignments) : defaultAlignmentsPath(input, source.kind === 'folder');
+  const alPath = options.alignments
+    ? resolve(options.alignments)
+    : defaultAlignmentsPath(input, source.kind === 'folder');
   if (options.alignments || (await exists(alPath))) {
     alignments = await readAlignmentsFile(alPath);
-    checkAlignmentsSource(alignments, alPath, { path: input, sha256: inputSha, ...(source.kind === 'video' ? { frameCount: source.total } : {}) });
+    checkAlignmentsSource(alignments, alPath, {
+      path: input,
+      sha256: inputSha,
+      ...(source.kind === 'video' ? { frameCount: source.total } : {}),
+    });
   } else {
     ctx.log('info', `${alPath}: no alignments file; faces are detected on every frame`);
   }
   ctx.progress({ stage: 'convert', fraction: 0, title: 'Loading the model' });
-  const swapper = hooks.swapper ?? (await loadSwapper(resolve(options.model), { direction: options.swapModel ? 'b2a' : 'a2b', backend: options.backend }));
+  const swapper =
+    hooks.swapper ??
+    (await loadSwapper(resolve(options.model), {
+      direction: options.swapModel ? 'b2a' : 'a2b',
+      backend: options.backend,
+    }));
   if (!hooks.swapper && (swapper as LoadedSwapper).from === 'backup') {
-    ctx.log('warn', `${options.model}: the last save does not load (damaged or cut short); using the backup save of iteration ${(swapper as LoadedSwapper).state.iteration}`);
+    ctx.log(
+      'warn',
+      `${options.model}: the last save does not load (damaged or cut short); using the backup save of iteration ${(swapper as LoadedSwapper).state.iteration}`,
+    );
   }
   if (options.mask === 'predicted' && !swapper.hasMask) {
     if (!hooks.swapper) swapper.dispose();
-    throw new UserError('bad-option', `--mask predicted: the ${swapper.trainer} model of ${options.model} does not learn a mask (use facehull, or a masked trainer)`);
+    throw new UserError(
+      'bad-option',
+      `--mask predicted: the ${swapper.trainer} model of ${options.model} does not learn a mask (use facehull, or a masked trainer)`,
+    );
   }
-  const identity = options.filter.length || options.nfilter.length ? await createIdentityFilter({ filter: options.filter, nfilter: options.nfilter, threshold: options.filterThreshold }) : undefined;
-  const faces = await createFaceProvider({ alignments, kind: source.kind, ...(options.facesDir ? { facesDir: resolve(options.facesDir) } : {}), ...(identity ? { identity } : {}) });
+  const identity =
+    options.filter.length || options.nfilter.length
+      ? await createIdentityFilter({
+          filter: options.filter,
+          nfilter: options.nfilter,
+          threshold: options.filterThreshold,
+        })
+      : undefined;
+  const faces = await createFaceProvider({
+    alignments,
+    kind: source.kind,
+    ...(options.facesDir ? { facesDir: resolve(options.facesDir) } : {}),
+    ...(identity ? { identity } : {}),
+  });
   const blend = blendOptionsOf(options);
   const date = new Date().toISOString();
-  const modelState = 'state' in swapper ? (swapper as { state: { trainer: string; iteration: number; options: Record<string, unknown>; files: { weightsSha256: string } } }).state : undefined;
+  const modelState =
+    'state' in swapper
+      ? (
+          swapper as {
+            state: {
+              trainer: string;
+              iteration: number;
+              options: Record<string, unknown>;
+              files: { weightsSha256: string };
+            };
+          }
+        ).state
+      : undefined;
 
   // Frames to write, in order.
   const total = source.total;
   const wanted = options.discardFrames ? countInRanges(ranges, total) : total;
   let sink: FrameSink | null = null;
   const watermarks = new Map<string, Promise<(f: Buffer) => void>>();
-  const result: ConvertResult = { output, frames: 0, swappedFrames: 0, faces: 0, skippedFaces: 0, filteredFaces: 0, detectedFrames: 0, fps: 0 };
+  const result: ConvertResult = {
+    output,
+    frames: 0,
+    swappedFrames: 0,
+    faces: 0,
+    skippedFaces: 0,
+    filteredFaces: 0,
+    detectedFrames: 0,
+    fps: 0,
+  };
   const meter = new RateMeter();
   let lastReport = 0;
 
   // Labelled outputs also carry C2PA Content Credentials (content-credentials.ts): each image as it is written,
   // a video once it is complete.
   const credentials = options.label ? await ContentCredentials.open() : undefined;
-  const credentialText = { title: basename(output), description: `Faces replaced by ${appName} ${appVersion} (face swap): synthetic media` };
+  const credentialText = {
+    title: basename(output),
+    description: `Faces replaced by ${appName} ${appVersion} (face swap): synthetic media`,
+  };
   let credentialsSkipped: string | undefined;
 
   const openSink = async (f: SourceFrame): Promise<FrameSink> => {
     if (!videoOut) {
       if (!credentials) return folderSink(output, f.image.width, f.image.height);
-      return folderSink(output, f.image.width, f.image.height, (png) => credentials.sign(png, 'image/png', credentialText));
+      return folderSink(output, f.image.width, f.image.height, (png) =>
+        credentials.sign(png, 'image/png', credentialText),
+      );
     }
     const info = await probeVideo(input, { signal });
     let audioOffsetSec = 0;
@@ -128,7 +219,10 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
       if (ranges.length === 1) audioOffsetSec = (ranges[0]![0] - 0) / info.fps;
       else if (audio) {
         audio = false;
-        ctx.log('warn', `${options.input}: audio dropped: --discard-frames with several ranges cuts the video but not the sound`);
+        ctx.log(
+          'warn',
+          `${options.input}: audio dropped: --discard-frames with several ranges cuts the video but not the sound`,
+        );
       }
     }
     return videoSink({
@@ -172,7 +266,10 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
 
   let pending: string | undefined;
   let committing = false;
-  const frameName = (f: SourceFrame) => (source.kind === 'video' ? `${f.stem}_${String(f.index).padStart(6, '0')}.png` : `${basename(f.key, extname(f.key))}.png`);
+  const frameName = (f: SourceFrame) =>
+    source.kind === 'video'
+      ? `${f.stem}_${String(f.index).padStart(6, '0')}.png`
+      : `${basename(f.key, extname(f.key))}.png`;
   const WINDOW = 3;
   const inflight: Array<{ f: SourceFrame; p: Promise<Buffer> }> = [];
   const flush = async () => {
@@ -209,16 +306,30 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
       if (inflight.length >= WINDOW) await flush();
     }
     while (inflight.length) await flush();
-    if (!sink) throw new UserError('no-images', `${options.input}: no frame to write${ranges.length ? ' inside --frame-ranges' : ''}`, options.input);
+    if (!sink)
+      throw new UserError(
+        'no-images',
+        `${options.input}: no frame to write${ranges.length ? ' inside --frame-ranges' : ''}`,
+        options.input,
+      );
     // Finished, signed and described under temporary names, then committed (output.ts commitOutput): a kill at
     // any step never leaves a provenance file beside an output it does not describe.
     const finished = await (sink as FrameSink).finish();
     if (credentials && videoOut) {
-      ctx.progress({ stage: 'convert', fraction: 0.99, title: 'Signing the Content Credentials', done: result.frames, total: wanted });
+      ctx.progress({
+        stage: 'convert',
+        fraction: 0.99,
+        title: 'Signing the Content Credentials',
+        done: result.frames,
+        total: wanted,
+      });
       const signed = await credentials.signFile(finished, credentialText);
       if (!signed.signed) {
         credentialsSkipped = signed.reason;
-        ctx.log('warn', `${output}: no Content Credentials: ${signed.reason} (the container label and the provenance file still say it is synthetic)`);
+        ctx.log(
+          'warn',
+          `${output}: no Content Credentials: ${signed.reason} (the container label and the provenance file still say it is synthetic)`,
+        );
       }
       faultPoint('convert:signed');
     }
@@ -236,10 +347,16 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
         inputs: {
           input: { path: input, sha256: inputSha },
           ...(alignments ? { alignments: { path: alPath, sha256: await sha256File(alPath) } } : {}),
-          model: { path: resolve(options.model), trainer: swapper.trainer, ...(modelState ? { iteration: modelState.iteration, weightsSha256: modelState.files.weightsSha256 } : {}) },
+          model: {
+            path: resolve(options.model),
+            trainer: swapper.trainer,
+            ...(modelState ? { iteration: modelState.iteration, weightsSha256: modelState.files.weightsSha256 } : {}),
+          },
         },
         frames: result.frames,
-        contentCredentials: credentialsSkipped ? { embedded: false, reason: credentialsSkipped } : { embedded: true, signedBy: credentials?.signedBy ?? '' },
+        contentCredentials: credentialsSkipped
+          ? { embedded: false, reason: credentialsSkipped }
+          : { embedded: true, signedBy: credentials?.signedBy ?? '' },
       });
       faultPoint('convert:provenance-written');
       result.provenance = provenancePath(output, !videoOut);
@@ -258,10 +375,25 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
   }
 
   if (options.qualityReport && videoOut && !options.discardFrames && modelState) {
-    const q = await writeQualityReport({ input, output, modelOptions: modelState.options, swapModel: options.swapModel, ctx });
+    const q = await writeQualityReport({
+      input,
+      output,
+      modelOptions: modelState.options,
+      swapModel: options.swapModel,
+      ctx,
+    });
     if (q) Object.assign(result, { quality: q.path, verdict: q.verdict });
   }
-  ctx.progress({ stage: 'convert', fraction: 1, title: 'Done', done: result.frames, total: wanted, rate: result.fps, rateUnit: 'frames/s', metrics: { faces: result.faces, skippedFaces: result.skippedFaces, detectedFrames: result.detectedFrames } });
+  ctx.progress({
+    stage: 'convert',
+    fraction: 1,
+    title: 'Done',
+    done: result.frames,
+    total: wanted,
+    rate: result.fps,
+    rateUnit: 'frames/s',
+    metrics: { faces: result.faces, skippedFaces: result.skippedFaces, detectedFrames: result.detectedFrames },
+  });
   return result;
 }
 
@@ -269,7 +401,13 @@ export async function runConvert(options: ConvertOptions, ctx: StageContext, hoo
  * `<output>.quality.json` beside a converted video: the evaluate stage on the output against its input, with the
  * model's training faces as the identities (A is replaced by B, or the reverse with --swap-model).
  */
-async function writeQualityReport(o: { input: string; output: string; modelOptions: Record<string, unknown>; swapModel: boolean; ctx: StageContext }): Promise<{ path: string; verdict: string } | undefined> {
+async function writeQualityReport(o: {
+  input: string;
+  output: string;
+  modelOptions: Record<string, unknown>;
+  swapModel: boolean;
+  ctx: StageContext;
+}): Promise<{ path: string; verdict: string } | undefined> {
   const a = o.modelOptions.inputA;
   const b = o.modelOptions.inputB;
   if (typeof a !== 'string' || typeof b !== 'string' || !(await exists(a)) || !(await exists(b))) {
@@ -280,8 +418,26 @@ async function writeQualityReport(o: { input: string; output: string; modelOptio
   const report = `${o.output}.quality.json`;
   // Its progress is a sub-step of the conversion's last percent, with its own fraction as the job's `phase`.
   const q = await runEvaluate(
-    { original: o.input, swapped: o.output, sourceFaces: [o.swapModel ? b : a], targetFaces: [o.swapModel ? a : b], everyN: 1, report },
-    { signal: o.ctx.signal, log: o.ctx.log, progress: (p) => o.ctx.progress({ ...p, stage: 'convert', fraction: 0.99, title: `Quality report: ${p.title}`, phase: { title: 'Quality report', fraction: p.fraction } }) },
+    {
+      original: o.input,
+      swapped: o.output,
+      sourceFaces: [o.swapModel ? b : a],
+      targetFaces: [o.swapModel ? a : b],
+      everyN: 1,
+      report,
+    },
+    {
+      signal: o.ctx.signal,
+      log: o.ctx.log,
+      progress: (p) =>
+        o.ctx.progress({
+          ...p,
+          stage: 'convert',
+          fraction: 0.99,
+          title: `Quality report: ${p.title}`,
+          phase: { title: 'Quality report', fraction: p.fraction },
+        }),
+    },
   );
   return { path: report, verdict: q.verdict };
 }
@@ -291,7 +447,12 @@ function countInRanges(ranges: ReadonlyArray<readonly [number, number]>, total: 
 }
 
 /** All frames, or (with --discard-frames) only those inside the ranges, decoding each range from its start. */
-async function* framesToWrite(source: ExtractSource, ranges: Array<[number, number]>, discard: boolean, signal: AbortSignal): AsyncGenerator<SourceFrame> {
+async function* framesToWrite(
+  source: ExtractSource,
+  ranges: Array<[number, number]>,
+  discard: boolean,
+  signal: AbortSignal,
+): AsyncGenerator<SourceFrame> {
   if (!discard || source.kind !== 'video') {
     for await (const f of source.frames({ start: 0, every: 1, signal })) {
       if (discard && !inRanges(ranges, f.index)) continue;

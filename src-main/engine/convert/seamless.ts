@@ -30,13 +30,16 @@ function makeLevel(w: number, h: number, unknown: Uint8Array, x: Float32Array): 
 }
 
 function coarsen(l: Level): Level {
-  const w = Math.ceil(l.w / 2), h = Math.ceil(l.h / 2), n = w * h;
+  const w = Math.ceil(l.w / 2),
+    h = Math.ceil(l.h / 2),
+    n = w * h;
   const unknown = new Uint8Array(n);
   const x = new Float32Array(n * 3);
   const N = l.w * l.h;
   for (let y = 0; y < h; y++) {
     for (let xx = 0; xx < w; xx++) {
-      let unk = 0, cnt = 0;
+      let unk = 0,
+        cnt = 0;
       const s = [0, 0, 0];
       for (let dy = 0; dy < 2; dy++) {
         const fy = 2 * y + dy;
@@ -65,11 +68,14 @@ function coarsen(l: Level): Level {
  * edge). Interior pixels (all four neighbours inside the ROI, the usual case) take the fast path.
  */
 function sor(l: Level, iters: number, omega: number): void {
-  const { w, h, idx, x } = l, N = w * h;
+  const { w, h, idx, x } = l,
+    N = w * h;
   const N2 = 2 * N;
   const interior = new Uint8Array(idx.length);
   for (let k = 0; k < idx.length; k++) {
-    const i = idx[k]!, px = i % w, py = (i - px) / w;
+    const i = idx[k]!,
+      px = i % w,
+      py = (i - px) / w;
     interior[k] = px > 0 && px < w - 1 && py > 0 && py < h - 1 ? 1 : 0;
   }
   const q = omega / 4;
@@ -77,20 +83,36 @@ function sor(l: Level, iters: number, omega: number): void {
     for (let k = 0; k < idx.length; k++) {
       const i = idx[k]!;
       if (interior[k]) {
-        const a = x[i]!, b = x[N + i]!, c = x[N2 + i]!;
+        const a = x[i]!,
+          b = x[N + i]!,
+          c = x[N2 + i]!;
         x[i] = a + q * (x[i - 1]! + x[i + 1]! + x[i - w]! + x[i + w]! - 4 * a);
         x[N + i] = b + q * (x[N + i - 1]! + x[N + i + 1]! + x[N + i - w]! + x[N + i + w]! - 4 * b);
         x[N2 + i] = c + q * (x[N2 + i - 1]! + x[N2 + i + 1]! + x[N2 + i - w]! + x[N2 + i + w]! - 4 * c);
         continue;
       }
-      const px = i % w, py = (i - px) / w;
+      const px = i % w,
+        py = (i - px) / w;
       for (let ch = 0; ch < 3; ch++) {
         const o = ch * N;
-        let s = 0, m = 0;
-        if (px > 0) { s += x[o + i - 1]!; m++; }
-        if (px < w - 1) { s += x[o + i + 1]!; m++; }
-        if (py > 0) { s += x[o + i - w]!; m++; }
-        if (py < h - 1) { s += x[o + i + w]!; m++; }
+        let s = 0,
+          m = 0;
+        if (px > 0) {
+          s += x[o + i - 1]!;
+          m++;
+        }
+        if (px < w - 1) {
+          s += x[o + i + 1]!;
+          m++;
+        }
+        if (py > 0) {
+          s += x[o + i - w]!;
+          m++;
+        }
+        if (py < h - 1) {
+          s += x[o + i + w]!;
+          m++;
+        }
         if (m) x[o + i] = x[o + i]! + omega * (s / m - x[o + i]!);
       }
     }
@@ -99,18 +121,28 @@ function sor(l: Level, iters: number, omega: number): void {
 
 /** Fills the unknown pixels of `fine` by bilinear interpolation of the solved `coarse` level. */
 function prolong(coarse: Level, fine: Level): void {
-  const { w, h } = coarse, Nc = w * h, Nf = fine.w * fine.h;
+  const { w, h } = coarse,
+    Nc = w * h,
+    Nf = fine.w * fine.h;
   for (let k = 0; k < fine.idx.length; k++) {
     const i = fine.idx[k]!;
-    const fx = i % fine.w, fy = (i - fx) / fine.w;
+    const fx = i % fine.w,
+      fy = (i - fx) / fine.w;
     // Coarse pixel centres sit at fine coordinates 2X + 0.5.
-    const cx = Math.min(w - 1, Math.max(0, (fx - 0.5) / 2)), cy = Math.min(h - 1, Math.max(0, (fy - 0.5) / 2));
-    const x0 = Math.floor(cx), y0 = Math.floor(cy), x1 = Math.min(w - 1, x0 + 1), y1 = Math.min(h - 1, y0 + 1);
-    const ax = cx - x0, ay = cy - y0;
+    const cx = Math.min(w - 1, Math.max(0, (fx - 0.5) / 2)),
+      cy = Math.min(h - 1, Math.max(0, (fy - 0.5) / 2));
+    const x0 = Math.floor(cx),
+      y0 = Math.floor(cy),
+      x1 = Math.min(w - 1, x0 + 1),
+      y1 = Math.min(h - 1, y0 + 1);
+    const ax = cx - x0,
+      ay = cy - y0;
     for (let c = 0; c < 3; c++) {
-      const o = c * Nc, v = coarse.x;
+      const o = c * Nc,
+        v = coarse.x;
       const val =
-        (v[o + y0 * w + x0]! * (1 - ax) + v[o + y0 * w + x1]! * ax) * (1 - ay) + (v[o + y1 * w + x0]! * (1 - ax) + v[o + y1 * w + x1]! * ax) * ay;
+        (v[o + y0 * w + x0]! * (1 - ax) + v[o + y0 * w + x1]! * ax) * (1 - ay) +
+        (v[o + y1 * w + x0]! * (1 - ax) + v[o + y1 * w + x1]! * ax) * ay;
       fine.x[c * Nf + i] = val;
     }
   }

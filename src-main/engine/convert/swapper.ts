@@ -48,13 +48,21 @@ export type SyntheticKind = 'identity' | 'shift' | 'blur' | 'invert';
  * (a colour cast), `blur` box-blurs (a soft, detail-less face like an undertrained model), `invert` flips colours.
  * With `mask`, it predicts an ellipse inscribed in the central 80% of the square.
  */
-export function syntheticSwapper(opts: { kind: SyntheticKind; size?: number; amount?: number | [number, number, number]; mask?: boolean; coverage?: number }): FaceSwapper {
+export function syntheticSwapper(opts: {
+  kind: SyntheticKind;
+  size?: number;
+  amount?: number | [number, number, number];
+  mask?: boolean;
+  coverage?: number;
+}): FaceSwapper {
   const size = opts.size ?? 64;
   const amt = opts.amount ?? 0.15;
   const shift: [number, number, number] = Array.isArray(amt) ? amt : [amt, amt, amt];
   const ellipse = new Float32Array(size * size);
-  const c = (size - 1) / 2, r = size * 0.4;
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) ellipse[y * size + x] = ((x - c) / r) ** 2 + ((y - c) / (r * 1.1)) ** 2 <= 1 ? 1 : 0;
+  const c = (size - 1) / 2,
+    r = size * 0.4;
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) ellipse[y * size + x] = ((x - c) / r) ** 2 + ((y - c) / (r * 1.1)) ** 2 <= 1 ? 1 : 0;
   return {
     inputSize: size,
     outputSize: size,
@@ -71,17 +79,28 @@ export function syntheticSwapper(opts: { kind: SyntheticKind; size?: number; amo
             const v = faces[o + i * 3 + ch]!;
             let r2: number;
             switch (opts.kind) {
-              case 'identity': r2 = v; break;
-              case 'shift': r2 = v + shift[ch]!; break;
-              case 'invert': r2 = 1 - v; break;
+              case 'identity':
+                r2 = v;
+                break;
+              case 'shift':
+                r2 = v + shift[ch]!;
+                break;
+              case 'invert':
+                r2 = 1 - v;
+                break;
               case 'blur': {
-                const x = i % size, y = (i - x) / size;
-                let s = 0, m = 0;
-                for (let dy = -3; dy <= 3; dy++) for (let dx = -3; dx <= 3; dx++) {
-                  const xx = x + dx, yy = y + dy;
-                  if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
-                  s += faces[o + (yy * size + xx) * 3 + ch]!; m++;
-                }
+                const x = i % size,
+                  y = (i - x) / size;
+                let s = 0,
+                  m = 0;
+                for (let dy = -3; dy <= 3; dy++)
+                  for (let dx = -3; dx <= 3; dx++) {
+                    const xx = x + dx,
+                      yy = y + dy;
+                    if (xx < 0 || yy < 0 || xx >= size || yy >= size) continue;
+                    s += faces[o + (yy * size + xx) * 3 + ch]!;
+                    m++;
+                  }
                 r2 = s / m;
                 break;
               }

@@ -56,7 +56,10 @@ function luminance(img: Uint8Array, width: number, height: number, channels: num
   const out = new Float32Array(width * height);
   for (let i = 0; i < out.length; i++) {
     const o = i * channels;
-    out[i] = channels >= 3 ? 0.299 * (img[o] as number) + 0.587 * (img[o + 1] as number) + 0.114 * (img[o + 2] as number) : (img[o] as number);
+    out[i] =
+      channels >= 3
+        ? 0.299 * (img[o] as number) + 0.587 * (img[o + 1] as number) + 0.114 * (img[o + 2] as number)
+        : (img[o] as number);
   }
   return out;
 }
@@ -77,13 +80,15 @@ function separableBlur(x: Float32Array, w: number, h: number, k: Float32Array): 
   for (let y = 0; y < h; y++)
     for (let i = 0; i < w; i++) {
       let s = 0;
-      for (let j = -r; j <= r; j++) s += (k[j + r] as number) * (x[y * w + Math.min(w - 1, Math.max(0, i + j))] as number);
+      for (let j = -r; j <= r; j++)
+        s += (k[j + r] as number) * (x[y * w + Math.min(w - 1, Math.max(0, i + j))] as number);
       tmp[y * w + i] = s;
     }
   for (let y = 0; y < h; y++)
     for (let i = 0; i < w; i++) {
       let s = 0;
-      for (let j = -r; j <= r; j++) s += (k[j + r] as number) * (tmp[Math.min(h - 1, Math.max(0, y + j)) * w + i] as number);
+      for (let j = -r; j <= r; j++)
+        s += (k[j + r] as number) * (tmp[Math.min(h - 1, Math.max(0, y + j)) * w + i] as number);
       out[y * w + i] = s;
     }
   return out;
@@ -163,7 +168,8 @@ export function landmarkJitter(track: ReadonlyArray<readonly Point2[]>): number[
     const a = track[f - 1] as readonly Point2[];
     const b = track[f] as readonly Point2[];
     let s = 0;
-    for (let i = 0; i < 68; i++) s += Math.hypot((a[i] as Point2)[0] - (b[i] as Point2)[0], (a[i] as Point2)[1] - (b[i] as Point2)[1]);
+    for (let i = 0; i < 68; i++)
+      s += Math.hypot((a[i] as Point2)[0] - (b[i] as Point2)[0], (a[i] as Point2)[1] - (b[i] as Point2)[1]);
     out.push(s / 68 / ((interOcular(a) + interOcular(b)) / 2));
   }
   return out;
@@ -196,7 +202,10 @@ export function angleDiff(a: number, b: number): number {
 
 /** Mean and 5th percentile of a list (the report's summary of a per-frame metric). */
 export function summarise(values: readonly number[]): { mean: number; p5: number; p95: number; n: number } {
-  const v = values.filter(Number.isFinite).slice().sort((x, y) => x - y);
+  const v = values
+    .filter(Number.isFinite)
+    .slice()
+    .sort((x, y) => x - y);
   if (v.length === 0) return { mean: NaN, p5: NaN, p95: NaN, n: 0 };
   const q = (p: number) => v[Math.min(v.length - 1, Math.max(0, Math.round(p * (v.length - 1))))] as number;
   return { mean: v.reduce((a, b) => a + b, 0) / v.length, p5: q(0.05), p95: q(0.95), n: v.length };
@@ -208,7 +217,13 @@ export function summarise(values: readonly number[]): { mean: number; p5: number
  * neighbours are inside the image. The classic focus measure (Pech-Pacheco et al., ICPR 2000): a blur lowers it
  * roughly with the square of the lost detail. NaN when no pixel qualifies.
  */
-export function laplacianVariance(img: Uint8Array, width: number, height: number, mask: ArrayLike<number>, channels = 3): number {
+export function laplacianVariance(
+  img: Uint8Array,
+  width: number,
+  height: number,
+  mask: ArrayLike<number>,
+  channels = 3,
+): number {
   const y = luminance(img, width, height, channels);
   let s = 0;
   let ss = 0;
@@ -217,7 +232,12 @@ export function laplacianVariance(img: Uint8Array, width: number, height: number
     for (let c = 1; c < width - 1; c++) {
       const i = r * width + c;
       if ((mask[i] as number) <= 0.5) continue;
-      const l = (y[i - 1] as number) + (y[i + 1] as number) + (y[i - width] as number) + (y[i + width] as number) - 4 * (y[i] as number);
+      const l =
+        (y[i - 1] as number) +
+        (y[i + 1] as number) +
+        (y[i - width] as number) +
+        (y[i + width] as number) -
+        4 * (y[i] as number);
       s += l;
       ss += l * l;
       n++;

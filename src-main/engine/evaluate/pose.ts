@@ -53,7 +53,12 @@ export function poseFromLandmarks(lm: readonly Point2[]): Pose {
   const xc = x.map((p) => [p[0] - mx[0]!, p[1] - mx[1]!]);
   // Least squares of the affine camera rows: xc_k = Xc . m_k.
   const XtX = [0, 1, 2].map((a) => [0, 1, 2].map((b) => Xc.reduce((s, p) => s + p[a]! * p[b]!, 0)));
-  const rows = [0, 1].map((k) => solve3(XtX, [0, 1, 2].map((a) => Xc.reduce((s, p, i) => s + p[a]! * xc[i]![k]!, 0))));
+  const rows = [0, 1].map((k) =>
+    solve3(
+      XtX,
+      [0, 1, 2].map((a) => Xc.reduce((s, p, i) => s + p[a]! * xc[i]![k]!, 0)),
+    ),
+  );
   // Nearest orthonormal rows by polar decomposition, (M M^T)^(-1/2) M: unlike Gram-Schmidt it treats both rows
   // alike, so an in-plane rotation of the image changes only the roll.
   const [m1, m2] = [rows[0]!, rows[1]!];
@@ -79,10 +84,23 @@ export function poseFromLandmarks(lm: readonly Point2[]): Pose {
 export function projectPoseModel(pose: Pose, scale: number, centre: Point2): Map<number, Point2> {
   const r = Math.PI / 180;
   const [y, p, z] = [-pose.yaw * r, pose.pitch * r, -pose.roll * r];
-  const Rx = [[1, 0, 0], [0, Math.cos(p), -Math.sin(p)], [0, Math.sin(p), Math.cos(p)]];
-  const Ry = [[Math.cos(y), 0, Math.sin(y)], [0, 1, 0], [-Math.sin(y), 0, Math.cos(y)]];
-  const Rz = [[Math.cos(z), -Math.sin(z), 0], [Math.sin(z), Math.cos(z), 0], [0, 0, 1]];
-  const mul = (a: number[][], b: number[][]) => a.map((row) => [0, 1, 2].map((j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
+  const Rx = [
+    [1, 0, 0],
+    [0, Math.cos(p), -Math.sin(p)],
+    [0, Math.sin(p), Math.cos(p)],
+  ];
+  const Ry = [
+    [Math.cos(y), 0, Math.sin(y)],
+    [0, 1, 0],
+    [-Math.sin(y), 0, Math.cos(y)],
+  ];
+  const Rz = [
+    [Math.cos(z), -Math.sin(z), 0],
+    [Math.sin(z), Math.cos(z), 0],
+    [0, 0, 1],
+  ];
+  const mul = (a: number[][], b: number[][]) =>
+    a.map((row) => [0, 1, 2].map((j) => row.reduce((s, v, k) => s + v * b[k]![j]!, 0)));
   const R = mul(Rz, mul(Ry, Rx));
   const out = new Map<number, Point2>();
   for (const [i, P] of POSE_MODEL) {

@@ -20,7 +20,17 @@ import { isImagePath, listImages, readImage } from '../media/images';
 import { probeVideo } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import { writeJsonAtomic } from '../util/atomic-write';
-import { angleDiff, cosine, expressionRatios, laplacianVariance, landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics';
+import {
+  angleDiff,
+  cosine,
+  expressionRatios,
+  laplacianVariance,
+  landmarkJitter,
+  meanDescriptor,
+  psnr,
+  ssim,
+  summarise,
+} from './metrics';
 import { poseFromLandmarks } from './pose';
 
 /** Mesh score accepted for the face of a swapped frame (found where the original face is). */
@@ -31,7 +41,11 @@ const MAX_REFERENCES = 40;
 
 export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promise<QualityReport> {
   const [origInfo, swapInfo] = await Promise.all([probeVideo(o.original), probeVideo(o.swapped)]);
-  if (Math.abs(origInfo.frameCount - swapInfo.frameCount) > 1 || origInfo.width !== swapInfo.width || origInfo.height !== swapInfo.height) {
+  if (
+    Math.abs(origInfo.frameCount - swapInfo.frameCount) > 1 ||
+    origInfo.width !== swapInfo.width ||
+    origInfo.height !== swapInfo.height
+  ) {
     throw new UserError(
       'mismatch',
       `${o.swapped}: does not match ${basename(o.original)} (${swapInfo.width}x${swapInfo.height}, ${swapInfo.frameCount} frames vs ${origInfo.width}x${origInfo.height}, ${origInfo.frameCount} frames)`,
@@ -94,7 +108,13 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
       prevO = found;
       const fo = found ? await faceAt(detector, pyrO, found) : undefined;
       const fs = found ? await faceAt(detector, pyrS, found) : undefined;
-      const row: QualityReport['perFrame'][number] = { frame: i, similarityToTarget: null, poseErrorDeg: null, expressionError: null, sharpness: null };
+      const row: QualityReport['perFrame'][number] = {
+        frame: i,
+        similarityToTarget: null,
+        poseErrorDeg: null,
+        expressionError: null,
+        sharpness: null,
+      };
       if (fo) {
         // Sharpness and the detector's confidence are measured wherever the original has a face, so a swap too
         // blurry for the mesh to find still counts (as blurry, unrecognised).
@@ -127,12 +147,20 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
         poseErr.push((dy + dp + dr) / 3);
         const eo = expressionRatios(fo.landmarks68);
         const es = expressionRatios(fs.landmarks68);
-        const [dm, de, db] = [Math.abs(es.mouth - eo.mouth), Math.abs(es.eyes - eo.eyes), Math.abs(es.brows - eo.brows)];
+        const [dm, de, db] = [
+          Math.abs(es.mouth - eo.mouth),
+          Math.abs(es.eyes - eo.eyes),
+          Math.abs(es.brows - eo.brows),
+        ];
         mouth.push(dm);
         eyes.push(de);
         brows.push(db);
         exprErr.push((dm + de + db) / 3);
-        Object.assign(row, { similarityToTarget: st, poseErrorDeg: (dy + dp + dr) / 3, expressionError: (dm + de + db) / 3 });
+        Object.assign(row, {
+          similarityToTarget: st,
+          poseErrorDeg: (dy + dp + dr) / 3,
+          expressionError: (dm + de + db) / 3,
+        });
         if (o.everyN === 1) {
           origTrack.push(fo.landmarks68);
           swapTrack.push(fs.landmarks68);
@@ -173,12 +201,33 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
 
   const mean = (v: number[]) => (v.length ? v.reduce((x, y) => x + y, 0) / v.length : 0);
   const body: Omit<QualityReport, 'version' | 'created' | 'verdict'> = {
-    inputs: { original: o.original, swapped: o.swapped, sourceFaces: o.sourceFaces, targetFaces: o.targetFaces, ...(o.model ? { model: o.model } : {}) },
+    inputs: {
+      original: o.original,
+      swapped: o.swapped,
+      sourceFaces: o.sourceFaces,
+      targetFaces: o.targetFaces,
+      ...(o.model ? { model: o.model } : {}),
+    },
     frames: { total, measured, withFaceBoth: withBoth },
-    identity: { similarityToTarget: summarise(simT), similarityToSource: summarise(simS), retrievalToTarget: retrieved / withBoth, margin: mean(margin) },
-    sharpness: { ratio: median(sharpRatio), perFrame: summarise(sharpRatio), laplacianOriginal: median(lapO), laplacianSwapped: median(lapS) },
+    identity: {
+      similarityToTarget: summarise(simT),
+      similarityToSource: summarise(simS),
+      retrievalToTarget: retrieved / withBoth,
+      margin: mean(margin),
+    },
+    sharpness: {
+      ratio: median(sharpRatio),
+      perFrame: summarise(sharpRatio),
+      laplacianOriginal: median(lapO),
+      laplacianSwapped: median(lapS),
+    },
     detection: { swappedScore: summarise(detS), originalScore: summarise(detO) },
-    pose: { errorDeg: summarise(poseErr), yawDeg: summarise(yaw), pitchDeg: summarise(pitch), rollDeg: summarise(roll) },
+    pose: {
+      errorDeg: summarise(poseErr),
+      yawDeg: summarise(yaw),
+      pitchDeg: summarise(pitch),
+      rollDeg: summarise(roll),
+    },
     expression: { error: summarise(exprErr), mouth: summarise(mouth), eyes: summarise(eyes), brows: summarise(brows) },
     temporal: {
       jitter: mean(jitterS) - mean(jitterO),
@@ -190,7 +239,12 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
     },
     perFrame,
   };
-  const report: QualityReport = { version: QUALITY_VERSION, created: new Date().toISOString(), verdict: qualityVerdict(body), ...body };
+  const report: QualityReport = {
+    version: QUALITY_VERSION,
+    created: new Date().toISOString(),
+    verdict: qualityVerdict(body),
+    ...body,
+  };
   if (o.model && o.holdoutA && o.holdoutB) {
     ctx.progress({ stage: 'evaluate', fraction: 0.96, title: 'Reconstruction on held-out faces' });
     report.reconstruction = await reconstruction(o.model, o.holdoutA, o.holdoutB, ctx);
@@ -224,7 +278,8 @@ function hullSharpness(orig: Frame, swapped: Frame, landmarks: readonly Point2[]
   const mask = fillConvexPolygon(convexHull(landmarks.map((p) => [p[0] - x0, p[1] - y0] as Point2)), w, h);
   const crop = (f: Frame) => {
     const out = new Uint8Array(w * h * 3);
-    for (let y = 0; y < h; y++) out.set(f.data.subarray(((y0 + y) * f.width + x0) * 3, ((y0 + y) * f.width + x1) * 3), y * w * 3);
+    for (let y = 0; y < h; y++)
+      out.set(f.data.subarray(((y0 + y) * f.width + x0) * 3, ((y0 + y) * f.width + x1) * 3), y * w * 3);
     return out;
   };
   return [laplacianVariance(crop(orig), w, h, mask), laplacianVariance(crop(swapped), w, h, mask)];
@@ -235,7 +290,12 @@ function rgb(f: Frame): RgbImage {
 }
 
 /** The largest face of a frame (or the one overlapping `near`), tracked from the previous frame when possible. */
-async function findFace(detector: FaceDetector, pyr: ImagePyramid, prev: MeshFace | undefined, near?: BoxXYWH): Promise<MeshFace | undefined> {
+async function findFace(
+  detector: FaceDetector,
+  pyr: ImagePyramid,
+  prev: MeshFace | undefined,
+  near?: BoxXYWH,
+): Promise<MeshFace | undefined> {
   if (prev) {
     const t = await detector.track(pyr, prev, DEFAULT_DETECT);
     if (t && (!near || overlapOfSmaller(t.box, near) > 0.3)) return t;
@@ -285,7 +345,10 @@ async function identityMean(detector: FaceDetector, paths: string[], ctx: StageC
   }
   if (files.length === 0) throw new UserError('no-images', `${paths.join(', ') || '(none given)'}: no identity images`);
   const step = Math.max(1, files.length / MAX_REFERENCES);
-  const picked = Array.from({ length: Math.min(files.length, MAX_REFERENCES) }, (_, k) => files[Math.floor(k * step)] as string);
+  const picked = Array.from(
+    { length: Math.min(files.length, MAX_REFERENCES) },
+    (_, k) => files[Math.floor(k * step)] as string,
+  );
   const ds: Float32Array[] = [];
   for (const f of picked) {
     throwIfCancelled(ctx.signal);
@@ -296,12 +359,20 @@ async function identityMean(detector: FaceDetector, paths: string[], ctx: StageC
     if (face) ds.push(await detector.descriptor(pyr, face));
   }
   if (ds.length === 0) throw new UserError('no-faces', `${paths.join(', ')}: no face found in the identity images`);
-  ctx.log('info', `identity from ${ds.length} of ${picked.length} images (${paths.map((p) => basename(p)).join(', ')})`);
+  ctx.log(
+    'info',
+    `identity from ${ds.length} of ${picked.length} images (${paths.map((p) => basename(p)).join(', ')})`,
+  );
   return meanDescriptor(ds);
 }
 
 /** SSIM and PSNR of A->A and B->B on held-out aligned faces, at the model's resolution. */
-async function reconstruction(modelDir: string, dirA: string, dirB: string, ctx: StageContext): Promise<NonNullable<QualityReport['reconstruction']>> {
+async function reconstruction(
+  modelDir: string,
+  dirA: string,
+  dirB: string,
+  ctx: StageContext,
+): Promise<NonNullable<QualityReport['reconstruction']>> {
   const { loadFaceModel } = await import('../train/predict');
   const model = await loadFaceModel(modelDir);
   try {
@@ -324,7 +395,15 @@ async function reconstruction(modelDir: string, dirA: string, dirB: string, ctx:
     };
     const a = await side(dirA, 'a-to-a');
     const b = await side(dirB, 'b-to-b');
-    return { ssim: (a.ssim + b.ssim) / 2, psnr: (a.psnr + b.psnr) / 2, ssimA: a.ssim, ssimB: b.ssim, psnrA: a.psnr, psnrB: b.psnr, faces: { A: a.n, B: b.n } };
+    return {
+      ssim: (a.ssim + b.ssim) / 2,
+      psnr: (a.psnr + b.psnr) / 2,
+      ssimA: a.ssim,
+      ssimB: b.ssim,
+      psnrA: a.psnr,
+      psnrB: b.psnr,
+      faces: { A: a.n, B: b.n },
+    };
   } finally {
     model.dispose();
   }

@@ -88,7 +88,9 @@ export async function runExtract(options: ExtractOptions, ctx: StageContext): Pr
   } catch (e) {
     throw new UserError('unwritable', `${outDir}: cannot create the output folder (${(e as Error).message})`, outDir);
   }
-  const lock = await acquireLock(lockFileFor(alignmentsPath, false), alignmentsPath, { log: (m) => ctx.log('warn', m) });
+  const lock = await acquireLock(lockFileFor(alignmentsPath, false), alignmentsPath, {
+    log: (m) => ctx.log('warn', m),
+  });
   try {
     await sweepExtractLeftovers(alignmentsPath, outDir, ctx);
     return await extractLocked(options, ctx, { t0, input, outDir, source, alignmentsPath });
@@ -104,7 +106,11 @@ async function sweepExtractLeftovers(alignmentsPath: string, outDir: string, ctx
     ...(await sweepTemps(dirname(alignmentsPath), [new RegExp(`^${esc(basename(alignmentsPath))}\\.\\d+$`)])),
     ...(dirname(alignmentsPath) === outDir ? [] : await sweepTemps(outDir, [/_\d+\.png\.\d{5,}$/])),
   ];
-  if (removed.length) ctx.log('info', `removed ${removed.length} leftover file(s) of an interrupted run (${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''})`);
+  if (removed.length)
+    ctx.log(
+      'info',
+      `removed ${removed.length} leftover file(s) of an interrupted run (${removed.slice(0, 5).join(', ')}${removed.length > 5 ? ', ...' : ''})`,
+    );
 }
 
 async function extractLocked(
@@ -213,7 +219,12 @@ async function extractLocked(
   const previousComplete = await readFile(alignmentsPath, 'utf8')
     .then((t) => (JSON.parse(t) as { complete?: unknown }).complete === true)
     .catch(() => false);
-  const backup = previousComplete || !(await stat(`${alignmentsPath}.bak`).then(() => true, () => false));
+  const backup =
+    previousComplete ||
+    !(await stat(`${alignmentsPath}.bak`).then(
+      () => true,
+      () => false,
+    ));
   let saved = false;
   const save = async (complete: boolean) => {
     alignments.complete = complete;

@@ -7,7 +7,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
-import { PROJECT_FILE, PROJECT_VERSION, projectFolders, projectSchema, type Consent, type NewProject, type Project, type Side } from '../../../src-shared/formats/project';
+import {
+  PROJECT_FILE,
+  PROJECT_VERSION,
+  projectFolders,
+  projectSchema,
+  type Consent,
+  type NewProject,
+  type Project,
+  type Side,
+} from '../../../src-shared/formats/project';
 import { writeJsonAtomic } from '../util/atomic-write';
 
 export interface OpenProject {
@@ -17,14 +26,22 @@ export interface OpenProject {
 
 export async function createProject(p: NewProject): Promise<OpenProject> {
   const file = join(p.dir, PROJECT_FILE);
-  if (await exists(file)) throw new UserError('bad-file', `${file}: a project already exists here; open it instead`, file);
+  if (await exists(file))
+    throw new UserError('bad-file', `${file}: a project already exists here; open it instead`, file);
   const project: Project = projectSchema.parse({
     version: PROJECT_VERSION,
     name: p.name,
     created: new Date().toISOString(),
     identities: p.identities,
   });
-  for (const sub of [projectFolders.faces('A'), projectFolders.faces('B'), projectFolders.alignments, projectFolders.model, projectFolders.trash, projectFolders.output]) {
+  for (const sub of [
+    projectFolders.faces('A'),
+    projectFolders.faces('B'),
+    projectFolders.alignments,
+    projectFolders.model,
+    projectFolders.trash,
+    projectFolders.output,
+  ]) {
     await mkdir(join(p.dir, sub), { recursive: true });
   }
   await writeJsonAtomic(file, project);
@@ -72,9 +89,16 @@ export async function updateProject(p: OpenProject, edit: ProjectEdit): Promise<
   const identities = { ...cur.identities };
   for (const side of ['A', 'B'] as const) {
     const e = edit.identities?.[side];
-    if (e) identities[side] = { ...identities[side], ...(e.sources ? { sources: e.sources } : {}), ...(e.consent ? { consent: e.consent } : {}) };
+    if (e)
+      identities[side] = {
+        ...identities[side],
+        ...(e.sources ? { sources: e.sources } : {}),
+        ...(e.consent ? { consent: e.consent } : {}),
+      };
   }
-  const skip = edit.skipInConversion ? { A: cur.skipInConversion?.A ?? [], B: cur.skipInConversion?.B ?? [], ...edit.skipInConversion } : cur.skipInConversion;
+  const skip = edit.skipInConversion
+    ? { A: cur.skipInConversion?.A ?? [], B: cur.skipInConversion?.B ?? [], ...edit.skipInConversion }
+    : cur.skipInConversion;
   const project = projectSchema.parse({
     ...cur,
     identities,
@@ -110,7 +134,8 @@ export interface TrashBatch {
 export async function deleteFaces(dir: string, side: Side, names: string[]): Promise<TrashBatch> {
   const faces = new Set(await listFaces(dir, side));
   for (const n of names) {
-    if (basename(n) !== n || !faces.has(n)) throw new UserError('not-found', `${join(facesDir(dir, side), n)}: no such face`, n);
+    if (basename(n) !== n || !faces.has(n))
+      throw new UserError('not-found', `${join(facesDir(dir, side), n)}: no such face`, n);
   }
   const id = `${Date.now()}-${randomUUID().slice(0, 8)}`;
   const target = join(dir, projectFolders.trash, id, side);
@@ -125,7 +150,12 @@ export async function undoDelete(dir: string, batchId: string): Promise<TrashBat
   const names = await readdir(join(batchDir, side));
   const present = new Set(await listFaces(dir, side));
   const clash = names.find((n) => present.has(n));
-  if (clash) throw new UserError('bad-file', `${join(facesDir(dir, side), clash)}: a face of this name exists again; move it away to restore the batch`, clash);
+  if (clash)
+    throw new UserError(
+      'bad-file',
+      `${join(facesDir(dir, side), clash)}: a face of this name exists again; move it away to restore the batch`,
+      clash,
+    );
   await mkdir(facesDir(dir, side), { recursive: true });
   for (const n of names) await rename(join(batchDir, side, n), join(facesDir(dir, side), n));
   await rm(batchDir, { recursive: true, force: true });
@@ -146,14 +176,23 @@ export async function listTrash(dir: string): Promise<TrashEntry[]> {
     if (!BATCH_ID.test(id)) continue;
     for (const side of ['A', 'B'] as const) {
       const names = await readdir(join(root, id, side)).catch(() => undefined);
-      if (names?.length) out.push({ id, side, names: names.filter((n) => FACE_RE.test(n)).sort(collator.compare), deleted: Number(id.split('-')[0]) });
+      if (names?.length)
+        out.push({
+          id,
+          side,
+          names: names.filter((n) => FACE_RE.test(n)).sort(collator.compare),
+          deleted: Number(id.split('-')[0]),
+        });
     }
   }
   return out.sort((a, b) => b.deleted - a.deleted || b.id.localeCompare(a.id));
 }
 
 /** Destroys trash batches for good (all of them when `batchIds` is absent); returns how many faces went. */
-export async function emptyTrash(dir: string, batchIds?: readonly string[]): Promise<{ batches: number; faces: number }> {
+export async function emptyTrash(
+  dir: string,
+  batchIds?: readonly string[],
+): Promise<{ batches: number; faces: number }> {
   const batches = (await listTrash(dir)).filter((b) => !batchIds || batchIds.includes(b.id));
   for (const id of batchIds ?? []) await trashBatch(dir, id, 'not in the trash');
   for (const b of batches) await rm(join(dir, projectFolders.trash, b.id), { recursive: true, force: true });

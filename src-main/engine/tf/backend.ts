@@ -233,7 +233,7 @@ export async function loadTf(opts: { backend?: TfBackendChoice; purpose?: TfPurp
   if (purpose === 'train' && want === 'webgpu') {
     throw new UserError(
       'unavailable',
-      "training on the webgpu backend is not supported yet under Node (tfjs-backend-webgpu cannot read tensors synchronously there); use --backend wasm, or tensorflow on a CUDA GPU",
+      'training on the webgpu backend is not supported yet under Node (tfjs-backend-webgpu cannot read tensors synchronously there); use --backend wasm, or tensorflow on a CUDA GPU',
     );
   }
   // An explicit choice probes only itself and the two CPU backends (no GPU driver start-up, no Dawn warnings).

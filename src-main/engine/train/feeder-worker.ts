@@ -19,7 +19,10 @@ const handlers = {
   batch(iteration: number): [Batch, Batch] {
     const [a, b] = make(iteration);
     const buffers = [a.input, a.target, b.input, b.target, ...(a.mask ? [a.mask] : []), ...(b.mask ? [b.mask] : [])];
-    return transfer([a, b], buffers.map((x) => x.buffer as ArrayBuffer));
+    return transfer(
+      [a, b],
+      buffers.map((x) => x.buffer as ArrayBuffer),
+    );
   },
 };
 

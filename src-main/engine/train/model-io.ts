@@ -91,7 +91,8 @@ export async function saveModel(dir: string, model: FaceModel, adam: Adam, field
     // A full disk: one line naming the folder and the file; the last committed save is untouched.
     if (!isUserError(e) || e.code !== 'unwritable') throw e;
     const { file, message } = e;
-    const problem = file && message.startsWith(`${file}: `) ? `${basename(file)}: ${message.slice(file.length + 2)}` : message;
+    const problem =
+      file && message.startsWith(`${file}: `) ? `${basename(file)}: ${message.slice(file.length + 2)}` : message;
     throw new UserError('unwritable', `${dir}: the model was not saved (${problem}); the last save is kept`, dir);
   }
 }
@@ -128,7 +129,9 @@ async function writeSave(dir: string, model: FaceModel, adam: Adam, fields: Stat
     // The manifest being replaced becomes the backup only when it is a save that loads (its binaries are all
     // there): a folder damaged by hand keeps its older, good backup.
     const previous = await committedState(dir, MODEL_STATE_FILE);
-    await writeJsonAtomic(join(dir, MODEL_STATE_FILE), state, { backup: previous !== null && (await binariesPresent(dir, previous)) });
+    await writeJsonAtomic(join(dir, MODEL_STATE_FILE), state, {
+      backup: previous !== null && (await binariesPresent(dir, previous)),
+    });
   } catch (e) {
     // Not committed: this generation's binaries go now (a killed save's go at the next start-up sweep).
     if ((await committedState(dir, MODEL_STATE_FILE))?.files.weights !== blobs[0])
@@ -159,7 +162,11 @@ function referenced(state: ModelState): string[] {
 
 async function binariesPresent(dir: string, state: ModelState): Promise<boolean> {
   if (!state.files.weights || !state.files.optimizer) return true; // earlier version: checked by hash on load
-  const size = (f: string) => stat(join(dir, f)).then((s) => s.size, () => -1);
+  const size = (f: string) =>
+    stat(join(dir, f)).then(
+      (s) => s.size,
+      () => -1,
+    );
   return (
     (await size(state.files.weights)) === state.files.weightsBytes &&
     (await size(state.files.optimizer)) === state.files.optimizerBytes
@@ -225,7 +232,13 @@ async function readBinary(path: string, sha: string, bytes: number): Promise<Flo
 }
 
 /** A binary of a save: the file its manifest names, or (earlier versions) whichever of `<file>`, `<file>.bak` matches. */
-async function pick(dir: string, named: string | undefined, legacy: string, sha: string, bytes: number): Promise<Float32Array | null> {
+async function pick(
+  dir: string,
+  named: string | undefined,
+  legacy: string,
+  sha: string,
+  bytes: number,
+): Promise<Float32Array | null> {
   for (const f of named ? [named] : [legacy, `${legacy}.bak`]) {
     const data = await readBinary(join(dir, f), sha, bytes);
     if (data) return data;
@@ -267,7 +280,13 @@ export async function readModelFiles(dir: string): Promise<LoadedModelFiles> {
       problems.push(`${name}: no weights file matches it`);
       continue;
     }
-    const optimizer = await pick(dir, files.optimizer, MODEL_OPTIMIZER_FILE, files.optimizerSha256, files.optimizerBytes);
+    const optimizer = await pick(
+      dir,
+      files.optimizer,
+      MODEL_OPTIMIZER_FILE,
+      files.optimizerSha256,
+      files.optimizerBytes,
+    );
     return { state, weights, optimizer, from, weightsFile: join(dir, files.weights ?? MODEL_WEIGHTS_FILE) };
   }
   const file = join(dir, MODEL_STATE_FILE);

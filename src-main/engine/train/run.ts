@@ -46,12 +46,18 @@ export async function runTrain(
     await mkdir(modelDir, { recursive: true });
   } catch (e) {
     const err = userFacing(e, modelDir);
-    throw err instanceof UserError ? err : new UserError('unwritable', `${modelDir}: cannot create the model folder (${(e as Error).message})`, modelDir);
+    throw err instanceof UserError
+      ? err
+      : new UserError('unwritable', `${modelDir}: cannot create the model folder (${(e as Error).message})`, modelDir);
   }
   const lock = await acquireLock(lockFileFor(modelDir, true), modelDir, { log: (m) => ctx.log('warn', m) });
   try {
     const swept = await sweepModelFolder(modelDir);
-    if (swept.length) ctx.log('info', `${modelDir}: removed ${swept.length} leftover file(s) of an interrupted run (${swept.join(', ')})`);
+    if (swept.length)
+      ctx.log(
+        'info',
+        `${modelDir}: removed ${swept.length} leftover file(s) of an interrupted run (${swept.join(', ')})`,
+      );
     return await trainLocked(options, ctx, extras);
   } finally {
     await lock.release();

@@ -226,7 +226,9 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       await writeFileAtomicSafe(previewPath, png, { fsync: false });
       if (options.timelapse) {
         await mkdir(options.timelapse, { recursive: true });
-        await writeFileAtomicSafe(join(options.timelapse, `${String(iteration).padStart(8, '0')}.png`), png, { fsync: false });
+        await writeFileAtomicSafe(join(options.timelapse, `${String(iteration).padStart(8, '0')}.png`), png, {
+          fsync: false,
+        });
       }
       hooks.preview?.({ kind: 'train-grid', path: previewPath, iteration });
     };

@@ -121,8 +121,7 @@ export function userFacing(e: unknown, path: string): unknown {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code && DISK_FULL.has(code))
     return new UserError('unwritable', `${path}: disk full (${code}); the file was not written`, path);
-  if (code && NOT_WRITABLE.has(code))
-    return new UserError('unwritable', `${path}: cannot write here (${code})`, path);
+  if (code && NOT_WRITABLE.has(code)) return new UserError('unwritable', `${path}: cannot write here (${code})`, path);
   return e;
 }
 

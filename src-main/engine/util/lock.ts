@@ -78,14 +78,22 @@ async function tryCreate(file: string, me: LockInfo): Promise<boolean> {
     fh = await open(file, 'wx');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new UserError('unwritable', `${file}: cannot create the lock file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
+    throw new UserError(
+      'unwritable',
+      `${file}: cannot create the lock file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      file,
+    );
   }
   try {
     await fh.writeFile(JSON.stringify(me));
   } catch (e) {
     await fh.close().catch(() => undefined);
     await rm(file, { force: true });
-    throw new UserError('unwritable', `${file}: cannot write the lock file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, file);
+    throw new UserError(
+      'unwritable',
+      `${file}: cannot write the lock file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      file,
+    );
   }
   await fh.close();
   return true;
@@ -129,7 +137,8 @@ function held(file: string, me: LockInfo): HeldLock {
       released = true;
       // Only our own lock: never one another process took over meanwhile.
       const owner = await readLock(file);
-      if (owner && owner !== 'gone' && owner.pid === me.pid && owner.since === me.since) await rm(file, { force: true });
+      if (owner && owner !== 'gone' && owner.pid === me.pid && owner.since === me.since)
+        await rm(file, { force: true });
     },
   };
 }

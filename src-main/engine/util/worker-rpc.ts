@@ -124,7 +124,10 @@ export class RpcWorker<A extends Api, E extends Events = Events> {
     const id = this.nextId++;
     return new Promise<Ret<A[K]>>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ t: 'call', id, method, arg } satisfies ToWorker, list ? ([...list] as never) : undefined);
+      this.worker.postMessage(
+        { t: 'call', id, method, arg } satisfies ToWorker,
+        list ? ([...list] as never) : undefined,
+      );
     });
   }
 

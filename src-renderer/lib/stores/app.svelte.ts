@@ -84,7 +84,10 @@ export class AppStore {
   async refreshCounts(): Promise<void> {
     const p = this.project;
     if (!p) return;
-    const [a, b] = await Promise.all([this.client.invoke('faces:list', { side: 'A' }), this.client.invoke('faces:list', { side: 'B' })]);
+    const [a, b] = await Promise.all([
+      this.client.invoke('faces:list', { side: 'A' }),
+      this.client.invoke('faces:list', { side: 'B' }),
+    ]);
     if (this.project?.dir === p.dir) this.project = { ...p, faces: { A: a.names.length, B: b.names.length } };
   }
 

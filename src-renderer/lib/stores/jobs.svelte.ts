@@ -137,7 +137,8 @@ export class JobsStore {
 
   private upsert(job: JobInfo): void {
     const existing = this.get(job.id);
-    if (existing) Object.assign(existing, { ...job, logs: existing.logs.length > job.logs.length ? existing.logs : job.logs });
+    if (existing)
+      Object.assign(existing, { ...job, logs: existing.logs.length > job.logs.length ? existing.logs : job.logs });
     else this.jobs.push({ ...job, logs: [...job.logs] });
   }
 
