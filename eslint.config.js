@@ -1,8 +1,96 @@
 // Lint rules, including the layer boundaries that fail the build when crossed (see README "Layout").
+import { dirname, relative, resolve, sep } from 'node:path';
 import js from '@eslint/js';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+
+const root = import.meta.dirname;
+
+/**
+ * The order of src-main, written once (after VS Code's code-layering rule). A module may import itself and the
+ * modules of the rows above its own, never a row below and never a sibling in its own row. So the engine never
+ * imports services or a shell, and the Electron shell never imports the browser-mode server.
+ */
+const layers = [
+  ['engine/util', 'engine/stage.ts', 'engine/app-info.ts'],
+  ['engine/image'], // raster primitives and geometry types
+  ['engine/media'], // ffmpeg, still images, the frame source
+  ['engine/face'],
+  ['engine/tf'],
+  ['engine/project'],
+  ['engine/extract'],
+  ['engine/train'],
+  ['engine/mask'], // the trainable segmentation model (uses train's layers, read by convert)
+  ['engine/convert'],
+  ['engine/evaluate'],
+  ['engine/registry.ts', 'engine/doctor.ts'],
+  ['services'],
+  ['server', 'electron'],
+  ['cli'],
+];
+/** The one way up: a stage runs another stage through the registry (by id, loaded lazily). */
+const layerExceptions = [
+  { from: ['engine/extract', 'engine/train', 'engine/convert', 'engine/evaluate'], to: 'engine/registry.ts' },
+];
+
+/** Row and module of a path relative to src-main (an import may omit the extension). */
+function layerOf(rel) {
+  for (let row = 0; row < layers.length; row++)
+    for (const module of layers[row]) {
+      const file = module.endsWith('.ts');
+      if (
+        file
+          ? rel.replace(/\.(ts|js|mjs)$/, '') === module.slice(0, -3)
+          : rel === module || rel.startsWith(`${module}/`)
+      )
+        return { row, module };
+    }
+  return undefined;
+}
+
+const layering = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'imports inside src-main follow the layer table in eslint.config.js' },
+    schema: [],
+  },
+  create(context) {
+    const srcMain = resolve(root, 'src-main');
+    const rel = (abs) => relative(srcMain, abs).split(sep).join('/');
+    const fromRel = rel(context.filename);
+    if (fromRel.startsWith('..')) return {};
+    const from = layerOf(fromRel);
+    const check = (node, spec) => {
+      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
+      const toRel = rel(resolve(dirname(context.filename), spec));
+      if (toRel.startsWith('..')) return; // src-shared and the like have rules of their own
+      const to = layerOf(toRel);
+      if (!from || !to || to.module === from.module || to.row < from.row) return;
+      if (layerExceptions.some((e) => e.to === to.module && e.from.includes(from.module))) return;
+      context.report({
+        node,
+        message:
+          to.row === from.row
+            ? `${from.module} must not import ${to.module}: they are siblings in the layer table (eslint.config.js)`
+            : `${from.module} must not import ${to.module}: it is a higher layer (eslint.config.js)`,
+      });
+    };
+    return {
+      Program: (n) => {
+        if (!from)
+          context.report({
+            node: n,
+            message: `src-main/${fromRel} is in no row of the layer table (eslint.config.js)`,
+          });
+      },
+      ImportDeclaration: (n) => check(n, n.source.value),
+      ExportNamedDeclaration: (n) => n.source && check(n, n.source.value),
+      ExportAllDeclaration: (n) => check(n, n.source.value),
+      ImportExpression: (n) => n.source.type === 'Literal' && check(n, n.source.value),
+    };
+  },
+};
 
 const nodeBuiltins = [
   'node:*',
@@ -71,6 +159,12 @@ export default tseslint.config(
       ],
       'no-restricted-globals': ['error', 'window', 'document', 'process', 'Buffer', 'require'],
     },
+  },
+  // src-main: the layer table above.
+  {
+    files: ['src-main/**/*.ts', 'src-main/**/*.mjs'],
+    plugins: { fss: { rules: { layers: layering } } },
+    rules: { 'fss/layers': 'error' },
   },
   // src-main: electron only inside src-main/electron; never the renderer.
   {

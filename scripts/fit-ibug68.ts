@@ -14,7 +14,7 @@ import { td } from '../tests/helpers/testdata';
 import { loadFaceModels } from '../src-main/engine/face/human';
 import { FaceDetector, DEFAULT_DETECT, boxIou } from '../src-main/engine/face/detector';
 import { ImagePyramid } from '../src-main/engine/face/image';
-import { readImageRgb } from '../src-main/engine/extract/source';
+import { readImageRgb } from '../src-main/engine/media/images';
 import { IBUG68_MIRROR, IBUG68_WEIGHTS } from '../src-main/engine/face/ibug68';
 import type { BoxXYWH, Point2, Point3 } from '../src-main/engine/face/types';
 

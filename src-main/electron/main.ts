@@ -11,9 +11,9 @@ import { pathToFileURL } from 'node:url';
 import type { AppEvent } from '../../src-shared/ipc';
 import { appRoot } from '../engine/app-info';
 import { writeJsonAtomic } from '../engine/util/atomic-write';
-import { CSP } from '../server/server';
 import { createServices, dispatch } from '../services/handlers';
 import { PathGuard } from '../services/path-guard';
+import { securityHeaders } from '../services/security-headers';
 import { mediaResponse } from '../services/user-files';
 
 const rendererIndex = join(appRoot, 'dist', 'renderer', 'index.html');
@@ -83,7 +83,8 @@ async function main(): Promise<void> {
   }
   await app.whenReady();
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
-    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+    const shared = Object.fromEntries(Object.entries(securityHeaders).map(([k, v]) => [k, [v]]));
+    cb({ responseHeaders: { ...details.responseHeaders, ...shared } });
   });
   const guard = await PathGuard.create([homedir()]);
   const emit = (event: AppEvent) => {

@@ -4,7 +4,7 @@
  * Add one entry per stage; the CLI builds a command, with flags and help, from each.
  */
 import type { z } from 'zod';
-import type { StageDef } from '../../src-shared/options';
+import { parseOptions, type StageDef } from '../../src-shared/options';
 import type { StageContext } from './stage';
 import { evaluateStage } from '../../src-shared/stages/evaluate';
 import { framesStage, probeStage, videoStage } from '../../src-shared/stages/media';
@@ -37,4 +37,15 @@ void entry;
 
 export function findStage(id: string): StageEntry | undefined {
   return stages.find((s) => s.def.id === id);
+}
+
+/**
+ * Runs stage `id` on raw options (parsed by its schema, as the shells do): how one stage calls another (convert's
+ * quality report runs evaluate) without importing a runner from another layer.
+ */
+export async function runStage(id: string, raw: unknown, ctx: StageContext): Promise<unknown> {
+  const stage = findStage(id);
+  if (!stage) throw new Error(`unknown stage ${id}`);
+  const run = await stage.load();
+  return run(parseOptions(stage.def.options, raw), ctx);
 }

@@ -20,6 +20,7 @@ import { PathGuard } from '../services/path-guard';
 import type { SettingsStore } from '../services/settings';
 import { resolveUserMedia } from '../services/user-files';
 import { openRange, planRangedReply } from '../services/file-range';
+import { securityHeaders } from '../services/security-headers';
 
 export interface ServerOptions {
   /** Folder with the built renderer (index.html + assets). */
@@ -60,10 +61,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
   '.ico': 'image/x-icon',
 };
-
-/** The same policy as the Electron window's: only our own scripts, styles and the WebSocket back home. */
-export const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: fss-file:; media-src 'self' blob: fss-file:; connect-src 'self' fss-file:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const token = opts.token ?? randomBytes(24).toString('base64url');
@@ -321,8 +318,7 @@ async function serveStatic(root: string, pathname: string, req: IncomingMessage,
   res.writeHead(200, {
     'Content-Type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream',
     'Content-Length': st.size,
-    'Content-Security-Policy': CSP,
-    'X-Content-Type-Options': 'nosniff',
+    ...securityHeaders,
     'Cache-Control': 'no-cache',
   });
   await send(res, createReadStream(file), req.method === 'HEAD');

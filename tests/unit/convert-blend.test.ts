@@ -13,7 +13,7 @@ import type { Point2, RgbImage } from '../../src-main/engine/face/types';
 import { convertFrame, type FaceToSwap } from '../../src-main/engine/convert/frame';
 import { DEFAULT_BLEND, type BlendOptions, type BlendResult } from '../../src-main/engine/convert/blend';
 import { syntheticSwapper, type FaceSwapper } from '../../src-main/engine/convert/swapper';
-import { convexHull } from '../../src-main/engine/convert/mask';
+import { convexHull } from '../../src-main/engine/image/raster';
 import { labStats } from '../../src-main/engine/convert/color';
 import { sharpenRadius } from '../../src-main/engine/convert/sharpen';
 import { hasTestdata, videos } from '../helpers/testdata';

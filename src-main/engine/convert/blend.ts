@@ -11,7 +11,7 @@ import { assertNever } from '../../../src-shared/errors';
 import type { Matrix2x3, Point2, RgbImage } from '../face/types';
 import { invertMatrix, matrixScale } from '../face/umeyama';
 import { matchColor } from './color';
-import { convexHull, erodeDilate, fillConvexPolygon, gaussianBlur } from './mask';
+import { convexHull, erodeDilate, fillConvexPolygon, gaussianBlur } from '../image/raster';
 import { seamlessClone } from './seamless';
 import { sharpenFace } from './sharpen';
 

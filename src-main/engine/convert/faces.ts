@@ -13,7 +13,7 @@ import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { Centering } from '../face/mean-face';
 import type { RgbImage } from '../face/types';
-import { readImageRgb } from '../extract/source';
+import { readImageRgb } from '../media/images';
 import type { FaceToSwap } from './frame';
 
 /** Same rule as extract's default (src-main/engine/extract/run.ts), without loading that module. */

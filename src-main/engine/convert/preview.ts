@@ -9,7 +9,7 @@ import { UserError } from '../../../src-shared/errors';
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import { parseOptions } from '../../../src-shared/options';
 import { convertOptions, type ConvertOptions } from '../../../src-shared/stages/convert';
-import { openExtractSource, type ExtractSource } from '../extract/source';
+import { openKeyedSource, type KeyedSource } from '../media/source';
 import type { RgbImage } from '../face/types';
 import type { ModelFace } from './blend';
 import {
@@ -58,7 +58,7 @@ export async function createPreviewer(
   const base = parseOptions(convertOptions, { output: 'preview.png', ...raw });
   const signal = hooks.signal ?? new AbortController().signal;
   const input = resolve(base.input);
-  const source: ExtractSource = await openExtractSource(input, signal);
+  const source: KeyedSource = await openKeyedSource(input, signal);
   let alignments: Alignments | null = null;
   const alPath = base.alignments ? resolve(base.alignments) : defaultAlignmentsPath(input, source.kind === 'folder');
   try {

@@ -9,9 +9,14 @@ import { rm, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import type { Alignments } from '../../../src-shared/formats/alignments';
+import type { QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
 import { inRanges, parseFrameRanges, type ConvertOptions } from '../../../src-shared/stages/convert';
-import { openExtractSource, type ExtractSource, type SourceFrame } from '../extract/source';
+import {
+  openKeyedSource as openExtractSource,
+  type KeyedFrame as SourceFrame,
+  type KeyedSource as ExtractSource,
+} from '../media/source';
 import { probeVideo, sha256File } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import type { BlendOptions } from './blend';
@@ -414,10 +419,12 @@ async function writeQualityReport(o: {
     o.ctx.log('warn', 'no quality report: the model does not name its training faces, or they are gone');
     return undefined;
   }
-  const { runEvaluate } = await import('../evaluate/run');
+  // Through the registry: convert sits below evaluate in the engine's layers (eslint.config.js).
+  const { runStage } = await import('../registry');
   const report = `${o.output}.quality.json`;
   // Its progress is a sub-step of the conversion's last percent, with its own fraction as the job's `phase`.
-  const q = await runEvaluate(
+  const q = (await runStage(
+    'evaluate',
     {
       original: o.input,
       swapped: o.output,
@@ -438,7 +445,7 @@ async function writeQualityReport(o: {
           phase: { title: 'Quality report', fraction: p.fraction },
         }),
     },
-  );
+  )) as QualityReport;
   return { path: report, verdict: q.verdict };
 }
 

@@ -3,7 +3,7 @@
  * on the pixels the new face covers. The radius follows the face size so a face looks the same at any resolution.
  */
 import type { SHARPEN_MODES } from '../../../src-shared/stages/convert';
-import { blurRgb } from './mask';
+import { blurRgb } from '../image/raster';
 
 export type SharpenMode = (typeof SHARPEN_MODES)[number];
 

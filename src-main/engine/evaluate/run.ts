@@ -10,7 +10,7 @@ import { UserError } from '../../../src-shared/errors';
 import { QUALITY_VERSION, qualityVerdict, type QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
 import type { EvaluateOptions } from '../../../src-shared/stages/evaluate';
-import { convexHull, fillConvexPolygon } from '../convert/mask';
+import { convexHull, fillConvexPolygon } from '../image/raster';
 import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, type MeshFace } from '../face/detector';
 import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';

@@ -38,7 +38,12 @@ import { ImagePyramid, warpToRgb } from '../face/image';
 import { asciiJson, addPngText } from '../face/png-text';
 import type { Point2, RgbImage } from '../face/types';
 import { applyMatrix, invertMatrix, transformPoints } from '../face/umeyama';
-import { openExtractSource, readImageRgb, type ExtractSource, type SourceFrame } from './source';
+import { readImageRgb } from '../media/images';
+import {
+  openKeyedSource as openExtractSource,
+  type KeyedFrame as SourceFrame,
+  type KeyedSource as ExtractSource,
+} from '../media/source';
 import { FaceTracker, type Track } from './tracker';
 
 export interface ExtractResult {

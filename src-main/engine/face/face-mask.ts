@@ -3,7 +3,7 @@
  * their distance to the eyes, so the forehead above the brows is part of the face (faceswap's "extended" mask).
  * Soft-edged, as a 0..255 plane at the size the trainer caches faces.
  */
-import { convexHull, fillConvexPolygon, gaussianBlur } from '../convert/mask';
+import { convexHull, fillConvexPolygon, gaussianBlur } from '../image/raster';
 import type { Point2 } from './types';
 
 const mid = (a: Point2, b: Point2): Point2 => [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];

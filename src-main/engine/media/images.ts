@@ -301,3 +301,19 @@ export function stemOf(path: string): string {
   const e = extname(b);
   return e ? b.slice(0, -e.length) : b;
 }
+
+/** Reads a photo as RGB24 with its EXIF orientation applied. */
+export async function readImageRgb(path: string): Promise<RgbImage> {
+  try {
+    const { data, info } = await sharp(path, { failOn: 'error' })
+      .rotate()
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
+    return { width: info.width, height: info.height, data };
+  } catch (e) {
+    throw new UserError('bad-media', `${path}: not a readable image (${(e as Error).message.split('\n')[0]})`, path);
+  }
+}

@@ -1,14 +1,17 @@
 /**
- * One way to read frames from whatever the user points at: a video, a single image or a folder of images.
- * The extract and convert stages iterate `frames()` and key their results by `key`: the frame index for a
- * video, the file name for images.
+ * The engine's one home for reading frames from whatever the user points at: a video, a single image or a folder
+ * of images. `openSource` is what the frames stage reads (sized frames with alpha); `openKeyedSource` is what
+ * extract and convert read (frames keyed for the alignments file, resumable, with the source's content hash).
  */
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
+import type { AlignmentsSource } from '../../../src-shared/formats/alignments';
+import type { RgbImage } from '../image/types';
 import { decodeFrames, type DecodeOptions, type Frame } from './decode';
-import { imageFacts, isImagePath, listImages, readImage, stemOf } from './images';
-import { probeVideo, type VideoInfo } from './probe';
+import { imageFacts, isImagePath, listImages, naturalCompare, readImage, readImageRgb, stemOf } from './images';
+import { probeVideo, sha256File, type VideoInfo } from './probe';
 
 export interface SourceFrame extends Frame {
   /** Frame index (video) or file name (images). */
@@ -121,6 +124,110 @@ async function imagesSource(path: string, files: string[]): Promise<ImagesSource
         };
         if (img.alpha) frame.alpha = img.alpha;
         yield frame;
+      }
+    },
+  };
+}
+
+const IMAGE_EXT = /\.(jpe?g|png|webp|bmp|tiff?|gif|avif)$/i;
+
+export interface KeyedFrame {
+  /** Alignments key: frame index for video, file name for photos. */
+  key: string;
+  /** Frame index (video) or position in the folder (photos). */
+  index: number;
+  timeSec?: number;
+  /** Stem used to name the aligned faces. */
+  stem: string;
+  image: RgbImage;
+}
+
+export interface KeyedSource {
+  kind: AlignmentsSource['kind'];
+  path: string;
+  /** Total frames or photos. */
+  total: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Content hash (see AlignmentsSource.sha256). */
+  sha256(): Promise<string>;
+  /** Frames from `start` (index), every `every`-th one, skipping keys for which `skip` is true. */
+  frames(opts: {
+    start: number;
+    every: number;
+    skip?: (key: string) => boolean;
+    signal: AbortSignal;
+  }): AsyncGenerator<KeyedFrame>;
+}
+
+/**
+ * The keyed view extract and convert read (with resume): a video's frames, one photo, or a folder's photos in
+ * natural order, each as RGB24 with its alignments key (frame index or file name) and content hash.
+ */
+export async function openKeyedSource(path: string, signal: AbortSignal): Promise<KeyedSource> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new UserError('not-found', `${path}: no such file or folder`, path);
+  }
+  if (st.isDirectory()) {
+    const names = (await readdir(path)).filter((n) => IMAGE_EXT.test(n)).sort(naturalCompare);
+    if (names.length === 0) throw new UserError('no-images', `${path}: the folder holds no image file`, path);
+    return {
+      kind: 'folder',
+      path,
+      total: names.length,
+      async sha256() {
+        const h = createHash('sha256');
+        for (const n of names) h.update(`${n}\t${await sha256File(join(path, n), signal)}\n`);
+        return h.digest('hex');
+      },
+      async *frames({ skip }) {
+        for (let i = 0; i < names.length; i++) {
+          const n = names[i]!;
+          if (skip?.(n)) continue;
+          yield { key: n, index: i, stem: basename(n, extname(n)), image: await readImageRgb(join(path, n)) };
+        }
+      },
+    };
+  }
+  if (IMAGE_EXT.test(path)) {
+    const name = basename(path);
+    return {
+      kind: 'image',
+      path,
+      total: 1,
+      sha256: () => sha256File(path, signal),
+      async *frames({ skip }) {
+        if (skip?.(name)) return;
+        yield { key: name, index: 0, stem: basename(path, extname(path)), image: await readImageRgb(path) };
+      },
+    };
+  }
+  const info = await probeVideo(path, { signal });
+  const stem = basename(path, extname(path));
+  return {
+    kind: 'video',
+    path,
+    total: info.frameCount,
+    width: info.width,
+    height: info.height,
+    fps: info.fps,
+    sha256: () => sha256File(path, signal),
+    async *frames({ start, every, skip, signal: sig }) {
+      if (start >= info.frameCount) return;
+      for await (const f of decodeFrames(path, { start, every, signal: sig })) {
+        const key = String(f.index);
+        if (skip?.(key)) continue;
+        yield {
+          key,
+          index: f.index,
+          timeSec: f.timeSec,
+          stem,
+          image: { width: f.width, height: f.height, data: f.data },
+        };
       }
     },
   };

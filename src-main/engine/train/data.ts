@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import { FACE_PNG_KEYWORD, parseFacePngMeta } from '../../../src-shared/formats/face-png';
-import { convexHull, fillConvexPolygon } from '../convert/mask';
+import { convexHull, fillConvexPolygon } from '../image/raster';
 import { landmarkFaceMask } from '../face/face-mask';
 import type { Point2 } from '../face/types';
 import type { CachedFace } from './augment';

@@ -1,5 +1,5 @@
 /**
- * Mask building blocks, all on single-channel Float32 planes (0..1) of a face's region of interest (ROI):
+ * Raster primitives (used by face masks, training targets, conversion and evaluation), all on single-channel Float32 planes (0..1) of a face's region of interest (ROI):
  * convex hull of the landmarks, convex polygon fill, erosion/dilation with a square kernel, feathering blur.
  *
  * Why hand-written rather than sharp: measured with sharp 0.35 / libvips 8.18, a 1-channel raw mask comes back
@@ -8,7 +8,7 @@
  * kernel size (integral image for the morphology, three running box filters for the Gaussian), synchronous,
  * and work on the face's ROI only.
  */
-import type { Point2 } from '../face/types';
+import type { Point2 } from './types';
 
 /** Convex hull, counter-clockwise, by Andrew's monotone chain (A. M. Andrew, IPL 9(5), 1979). */
 export function convexHull(points: readonly Point2[]): Point2[] {
