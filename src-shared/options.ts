@@ -69,10 +69,28 @@ export const field = {
   choice<const C extends readonly [string, ...string[]]>(o: Common & { choices: C; default: C[number] }) {
     return reg(z.enum(o.choices).default(o.default as never), { kind: 'choice', ...o });
   },
-  string(o: Common & { default?: string; pattern?: RegExp; patternHelp?: string }) {
-    const base = o.pattern ? z.string().regex(o.pattern, o.patternHelp) : z.string();
+  /**
+   * A free string, optional without a default; `check` returns what is wrong with a value that matches the
+   * pattern (like `strings`).
+   */
+  string<D extends string | undefined = undefined>(
+    o: Common & {
+      default?: D;
+      pattern?: RegExp;
+      patternHelp?: string;
+      check?: (value: string) => string | undefined;
+    },
+  ): D extends string ? z.ZodDefault<z.ZodType<string>> : z.ZodOptional<z.ZodType<string>> {
+    const { check, ...meta } = o;
+    let base: z.ZodType<string> = o.pattern ? z.string().regex(o.pattern, o.patternHelp) : z.string();
+    if (check) {
+      base = base.superRefine((v, ctx) => {
+        const problem = check(v);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      });
+    }
     const s = o.default === undefined ? base.optional() : base.default(o.default);
-    return reg(s, { kind: 'string', ...o });
+    return reg(s, { kind: 'string', ...meta }) as never;
   },
   /** A required path. */
   path(o: Common & { pathKind: FieldMeta['pathKind'] }) {

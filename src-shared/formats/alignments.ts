@@ -3,13 +3,18 @@
  * document per source (a video, a photo or a folder of photos). Documented in docs/alignments.md.
  *
  * Versioning: `version` is bumped on any change that an older reader would misread; readers reject newer
- * versions with a clear message (see `parseAlignments`).
+ * versions with a clear message and migrate older ones (see `parseAlignments` and `ALIGNMENTS_MIGRATIONS`).
+ *
+ * Version history:
+ * - 1: the first format.
+ * - 2: per face an optional `masks` object (hand hulls, painted and segment mask files; docs/masks.md). A
+ *   version 1 file holds no masks, so it migrates by its version number alone.
  */
 import { z } from 'zod';
 import { UserError } from '../errors';
 
 export const ALIGNMENTS_FORMAT = 'faceswap-studio/alignments';
-export const ALIGNMENTS_VERSION = 1;
+export const ALIGNMENTS_VERSION = 2;
 
 /**
  * Every number in the file: finite and bounded. Pixel coordinates, transforms and scores all lie far inside
@@ -22,6 +27,31 @@ const num = z
   .refine((v) => Math.abs(v) <= ALIGNMENTS_NUMBER_LIMIT, `must lie within ±${ALIGNMENTS_NUMBER_LIMIT}`);
 const point = z.tuple([num, num]);
 const row3 = z.tuple([num, num, num]);
+
+/** A mask PNG's file name in the faces folder, beside the aligned face: a plain name, never a path. */
+const maskFileName = z
+  .string()
+  .regex(/^[^/\\]+\.png$/i, 'must be a .png file name in the faces folder (no folder part)');
+
+/**
+ * What is known about the occlusions of one face (version 2). Every field is optional; an absent field means that
+ * mask was not made, an empty `hands` array means hands were looked for and none overlaps the face.
+ */
+export const faceMasksSchema = z.object({
+  /**
+   * The convex hulls of the hands that overlap this face, already dilated, in frame (source) pixels, each polygon
+   * counter-clockwise with at least 3 points. `convert --mask ...+hands` cuts them out of the face mask.
+   */
+  hands: z.array(z.array(point).min(3)).optional(),
+  /**
+   * A mask painted by the user on the aligned face: a PNG at the aligned size (single-channel, or its alpha when it
+   * has one; 255 = face, 0 = not face) in the faces folder, conventionally `<face stem>.mask.png`.
+   */
+  painted: maskFileName.optional(),
+  /** The same kind of PNG, produced by the trained segmentation model (`<face stem>.segment.png`). */
+  segment: maskFileName.optional(),
+});
+export type FaceMasks = z.infer<typeof faceMasksSchema>;
 
 export const alignedFaceSchema = z.object({
   /** Face box [x, y, w, h] in source pixels (bounding box of the 68 landmarks). */
@@ -50,6 +80,8 @@ export const alignedFaceSchema = z.object({
   file: z.string().optional(),
   /** Temporal track id within a video (same person across consecutive frames). */
   track: z.int().optional(),
+  /** Occlusion masks of this face (version 2; see `faceMasksSchema`). */
+  masks: faceMasksSchema.optional(),
 });
 export type AlignedFace = z.infer<typeof alignedFaceSchema>;
 
@@ -130,7 +162,29 @@ const validAlignments = alignmentsSchema.superRefine((doc, ctx) => {
   }
 });
 
-/** Validates a parsed alignments document; `file` names it in the error. */
+/**
+ * Migrations of older documents, by the version they start from: each returns the document at the next version.
+ * Version 1 -> 2 only adds optional fields, so the version number is all that changes.
+ */
+export const ALIGNMENTS_MIGRATIONS: Readonly<
+  Record<number, (doc: Record<string, unknown>) => Record<string, unknown>>
+> = {
+  1: (doc) => ({ ...doc, version: 2 }),
+};
+
+/** Brings an older document up to `ALIGNMENTS_VERSION` (a shallow copy; the input is not changed). */
+export function migrateAlignments(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  let doc = data as Record<string, unknown>;
+  for (;;) {
+    const v = doc.version;
+    const step = typeof v === 'number' && v < ALIGNMENTS_VERSION ? ALIGNMENTS_MIGRATIONS[v] : undefined;
+    if (!step) return doc;
+    doc = step(doc);
+  }
+}
+
+/** Validates a parsed alignments document (migrating an older version); `file` names it in the error. */
 export function parseAlignments(data: unknown, file: string): Alignments {
   const v = (data as { version?: unknown } | null)?.version;
   if (typeof v === 'number' && v > ALIGNMENTS_VERSION) {
@@ -140,7 +194,7 @@ export function parseAlignments(data: unknown, file: string): Alignments {
       file,
     );
   }
-  const r = validAlignments.safeParse(data);
+  const r = validAlignments.safeParse(migrateAlignments(data));
   if (!r.success) {
     const issue = r.error.issues[0];
     const where = issue ? issue.path.join('.') : '';

@@ -7,7 +7,74 @@ import { z } from 'zod';
 import { UserError } from '../errors';
 import { defineStage, field } from '../options';
 
-export const MASK_TYPES = ['rect', 'facehull', 'facehullandrect', 'predicted'] as const;
+/**
+ * Region masks: where the new face may go. `rect` the model's square, `facehull` the landmark hull (alias `hull`),
+ * `facehullandrect` both, `predicted` the mask the model learned, `segment` / `painted` the mask PNGs the alignments
+ * name per face (the segmentation model's, the user's). Joined by '+' they intersect.
+ */
+export const MASK_REGIONS = ['rect', 'facehull', 'facehullandrect', 'predicted', 'segment', 'painted'] as const;
+export type MaskRegion = (typeof MASK_REGIONS)[number];
+/** Occlusion masks: cut out of the region (`hands`: the dilated hulls of the hands over the face). */
+export const MASK_CUTS = ['hands'] as const;
+export type MaskCut = (typeof MASK_CUTS)[number];
+/** Every word `--mask` accepts, for help texts and pickers. */
+export const MASK_TYPES = [...MASK_REGIONS, ...MASK_CUTS] as const;
+/** Other spellings of a mask word. */
+export const MASK_ALIASES: Readonly<Record<string, MaskRegion>> = { hull: 'facehull' };
+/** The masks offered in pickers (any other '+' combination is accepted as well). */
+export const MASK_SUGGESTIONS = [
+  'facehull',
+  'facehull+hands',
+  'rect',
+  'facehullandrect',
+  'predicted',
+  'predicted+hands',
+  'segment',
+  'segment+hands',
+  'segment+facehull+hands',
+  'painted',
+  'painted+hands',
+] as const;
+
+/** A parsed `--mask`: the regions to intersect (in the order given, without repeats) and the cuts. */
+export interface MaskSpec {
+  regions: MaskRegion[];
+  hands: boolean;
+}
+
+/** What is wrong with a `--mask` value, or undefined when it is valid. */
+export function maskProblem(value: string): string | undefined {
+  const words = value.split('+').map((w) => w.trim());
+  const seen = new Set<string>();
+  let regions = 0;
+  for (const w of words) {
+    const word = MASK_ALIASES[w] ?? w;
+    if (!(MASK_TYPES as readonly string[]).includes(word)) {
+      return `${value}: unknown mask "${w}" (expected ${[...MASK_TYPES, ...Object.keys(MASK_ALIASES)].join(', ')}, joined by '+')`;
+    }
+    if (seen.has(word)) return `${value}: "${word}" is named twice`;
+    seen.add(word);
+    if ((MASK_REGIONS as readonly string[]).includes(word)) regions++;
+  }
+  if (regions === 0) return `${value}: "hands" is cut out of a face region: combine it with one, e.g. facehull+hands`;
+  return undefined;
+}
+
+/** Parses a valid `--mask` value (see `maskProblem`); throws a UserError for an invalid one. */
+export function parseMaskSpec(value: string): MaskSpec {
+  const problem = maskProblem(value);
+  if (problem) throw new UserError('bad-option', `--mask: ${problem}`);
+  const words = value.split('+').map((w) => MASK_ALIASES[w.trim()] ?? w.trim());
+  return {
+    regions: words.filter((w): w is MaskRegion => (MASK_REGIONS as readonly string[]).includes(w)),
+    hands: words.includes('hands'),
+  };
+}
+
+/** True when the mask value includes `kind` (after aliases). */
+export function maskIncludes(value: string, kind: MaskRegion | MaskCut): boolean {
+  return value.split('+').some((w) => (MASK_ALIASES[w.trim()] ?? w.trim()) === kind);
+}
 export const COLOR_MODES = ['none', 'avg', 'hist', 'reinhard'] as const;
 export const SHARPEN_MODES = ['none', 'box', 'gaussian'] as const;
 export const X264_PRESETS = [
@@ -73,12 +140,14 @@ export const convertOptions = z.object({
     group: 'Model',
     default: false,
   }),
-  mask: field.choice({
+  mask: field.string({
     label: 'Mask',
-    help: 'region that is replaced: the aligned square, the landmark hull, both, or the mask the model learned',
+    help: "region that is replaced: rect (the aligned square), facehull (the landmark hull), facehullandrect, predicted (the mask the model learned), segment or painted (the face's mask PNGs); join with '+' to intersect, and add +hands to keep hands in front of the face (e.g. facehull+hands, segment+hands)",
     group: 'Mask',
-    choices: MASK_TYPES,
     default: 'facehull',
+    pattern: /^[a-z]+(\+[a-z]+)*$/,
+    patternHelp: "expected mask names joined by '+', e.g. facehull+hands",
+    check: maskProblem,
   }),
   blurSize: field.number({
     label: 'Blur size',

@@ -4,9 +4,11 @@
  * and alpha-composites. Only ROI pixels with a non-zero mask change; every other byte of the frame is untouched.
  *
  * Order follows faceswap's convert: mask -> erosion -> colour (statistics over the eroded mask) -> sharpen ->
- * blur (feather) -> seamless -> composite.
+ * blur (feather) -> seamless -> composite. `--mask` names one region mask or several joined by '+', which
+ * intersect; `+hands` cuts the dilated hand hulls out of the result, hard: the feather never reaches into a hand,
+ * so its pixels stay the input's exactly (docs/masks.md).
  */
-import type { ConvertOptions } from '../../../src-shared/stages/convert';
+import { parseMaskSpec, type ConvertOptions, type MaskSpec } from '../../../src-shared/stages/convert';
 import { assertNever } from '../../../src-shared/errors';
 import type { Matrix2x3, Point2, RgbImage } from '../face/types';
 import { invertMatrix, matrixScale } from '../face/umeyama';
@@ -59,6 +61,13 @@ export interface ModelFace {
   predictedMask?: Float32Array;
   /** 68 landmarks in frame pixels (facehull masks). */
   landmarks?: readonly Point2[];
+  /**
+   * Mask planes drawn on the aligned face (`segment`, `painted`; 0..1, `size` x `size`, row-major), with the
+   * alignment matrix that maps frame pixels to their pixels.
+   */
+  alignedMasks?: { matrix: Matrix2x3; size: number; segment?: Float32Array; painted?: Float32Array };
+  /** Dilated convex hulls of the hands over this face, frame pixels (`+hands`); empty when there is none. */
+  hands?: ReadonlyArray<readonly Point2[]>;
 }
 
 /** Feather sigma in pixels for `--blur-size` percent of a face of `faceSide` pixels (kernel ~ 4 sigma). */
@@ -83,7 +92,9 @@ export function faceRoi(
 ): Roi | null {
   const inv = invertMatrix(mf.matrix);
   const s = mf.size;
-  const hullOnly = (opts.mask === 'facehull' || opts.mask === 'facehullandrect') && (mf.landmarks?.length ?? 0) >= 3;
+  const spec = parseMaskSpec(opts.mask);
+  const hullOnly =
+    spec.regions.some((r) => r === 'facehull' || r === 'facehullandrect') && (mf.landmarks?.length ?? 0) >= 3;
   const pts: Array<readonly number[]> = hullOnly
     ? [...(mf.landmarks ?? [])]
     : [
@@ -127,11 +138,8 @@ export function cropRgb(frame: RgbImage, roi: Roi): Uint8Array {
  * when the face lies outside the frame.
  */
 export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): BlendResult | null {
-  if (opts.mask === 'predicted' && !mf.predictedMask)
-    throw new Error('blendFace: mask "predicted" without a predicted mask');
-  if ((opts.mask === 'facehull' || opts.mask === 'facehullandrect') && !(mf.landmarks && mf.landmarks.length >= 3)) {
-    throw new Error(`blendFace: mask "${opts.mask}" needs landmarks`);
-  }
+  const spec = parseMaskSpec(opts.mask);
+  checkMaskInputs(spec, mf);
   const roi = faceRoi(mf, frame.width, frame.height, opts);
   if (!roi) return null;
   const { w, h } = roi,
@@ -143,7 +151,7 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
   // 1. New face into the ROI (bilinear), the original where the model square does not reach.
   const W = new Float32Array(n * 3);
   const valid = new Float32Array(n);
-  const pm = opts.mask === 'predicted' ? new Float32Array(n) : undefined;
+  const pm = spec.regions.includes('predicted') ? new Float32Array(n) : undefined;
   const m = mf.matrix,
     f = mf.face,
     pmask = mf.predictedMask;
@@ -181,28 +189,36 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
     }
   }
 
-  // 2. Mask.
-  let mask: Float32Array;
+  // 2. Mask: the product of the region masks, the hands cut out.
   const hull = () =>
     fillConvexPolygon(convexHull((mf.landmarks ?? []).map((p) => [p[0] - roi.x, p[1] - roi.y] as Point2)), w, h);
-  switch (opts.mask) {
-    case 'rect':
-      mask = Float32Array.from(valid);
-      break;
-    case 'facehull':
-      mask = hull();
-      break;
-    case 'facehullandrect': {
-      mask = hull();
-      for (let i = 0; i < n; i++) mask[i] = mask[i]! * valid[i]!;
-      break;
+  const regionMask = (kind: MaskSpec['regions'][number]): Float32Array => {
+    switch (kind) {
+      case 'rect':
+        return Float32Array.from(valid);
+      case 'facehull':
+        return hull();
+      case 'facehullandrect': {
+        const m = hull();
+        for (let i = 0; i < n; i++) m[i] = m[i]! * valid[i]!;
+        return m;
+      }
+      case 'predicted':
+        return pm!;
+      case 'segment':
+      case 'painted':
+        return sampleAlignedMask(mf.alignedMasks!, mf.alignedMasks![kind]!, roi);
+      default:
+        return assertNever(kind);
     }
-    case 'predicted':
-      mask = pm!;
-      break;
-    default:
-      assertNever(opts.mask);
+  };
+  let mask = regionMask(spec.regions[0]!);
+  for (const kind of spec.regions.slice(1)) {
+    const m = regionMask(kind);
+    for (let i = 0; i < n; i++) mask[i] = mask[i]! * m[i]!;
   }
+  const hands = spec.hands && mf.hands?.length ? handPlane(mf.hands, roi) : undefined;
+  if (hands) for (let i = 0; i < n; i++) if (hands[i]) mask[i] = 0;
 
   // 3. Erosion (positive) or dilation (negative), on the thresholded mask; a soft predicted mask stays soft
   //    when there is nothing to erode.
@@ -215,9 +231,16 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
   matchColor(opts.color, { face: W, orig, region, valid });
   sharpenFace(opts.sharpen, { face: W, w, h, faceSide, amount: opts.sharpenAmount, valid });
 
-  // 6. Feather.
+  // 6. Feather. The hands stay out hard: the feathered alpha is multiplied by 1 - (the hands, grown by the
+  //    feather's reach and feathered outwards), which is 0 on every hand pixel.
   const sigma = featherSigma(opts.blurSize, faceSide);
   const alpha = sigma >= 0.5 ? gaussianBlur(mask, w, h, sigma) : Float32Array.from(mask);
+  if (hands) {
+    const reach = Math.ceil(2 * sigma);
+    const grown = reach > 0 ? erodeDilate(hands, w, h, -reach) : hands;
+    const soft = sigma >= 0.5 ? gaussianBlur(grown, w, h, sigma) : grown;
+    for (let i = 0; i < n; i++) alpha[i] = hands[i] ? 0 : alpha[i]! * (1 - Math.min(1, soft[i]!));
+  }
 
   // 7. Gradient-domain clone over everything that will be blended.
   if (opts.seamless) {
@@ -242,4 +265,57 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
     }
   }
   return { roi, alpha, mask, valid, faceSide };
+}
+
+/** Throws when the face lacks what its mask needs (the runner checks these first and gives a user error). */
+function checkMaskInputs(spec: MaskSpec, mf: ModelFace): void {
+  for (const kind of spec.regions) {
+    if (kind === 'predicted' && !mf.predictedMask)
+      throw new Error('blendFace: mask "predicted" without a predicted mask');
+    if ((kind === 'facehull' || kind === 'facehullandrect') && !(mf.landmarks && mf.landmarks.length >= 3))
+      throw new Error(`blendFace: mask "${kind}" needs landmarks`);
+    if ((kind === 'segment' || kind === 'painted') && !mf.alignedMasks?.[kind])
+      throw new Error(`blendFace: mask "${kind}" without its mask image`);
+  }
+}
+
+/**
+ * An aligned-face mask plane (0..1, side `a.size`) warped back into the ROI, bilinear like the face itself; 0
+ * outside the plane.
+ */
+export function sampleAlignedMask(a: { matrix: Matrix2x3; size: number }, plane: Float32Array, roi: Roi): Float32Array {
+  const { w, h } = roi,
+    s = a.size,
+    m = a.matrix;
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const fy = roi.y + y;
+    for (let x = 0; x < w; x++) {
+      const fx = roi.x + x;
+      const u = m[0][0] * fx + m[0][1] * fy + m[0][2];
+      const v = m[1][0] * fx + m[1][1] * fy + m[1][2];
+      if (u < -0.5 || v < -0.5 || u > s - 0.5 || v > s - 0.5) continue;
+      const uc = Math.min(s - 1, Math.max(0, u)),
+        vc = Math.min(s - 1, Math.max(0, v));
+      const u0 = Math.min(s - 2, Math.floor(uc)),
+        v0 = Math.min(s - 2, Math.floor(vc));
+      const au = uc - u0,
+        av = vc - v0,
+        p = v0 * s + u0;
+      out[y * w + x] =
+        (1 - au) * (1 - av) * plane[p]! +
+        au * (1 - av) * plane[p + 1]! +
+        (1 - au) * av * plane[p + s]! +
+        au * av * plane[p + s + 1]!;
+    }
+  }
+  return out;
+}
+
+/** 1 on the ROI pixels inside any of the hand hulls (frame pixels), else 0. */
+export function handPlane(hands: ReadonlyArray<readonly Point2[]>, roi: Roi): Float32Array {
+  const out = new Float32Array(roi.w * roi.h);
+  for (const hull of hands)
+    fillConvexPolygon(convexHull(hull.map((p) => [p[0] - roi.x, p[1] - roi.y] as Point2)), roi.w, roi.h, out);
+  return out;
 }
