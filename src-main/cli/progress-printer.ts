@@ -47,7 +47,8 @@ export interface Printer {
 
 export function createPrinter(opts: { json: boolean; verbose?: boolean }): Printer {
   const tty = process.stderr.isTTY === true;
-  // Off a terminal, the first line waits until the stage has run 2 s, so a quick failure prints only its error.
+  // Off a terminal, a line is printed every 2 s once the stage has moved past 0 %: a failure while a stage is
+  // still opening its input (however slow the machine is to load) prints only its error.
   let lastLine = tty ? 0 : Date.now();
   let drawn = false;
   const clear = () => {
@@ -70,7 +71,7 @@ export function createPrinter(opts: { json: boolean; verbose?: boolean }): Print
             lastLine = now;
             process.stderr.write(`\r\x1b[2K${formatProgress(p).slice(0, (process.stderr.columns || 120) - 1)}`);
             drawn = true;
-          } else if (now - lastLine > 2000 || p.fraction >= 1) {
+          } else if ((now - lastLine > 2000 && p.fraction > 0) || p.fraction >= 1) {
             lastLine = now;
             process.stderr.write(`${formatProgress(p)}\n`);
           }
