@@ -71,6 +71,22 @@ export const requestSchemas = {
   'faces:meta': z.object({ side }).strict(),
   /** Small cached thumbnails (128 px JPEG) of some faces of one identity; returns their folder. */
   'faces:thumbs': z.object({ side, names: z.array(faceName).min(1).max(1000) }).strict(),
+  /**
+   * Save the mask painted on one face in the Faces view's mask editor: a PNG of the face's size (its alpha, else
+   * its first channel; 255 = face) in base64, written atomically beside the face as `<face stem>.mask.png` and
+   * recorded in the alignments file's `masks.painted` (docs/masks.md).
+   */
+  'faces:mask:save': z
+    .object({
+      side,
+      name: faceName,
+      png: z
+        .string()
+        .min(8)
+        .max(700_000)
+        .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'a base64 PNG'),
+    })
+    .strict(),
   /** Put a deleted batch back. */
   'faces:undo': z.object({ batchId: z.string().min(1).max(100) }).strict(),
   /** The deleted faces in the project trash, batch by batch (newest first). */
@@ -175,6 +191,11 @@ export interface FaceMeta {
   identity?: number;
   /** Landmarks in 0..1 coordinates of the aligned face. */
   landmarks?: Array<[number, number]>;
+  /**
+   * The masks the alignments file lists for this face (docs/masks.md): the painted and segment mask PNGs (file
+   * names in the faces folder) and the hands over the face (polygons in 0..1 coordinates of the aligned face).
+   */
+  masks?: { painted?: string; segment?: string; hands?: Array<Array<[number, number]>> };
 }
 
 /** One batch of deleted faces in the project trash. */
@@ -225,6 +246,7 @@ export interface ResponseMap {
   'faces:list': FaceList;
   'faces:delete': { batchId: string; side: Side; names: string[]; remaining: number };
   'faces:undo': { side: Side; names: string[]; remaining: number };
+  'faces:mask:save': { side: Side; name: string; file: string; recorded: boolean };
   'faces:meta': { side: Side; faces: Record<string, FaceMeta> };
   'faces:trash:list': { batches: TrashBatchInfo[] };
   'faces:trash:restore': { side: Side; names: string[]; remaining: number };

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseAlignments } from '../../src-shared/formats/alignments';
+import { parseAlignmentsText } from '../../src-shared/formats/alignments';
 import type { FaceMeta } from '../../src-shared/ipc';
 
 export async function facesMeta(
@@ -19,7 +19,7 @@ export async function facesMeta(
   for (const f of files) {
     let doc;
     try {
-      doc = parseAlignments(JSON.parse(await readFile(join(alignmentsDir, f), 'utf8')), f);
+      doc = parseAlignmentsText(await readFile(join(alignmentsDir, f), 'utf8'), f);
     } catch {
       continue; // not an alignments file, or a broken one: the faces simply get no metadata
     }
@@ -28,15 +28,22 @@ export async function facesMeta(
       for (const face of frame.faces) {
         if (!face.file || !wanted.has(face.file)) continue;
         const [[a, b, c], [d, e, g]] = face.matrix;
-        const landmarks = face.landmarks68.map(
-          ([x, y]) => [round((a * x + b * y + c) / size), round((d * x + e * y + g) / size)] as [number, number],
-        );
+        const toCrop = ([x, y]: readonly [number, number]) =>
+          [round((a * x + b * y + c) / size), round((d * x + e * y + g) / size)] as [number, number];
+        const landmarks = face.landmarks68.map(toCrop);
+        const m = face.masks;
+        const masks = m && {
+          ...(m.painted ? { painted: m.painted } : {}),
+          ...(m.segment ? { segment: m.segment } : {}),
+          ...(m.hands ? { hands: m.hands.map((poly) => poly.map(toCrop)) } : {}),
+        };
         out[face.file] = {
           ...(face.blur !== undefined ? { blur: face.blur } : {}),
           size: Math.round(Math.max(face.box[2], face.box[3])),
           ...(face.pose ? { yaw: face.pose.yaw } : {}),
           ...(face.identity !== undefined ? { identity: face.identity } : {}),
           landmarks,
+          ...(masks && Object.keys(masks).length ? { masks } : {}),
         };
       }
     }

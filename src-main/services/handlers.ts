@@ -39,6 +39,7 @@ import { findStage } from '../engine/registry';
 import { checkFfmpegPath, SettingsStore, type Settings } from './settings';
 import { configureMediaTools } from '../engine/media/ffmpeg';
 import { facesMeta } from './face-meta';
+import { saveFaceMask } from './face-masks';
 import { probeMedia } from './media-check';
 import { ensureThumbs } from './thumbnails';
 import { projectFolders } from '../../src-shared/formats/project';
@@ -156,6 +157,7 @@ export function createServices(ctx: ServiceContext): Services {
       const p = requireProject();
       return { side, dir: await ensureThumbs(p.dir, side, facesDir(p.dir, side), names) };
     },
+    'faces:mask:save': async ({ side, name, png }) => saveFaceMask(requireProject().dir, side, name, png),
     'faces:undo': async ({ batchId }) => {
       const batch = await undoDelete(requireProject().dir, batchId);
       return { side: batch.side, names: batch.names, remaining: await count(batch.side) };

@@ -8,10 +8,54 @@ export interface FaceMetaLite {
   identity?: number;
   /** Landmarks in 0..1 face coordinates. */
   landmarks?: ReadonlyArray<readonly [number, number]>;
+  /** Mask files beside the face and hands over it (0..1 polygons), from the alignments (docs/masks.md). */
+  masks?: { painted?: string; segment?: string; hands?: ReadonlyArray<ReadonlyArray<readonly [number, number]>> };
 }
 
 export interface FaceOverlay {
   landmarks?: ReadonlyArray<readonly [number, number]>;
+  masks?: FaceMetaLite['masks'];
+}
+
+/** Mask overlays of the Faces view: a mask file beside the face, the landmark hull, or the hands over the face. */
+export type MaskOverlay = 'none' | 'painted' | 'segment' | 'hull' | 'hands';
+export const MASK_OVERLAYS: ReadonlyArray<{ key: MaskOverlay; label: string; help: string }> = [
+  { key: 'none', label: 'None', help: 'no mask overlay' },
+  { key: 'painted', label: 'Painted', help: 'the mask painted in the mask editor (<face>.mask.png)' },
+  { key: 'segment', label: 'Segment', help: "the segment model's mask (<face>.segment.png)" },
+  { key: 'hull', label: 'Landmark hull', help: 'the hull of the landmarks, brows raised (the masked trainers)' },
+  { key: 'hands', label: 'Hands', help: 'hands found over the face (cut out by convert --mask ...+hands)' },
+];
+
+/** The landmark hull of a face in 0..1 coordinates, brows raised by half their distance to the eyes. */
+export function landmarkHull(lm: ReadonlyArray<readonly [number, number]>): Array<[number, number]> {
+  if (lm.length !== 68) return [];
+  const p = (i: number) => lm[i] as readonly [number, number];
+  const mid = (a: readonly number[], b: readonly number[]): [number, number] => [
+    ((a[0] as number) + (b[0] as number)) / 2,
+    ((a[1] as number) + (b[1] as number)) / 2,
+  ];
+  const under = [mid(p(36), mid(p(36), p(0))), p(36), p(37), p(38), p(39), p(42), p(43), p(44), p(45)];
+  under.push(mid(p(45), mid(p(45), p(16))));
+  const pts = lm.map((q, i): [number, number] => {
+    if (i < 17 || i > 26) return [q[0], q[1]];
+    const e = under[i - 17] as readonly number[];
+    return [q[0] + (q[0] - (e[0] as number)) / 2, q[1] + (q[1] - (e[1] as number)) / 2];
+  });
+  const s = pts.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const cross = (o: number[], a: number[], b: number[]) =>
+    ((a[0] as number) - (o[0] as number)) * ((b[1] as number) - (o[1] as number)) -
+    ((a[1] as number) - (o[1] as number)) * ((b[0] as number) - (o[0] as number));
+  const half = (list: Array<[number, number]>) => {
+    const h: Array<[number, number]> = [];
+    for (const q of list) {
+      while (h.length >= 2 && cross(h[h.length - 2] as number[], h[h.length - 1] as number[], q) <= 0) h.pop();
+      h.push(q);
+    }
+    h.pop();
+    return h;
+  };
+  return [...half(s), ...half([...s].reverse())];
 }
 
 export type SortKey = 'name' | 'blur' | 'size' | 'yaw' | 'distance';

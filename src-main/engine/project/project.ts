@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
+import { isMaskFile } from '../../../src-shared/formats/face-masks';
 import {
   PROJECT_FILE,
   PROJECT_VERSION,
@@ -121,7 +122,7 @@ const collator = new Intl.Collator(undefined, { numeric: true });
 /** The aligned face files of one identity, in natural order. */
 export async function listFaces(dir: string, side: Side): Promise<string[]> {
   const names = await readdir(facesDir(dir, side)).catch(() => [] as string[]);
-  return names.filter((n) => FACE_RE.test(n)).sort(collator.compare);
+  return names.filter((n) => FACE_RE.test(n) && !isMaskFile(n)).sort(collator.compare);
 }
 
 export interface TrashBatch {
