@@ -1,6 +1,6 @@
 /**
  * Measures the mesh-to-iBUG-68 landmarks against the test data's ground truth and refits the mapping weights
- * (`IBUG68_WEIGHTS` in src-main/engine/face/ibug68.ts); docs/alignments.md describes the procedure.
+ * (src-main/engine/face/ibug68-weights.json, `IBUG68_WEIGHTS`); docs/alignments.md describes the procedure.
  *
  *   node --import tsx scripts/fit-ibug68.ts            # NME of the shipped weights, direct and mirror-averaged
  *   node --import tsx scripts/fit-ibug68.ts --fit      # also refit on dlib_pascal's train images, print the table

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, format check (prettier), build, then the unit, pipeline and end-to-end tests (vitest). Each check step
+// `npm test`: typecheck, lint, format check (prettier), unused exports (knip), build, then the unit, pipeline and end-to-end tests (vitest). Each check step
 // counts as one test; vitest's tests count one each. The last line is `N passed, N failed, N skipped`.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -40,6 +40,8 @@ if (args.length === 0) {
   ]);
   step('lint', bin('eslint'), ['.']);
   step('format', bin('prettier'), ['--check', '.']);
+  // Exports nothing imports (knip.json: entries are the shells, workers, benches, scripts and tests).
+  step('unused exports', bin('knip'), ['--no-progress']);
 }
 const built = step('build', 'npm', ['run', 'build', '--silent']);
 

@@ -1,6 +1,6 @@
 /**
  * Progress of a running stage. `fraction` only moves forward and ends at exactly 1 when the stage completes.
- * Sub-steps are weighted by the stage (see `weighted`).
+ * A stage with sub-steps maps their fractions into its own.
  */
 export interface Progress {
   /** Stage id, for example `extract`. */
@@ -48,15 +48,6 @@ export interface StageReporter {
   log(level: LogLevel, message: string): void;
   /** Optional: shells that show images (GUI) listen; the CLI ignores it. */
   preview?(p: PreviewEvent): void;
-}
-
-/** Maps the progress of sub-step `index` (fraction f) into the overall fraction, given the weights of all sub-steps. */
-export function weighted(weights: readonly number[], index: number, f: number): number {
-  const total = weights.reduce((a, b) => a + b, 0);
-  let before = 0;
-  for (let i = 0; i < index; i++) before += weights[i] ?? 0;
-  const w = weights[index] ?? 0;
-  return Math.min(1, Math.max(0, (before + w * Math.min(1, Math.max(0, f))) / total));
 }
 
 /**

@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { DoctorReport, ToolFacts } from '../../src-shared/doctor';
-import { appName, appRoot, appVersion, nodeRequirement } from './app-info';
+import { appName, appVersion, nodeRequirement } from './app-info';
 
 const require = createRequire(import.meta.url);
 
@@ -125,5 +125,3 @@ function humanFacts(): DoctorReport['human'] {
     missing: REQUIRED_HUMAN_MODELS.filter((m) => !models.includes(m) || !existsSync(join(dir, `${m}.bin`))),
   };
 }
-
-export { appRoot };

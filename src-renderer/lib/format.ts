@@ -24,11 +24,6 @@ export function basename(p: string): string {
   return parts[parts.length - 1] ?? p;
 }
 
-export function dirname(p: string): string {
-  const i = Math.max(p.lastIndexOf('/'), p.lastIndexOf('\\'));
-  return i <= 0 ? p.slice(0, i + 1) || '/' : p.slice(0, i);
-}
-
 /** Joins path segments with the separator of the first one. */
 export function joinPath(...parts: string[]): string {
   const sep = parts[0]?.includes('\\') && !parts[0].includes('/') ? '\\' : '/';
@@ -45,9 +40,7 @@ export function stem(p: string): string {
 }
 
 const VIDEO_RE = /\.(mp4|mov|mkv|webm|avi|m4v)$/i;
-const IMAGE_RE = /\.(png|jpe?g|webp|bmp|tiff?)$/i;
 export const isVideo = (p: string): boolean => VIDEO_RE.test(p);
-export const isImage = (p: string): boolean => IMAGE_RE.test(p);
 
 /**
  * Help text for the GUI: option help is shared with the CLI and names other options by their flags

@@ -4,7 +4,7 @@
  * stage shows up in the GUI without renderer changes.
  */
 import type { z } from 'zod';
-import { describeOptions, fieldMeta, type DescribedField, type StageDef } from '../../src-shared/options';
+import { describeOptions, type DescribedField, type StageDef } from '../../src-shared/options';
 
 const modules = import.meta.glob<Record<string, unknown>>('../../src-shared/stages/*.ts', { eager: true });
 
@@ -80,10 +80,3 @@ export function groupFields(schema: z.ZodObject, omit: readonly string[] = []): 
   }
   return [...groups.values()];
 }
-
-/** The keys of a schema (to check which conventional option names a stage has). */
-export function optionKeys(schema: z.ZodObject): string[] {
-  return Object.keys(schema.shape);
-}
-
-export { fieldMeta };

@@ -51,6 +51,7 @@ export const faceMasksSchema = z.object({
   /** The same kind of PNG, produced by the trained segmentation model (`<face stem>.segment.png`). */
   segment: maskFileName.optional(),
 });
+/** @public The mask names of one face (read and written by engine/mask/mask-files.ts). */
 export type FaceMasks = z.infer<typeof faceMasksSchema>;
 
 export const alignedFaceSchema = z.object({
@@ -205,9 +206,4 @@ export function parseAlignments(data: unknown, file: string): Alignments {
     );
   }
   return r.data;
-}
-
-/** Frame key of a video frame index. */
-export function videoFrameKey(index: number): string {
-  return String(index);
 }

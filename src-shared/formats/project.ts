@@ -46,7 +46,6 @@ export const projectSchema = z.object({
 });
 
 export type Consent = z.infer<typeof consentSchema>;
-export type Identity = z.infer<typeof identitySchema>;
 export type Project = z.infer<typeof projectSchema>;
 export type Side = 'A' | 'B';
 

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import { appName, appVersion } from '../app-info';
 import { createVideoWriter, type X264Preset } from '../media/encode';
-import { sha256File } from '../media/probe';
+import { sha256File } from '../media/fs';
 import { fsyncDir, pidAlive, processStart, userFacing, writeFileAtomicSafe } from '../util/atomic-write';
 import { faultPoint } from '../util/faults';
 import { provenancePath } from './provenance';

@@ -1,7 +1,7 @@
 /**
  * Single-frame preview with the convert options (the GUI's convert tuning). A previewer keeps the model, the
  * alignments and the last frame with its model output, so changing a blend option (mask, blur, erosion, colour,
- * seamless, sharpen) only re-blends: no decode and no model run. `previewFrame` is the one-shot form.
+ * seamless, sharpen) only re-blends: no decode and no model run.
  */
 import { resolve } from 'node:path';
 import sharp from 'sharp';
@@ -134,20 +134,6 @@ export async function createPreviewer(
       cached = null;
     },
   };
-}
-
-/** One-shot preview of frame `index` with `options`. */
-export async function previewFrame(
-  options: Partial<ConvertOptions> & Pick<ConvertOptions, 'input' | 'model'>,
-  index: number,
-  hooks: { swapper?: FaceSwapper; signal?: AbortSignal; png?: boolean } = {},
-): Promise<PreviewResult> {
-  const p = await createPreviewer(options, hooks);
-  try {
-    return await p.preview(index, {}, { png: hooks.png ?? false });
-  } finally {
-    p.dispose();
-  }
 }
 
 /** Replaces a blended frame by its mask view: the original at a quarter brightness, each face's opacity in white. */

@@ -8,7 +8,7 @@
 import { dirname, join } from 'node:path';
 import type { ConvertOptions } from '../../../src-shared/stages/convert';
 import { appName, appVersion } from '../app-info';
-import { sha256File } from '../media/probe';
+import { sha256File } from '../media/fs';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { openProject } from '../project/project';
 

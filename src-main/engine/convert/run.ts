@@ -17,7 +17,8 @@ import {
   type KeyedFrame as SourceFrame,
   type KeyedSource as ExtractSource,
 } from '../media/source';
-import { probeVideo, sha256File } from '../media/probe';
+import { sha256File } from '../media/fs';
+import { probeVideo } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import type { BlendOptions } from './blend';
 import {

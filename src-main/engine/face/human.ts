@@ -90,7 +90,7 @@ let loadedBackend: FaceBackend | null = null;
 
 /**
  * Loads the face models once per process (later calls share them). The tfjs backend is set to `backend`
- * (default wasm) when the models load; weights stay allocated until `disposeFaceModels`.
+ * (default wasm) when the models load; the weights stay allocated for the life of the process.
  */
 export function loadFaceModels(backend: FaceBackend = 'wasm'): Promise<FaceModels> {
   if (loading && loadedBackend === backend) return loading;
@@ -160,13 +160,4 @@ async function doLoad(backend: FaceBackend): Promise<FaceModels> {
     humanVersion: human.version,
     similarity: (a, b) => H.match.similarity(Array.from(a), Array.from(b)),
   };
-}
-
-/** Frees the model weights (tests, or before another stage needs the memory). */
-export async function disposeFaceModels(): Promise<void> {
-  if (!loading) return;
-  const models = await loading.catch(() => null);
-  loading = null;
-  loadedBackend = null;
-  if (models) for (const g of [models.blazeface, models.facemesh, models.faceres]) g.dispose();
 }

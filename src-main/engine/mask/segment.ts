@@ -25,7 +25,6 @@ type Tf = typeof TfCore;
 
 /** The `trainer` name a segment model folder's state.json carries. */
 export const SEGMENT_TRAINER = 'segment';
-export const SEGMENT_SIZES = [64, 128, 256] as const;
 
 export interface SegmentNet {
   tf: Tf;

@@ -11,7 +11,8 @@
 import { resolve } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import { resolveFfmpeg } from './ffmpeg';
-import { cleanToolMessage, probeVideoDetailed, type VideoInfo } from './probe';
+import { probeVideoDetailed, type VideoInfo } from './probe';
+import { cleanToolMessage } from './proc';
 import { spawnTool } from './proc';
 
 export interface Frame {

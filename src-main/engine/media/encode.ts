@@ -1,5 +1,5 @@
 /**
- * Writes RGB24 frames to an H.264 video through an ffmpeg pipe.
+ * Writes RGB24 frames to an H.264 video through an ffmpeg pipe (the command lines are built in encode-args.ts).
  *
  * - Safe replacement: ffmpeg writes a hidden temporary file in the output's folder; `close` renames it over
  *   the target only after ffmpeg succeeded, so a failed or aborted encode never leaves a half file in place of
@@ -21,15 +21,16 @@
  * - `crop`: drop the last column and/or row to reach an even size and encode 4:2:0 (playable everywhere).
  */
 import { open, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isUserError, UserError } from '../../../src-shared/errors';
-import { ensureDir } from './fs';
 import { X264_PRESETS, type X264Preset } from '../../../src-shared/stages/media';
+import { canCopyAudio, containerArgs, containerOf, encodeArgs, fpsToRational, muxArgs, sizePlan } from './encode-args';
 import { ffmpegForEncoding } from './ffmpeg';
-import { cleanToolMessage, parseRate, probeAudio, probeVideo } from './probe';
-import { spawnTool } from './proc';
+import { ensureDir } from './fs';
+import { parseRate, probeAudio, probeVideo } from './probe';
+import { cleanToolMessage, spawnTool } from './proc';
 
-export { X264_PRESETS, type X264Preset };
+export type { X264Preset };
 
 export interface VideoWriterOptions {
   /** Output file: .mp4 (default container), .m4v, .mov or .mkv. */
@@ -70,65 +71,6 @@ export interface VideoWriter {
   readonly pixFmt: 'yuv420p' | 'yuv444p';
 }
 
-/** Normalises a frame rate to the rational string ffmpeg takes; NTSC rates become n*1000/1001. */
-export function fpsToRational(fps: number | string): string {
-  if (typeof fps === 'string') {
-    const s = fps.trim();
-    const v = parseRate(s);
-    if (!(v > 0 && v <= 1000))
-      throw new UserError('bad-option', `fps: '${fps}' is not a frame rate (for example 30, 29.97 or 30000/1001)`);
-    return s.includes('/') ? s : fpsToRational(v);
-  }
-  if (!Number.isFinite(fps) || fps <= 0 || fps > 1000)
-    throw new UserError('bad-option', `fps: ${fps} is not a frame rate`);
-  if (Number.isInteger(fps)) return `${fps}/1`;
-  const ntsc = Math.round(fps * 1.001);
-  if (Math.abs(fps - (ntsc * 1000) / 1001) < 0.0015) return `${ntsc * 1000}/1001`;
-  return `${Math.round(fps * 1000)}/1000`;
-}
-
-type Container = 'mp4' | 'mov' | 'matroska';
-
-function containerOf(path: string): Container {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.mp4' || ext === '.m4v') return 'mp4';
-  if (ext === '.mov') return 'mov';
-  if (ext === '.mkv') return 'matroska';
-  throw new UserError(
-    'bad-option',
-    `${path}: unsupported video extension '${ext || '(none)'}' (use .mp4, .mov or .mkv)`,
-    path,
-  );
-}
-
-/** Audio codecs each container takes as is; anything else is re-encoded to AAC. */
-function canCopyAudio(container: Container, codec: string): boolean {
-  if (container === 'matroska') return true;
-  const mp4 = ['aac', 'mp3', 'alac', 'ac3', 'eac3'];
-  if (container === 'mp4') return mp4.includes(codec);
-  return mp4.includes(codec) || codec.startsWith('pcm_');
-}
-
-/** Tags ffmpeg's MP4 muxer writes natively; any other key needs `use_metadata_tags` (mdta keys). */
-const MP4_NATIVE_TAGS = new Set([
-  'title',
-  'artist',
-  'album_artist',
-  'album',
-  'composer',
-  'date',
-  'genre',
-  'comment',
-  'description',
-  'synopsis',
-  'copyright',
-  'grouping',
-  'lyrics',
-  'show',
-  'network',
-  'encoder',
-]);
-
 export async function createVideoWriter(opts: VideoWriterOptions): Promise<VideoWriter> {
   const path = resolve(opts.path);
   const { width, height } = opts;
@@ -147,11 +89,8 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
   if (signal?.aborted) throw new UserError('cancelled', 'cancelled by the user');
   const ff = await ffmpegForEncoding();
 
-  const odd = width % 2 === 1 || height % 2 === 1;
-  const crop = odd && opts.oddSize === 'crop';
-  const pixFmt: 'yuv420p' | 'yuv444p' = odd && !crop ? 'yuv444p' : 'yuv420p';
-  const outputWidth = crop ? width - (width % 2) : width;
-  const outputHeight = crop ? height - (height % 2) : height;
+  const plan = sizePlan(width, height, opts.oddSize);
+  const { odd, crop, pixFmt, outputWidth, outputHeight } = plan;
   if (outputWidth < 2 || outputHeight < 2)
     throw new UserError('bad-option', `${path}: a ${width}x${height} frame is too small to encode`, path);
   if (crop)
@@ -221,38 +160,16 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
       throw new UserError('bad-option', `metadata: '${k}' is not a valid tag name`);
     }
   /** Container flags and tags of the final file. */
-  const finalArgs: string[] = [];
-  if (container !== 'matroska') {
-    const flags = ['+faststart'];
-    if (meta.some(([k]) => !MP4_NATIVE_TAGS.has(k))) flags.push('+use_metadata_tags');
-    finalArgs.push('-movflags', flags.join(''));
-  }
-  for (const [k, v] of meta) finalArgs.push('-metadata', `${k}=${v}`);
-  finalArgs.push('-f', container, tmp);
-
-  const args = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y'];
-  args.push(
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'rgb24',
-    '-video_size',
-    `${width}x${height}`,
-    '-framerate',
+  const finalArgs = containerArgs(container, meta, tmp);
+  const args = encodeArgs({
+    width,
+    height,
     rate,
-    '-i',
-    'pipe:0',
-  );
-  args.push('-map', '0:v:0');
-  const vf = [
-    ...(crop ? [`crop=${outputWidth}:${outputHeight}:0:0`] : []),
-    'scale=out_color_matrix=bt709:out_range=tv:flags=bicubic+accurate_rnd+full_chroma_int',
-    `format=${pixFmt}`,
-  ];
-  args.push('-vf', vf.join(','), '-c:v', 'libx264', '-preset', preset, '-crf', String(crf), '-pix_fmt', pixFmt);
-  args.push('-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv');
-  if (audio) args.push('-f', 'mp4', videoTmp);
-  else args.push(...finalArgs);
+    plan,
+    preset,
+    crf,
+    output: audio ? ['-f', 'mp4', videoTmp] : finalArgs,
+  });
 
   let proc = spawnTool(ff.path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
   const stdin = proc.child.stdin;
@@ -365,12 +282,13 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
         let exit = await proc.exited;
         if ((state as string) === 'aborted') throw cancelled();
         if (exit.code === 0 && audio) {
-          const durationSec = framesWritten / parseRate(rate);
-          const mux = ['-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', videoTmp];
-          if (audio.offset > 0.0005) mux.push('-ss', audio.offset.toFixed(6));
-          mux.push('-t', durationSec.toFixed(6), '-i', resolve(opts.audioFrom as string));
-          mux.push('-map', '0:v:0', '-map', `1:${audio.index}`, '-map_metadata', '-1', '-c:v', 'copy');
-          mux.push(...(audio.copy ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', '192k']), ...finalArgs);
+          const mux = muxArgs({
+            videoTmp,
+            audioPath: resolve(opts.audioFrom as string),
+            audio,
+            durationSec: framesWritten / parseRate(rate),
+            output: finalArgs,
+          });
           proc = spawnTool(ff.path, mux);
           exit = await proc.exited;
           if ((state as string) === 'aborted') throw cancelled();

@@ -6,8 +6,7 @@ import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
-import { ensureDir } from './fs';
-import { checkInputFile } from './probe';
+import { checkInputFile, ensureDir } from './fs';
 
 /** Extensions read as still images (sharp's prebuilt libvips reads all of these). */
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.jpe', '.webp', '.tif', '.tiff', '.avif', '.gif'] as const;

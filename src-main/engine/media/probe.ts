@@ -3,13 +3,12 @@
  * and the timestamp of every frame (from a demux-only packet scan: no decoding, so it runs at disk speed), and
  * the audio. Bad inputs become one-line UserErrors naming the file: not-found, not-a-file, bad-media, truncated.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import { resolveFfprobe } from './ffmpeg';
-import { runTool } from './proc';
+import { checkInputFile } from './fs';
+import { cleanToolMessage, runTool } from './proc';
 
 export type Rotation = 0 | 90 | 180 | 270;
 
@@ -100,22 +99,6 @@ interface FfFormat {
   tags?: Record<string, string>;
 }
 
-/** Checks that `path` is an existing, readable, non-empty file; returns its stat. */
-export async function checkInputFile(path: string, what = 'a video file'): Promise<{ size: number; mtimeMs: number }> {
-  let st;
-  try {
-    st = await stat(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError('not-found', `${path}: no such file`, path);
-    throw new UserError('bad-media', `${path}: cannot be read (${code ?? (e as Error).message})`, path);
-  }
-  if (st.isDirectory()) throw new UserError('not-a-file', `${path}: is a folder, not ${what}`, path);
-  if (!st.isFile()) throw new UserError('not-a-file', `${path}: is not a regular file`, path);
-  if (st.size === 0) throw new UserError('bad-media', `${path}: empty file (0 bytes), not ${what}`, path);
-  return { size: st.size, mtimeMs: st.mtimeMs };
-}
-
 /** Parses `30000/1001`, `30/1` or `29.97`; 0 for `0/0`, N/A or garbage. */
 export function parseRate(r: string | undefined): number {
   if (!r) return 0;
@@ -156,13 +139,6 @@ async function looksLikeIsoBmff(path: string): Promise<boolean> {
   } finally {
     await fh.close();
   }
-}
-
-/** Last meaningful ffprobe/ffmpeg error line, without the `[demuxer @ 0x...]` prefix or the file name. */
-export function cleanToolMessage(line: string, path: string): string {
-  let s = line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '');
-  for (const p of [path, resolve(path)]) if (s.startsWith(`${p}: `)) s = s.slice(p.length + 2);
-  return s.trim();
 }
 
 async function ffprobeJson(path: string, signal?: AbortSignal): Promise<{ streams: FfStream[]; format: FfFormat }> {
@@ -387,19 +363,4 @@ export async function probeAudio(
   const a = streams.find((s) => s.codec_type === 'audio');
   if (!a) throw new UserError('bad-media', `${path}: has no audio track`, path);
   return { audioStreamIndex: a.index, audioCodec: a.codec_name ?? 'unknown' };
-}
-
-/** SHA-256 of a file's bytes (hex), streamed: identifies a source independently of its name. */
-export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
-  await checkInputFile(path, 'a file');
-  const hash = createHash('sha256');
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
-  const onAbort = () => stream.destroy(new UserError('cancelled', 'cancelled by the user'));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  return hash.digest('hex');
 }

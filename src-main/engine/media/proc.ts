@@ -4,6 +4,7 @@
  * that no ffmpeg outlives the generator or writer that started it.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { resolve } from 'node:path';
 
 const live = new Set<number>();
 
@@ -122,4 +123,11 @@ export async function runTool(
     if (timer) clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Last meaningful ffprobe/ffmpeg error line, without the `[demuxer @ 0x...]` prefix or the file name. */
+export function cleanToolMessage(line: string, path: string): string {
+  let s = line.replace(/^\[[^\]]*@ 0x[0-9a-f]+\]\s*/i, '');
+  for (const p of [path, resolve(path)]) if (s.startsWith(`${p}: `)) s = s.slice(p.length + 2);
+  return s.trim();
 }

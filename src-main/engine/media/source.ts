@@ -11,7 +11,8 @@ import type { AlignmentsSource } from '../../../src-shared/formats/alignments';
 import type { RgbImage } from '../image/types';
 import { decodeFrames, type DecodeOptions, type Frame } from './decode';
 import { imageFacts, isImagePath, listImages, naturalCompare, readImage, readImageRgb, stemOf } from './images';
-import { probeVideo, sha256File, type VideoInfo } from './probe';
+import { sha256File } from './fs';
+import { probeVideo, type VideoInfo } from './probe';
 
 export interface SourceFrame extends Frame {
   /** Frame index (video) or file name (images). */

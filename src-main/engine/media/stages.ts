@@ -12,7 +12,8 @@ import { throwIfCancelled } from '../stage';
 import { decodeFrames } from './decode';
 import { createVideoWriter } from './encode';
 import { imageFacts, stemOf, writeImageSequence } from './images';
-import { probeVideo, sha256File, type VideoInfo } from './probe';
+import { sha256File } from './fs';
+import { probeVideo, type VideoInfo } from './probe';
 import { openSource, videoFrameName } from './source';
 
 /** Progress of a frame loop: throttled to ~5 events/s, fraction monotonic, a final event at exactly 1. */

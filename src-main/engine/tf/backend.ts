@@ -171,7 +171,7 @@ export function tensorflowMissing(failures: Array<{ spec: TensorflowProvider; me
     .map((f) => {
       // Installed without its native binding: npm 11 runs a dependency's install script only once approved.
       const why = /tfjs_binding\.node/.test(f.message)
-        ? ` (its install script did not run or could not download libtensorflow: npm install-scripts approve ${f.spec} && npm rebuild ${f.spec})`
+        ? ` (its install script did not run or could not download libtensorflow: set "${f.spec}": true in package.json's allowScripts, then npm rebuild ${f.spec})`
         : f.spec.endsWith('-gpu')
           ? ' (CUDA/cuDNN missing?)'
           : '';

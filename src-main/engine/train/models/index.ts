@@ -26,5 +26,5 @@ export function modelOptions(cfg: AutoencoderConfig): Record<string, unknown> {
   return cfg.sae ? saeOptionsOf(cfg.sae) : {};
 }
 
-export { saeConfig, saeConfigOf, saeFlopsPerFace, type SaeSpec } from './sae';
-export { buildAutoencoder, type FaceModel, type AutoencoderConfig, type Side } from './autoencoder';
+export { saeFlopsPerFace, type SaeSpec } from './sae';
+export { buildAutoencoder, type FaceModel, type AutoencoderConfig } from './autoencoder';
