@@ -8,6 +8,8 @@ import { z } from 'zod';
 import type { DoctorReport } from './doctor';
 import { consentSchema, newProjectSchema, type Project, type Side } from './formats/project';
 import type { Progress, LogLevel, PreviewEvent } from './progress';
+import { BACKEND_CHOICES } from './backends';
+import type { AnyStageResult } from './stages/index';
 
 const absPath = z.string().min(1).max(4096);
 const side = z.enum(['A', 'B']);
@@ -22,8 +24,8 @@ const batchId = z
   .max(100)
   .regex(/^[\w-]+$/, 'a trash batch id');
 
-/** Compute backends the user may choose in Settings. */
-export const SETTINGS_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+/** Compute backends the user may choose in Settings (the same choices as a stage's `--backend`). */
+export const SETTINGS_BACKENDS = BACKEND_CHOICES;
 
 export const requestSchemas = {
   /** Facts about this machine (the doctor report). */
@@ -226,7 +228,8 @@ export interface JobInfo {
   started?: number;
   ended?: number;
   progress?: Progress;
-  result?: unknown;
+  /** The stage's result, checked against its schema (`stageResult(job, id)` reads it typed). */
+  result?: AnyStageResult;
   error?: WireError;
   logs: Array<{ level: LogLevel; message: string }>;
   /** The options the job was started with (Retry starts it again with them). */
@@ -268,7 +271,7 @@ export type AppEvent =
   | { type: 'job:progress'; jobId: string; progress: Progress }
   | { type: 'job:preview'; jobId: string; preview: PreviewEvent }
   | { type: 'job:log'; jobId: string; level: LogLevel; message: string }
-  | { type: 'job:done'; jobId: string; result: unknown }
+  | { type: 'job:done'; jobId: string; result: AnyStageResult }
   | { type: 'job:failed'; jobId: string; error: WireError }
   | { type: 'job:cancelled'; jobId: string };
 

@@ -158,15 +158,26 @@ export function parseOptions<S extends z.ZodObject>(schema: S, raw: unknown): z.
   throw new UserError('bad-option', parts.join('; '));
 }
 
-/** Describes a pipeline stage: its id (the CLI command), a one-line summary and its options schema. */
-export interface StageDef<S extends z.ZodObject = z.ZodObject> {
-  id: string;
+/**
+ * Describes a pipeline stage: its id (the CLI command), a one-line summary, its options schema and the schema of
+ * the result its runner returns (checked where a job's result leaves its worker for the studio: `job:done`).
+ */
+export interface StageDef<
+  S extends z.ZodObject = z.ZodObject,
+  R extends z.ZodType = z.ZodType,
+  Id extends string = string,
+> {
+  id: Id;
   title: string;
   summary: string;
   options: S;
+  result: R;
 }
 
-export function defineStage<S extends z.ZodObject>(def: StageDef<S>): StageDef<S> {
+/** A stage without a `result` schema returns `unknown` (tests and demos; every pipeline stage declares one). */
+export function defineStage<const Id extends string, S extends z.ZodObject, R extends z.ZodType = z.ZodUnknown>(
+  def: Omit<StageDef<S, R, Id>, 'result'> & { result?: R },
+): StageDef<S, R, Id> {
   describeOptions(def.options); // fail fast on a field without meta
-  return def;
+  return { ...def, result: def.result ?? (z.unknown() as z.ZodType as R) };
 }

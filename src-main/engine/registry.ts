@@ -1,39 +1,44 @@
 /**
- * Every pipeline stage the shells (CLI, server, Electron) can run: the shared definition (id, summary, option
- * schema) and a lazy loader of its engine runner, so that `--help` and `doctor` never load tfjs or human.
- * Add one entry per stage; the CLI builds a command, with flags and help, from each.
+ * Every pipeline stage the shells (CLI, server, Electron) can run: the shared definition (id, summary, option and
+ * result schemas, from the one list in src-shared/stages/index.ts) and a lazy loader of its engine runner, so that
+ * `--help` and `doctor` never load tfjs or human. A stage without a runner here fails the typecheck, and so does a
+ * runner whose options or result do not match its stage's schemas.
  */
-import type { z } from 'zod';
-import { parseOptions, type StageDef } from '../../src-shared/options';
+import { parseOptions } from '../../src-shared/options';
+import {
+  stageDefs,
+  type AnyStageDef,
+  type StageId,
+  type StageOptions,
+  type StageResult,
+} from '../../src-shared/stages/index';
 import type { StageContext } from './stage';
-import { evaluateStage } from '../../src-shared/stages/evaluate';
-import { framesStage, probeStage, videoStage } from '../../src-shared/stages/media';
-import { convertStage } from '../../src-shared/stages/convert';
-import { extractStage } from '../../src-shared/stages/extract';
-import { trainStage } from '../../src-shared/stages/train';
 
-export interface StageEntry<S extends z.ZodObject = z.ZodObject> {
-  def: StageDef<S>;
+export type StageRunner<Id extends StageId> = (
+  options: StageOptions<Id>,
+  ctx: StageContext,
+) => Promise<StageResult<Id>>;
+
+const runners: { [Id in StageId]: () => Promise<StageRunner<Id>> } = {
+  frames: async () => (await import('./media/stages')).runFrames,
+  video: async () => (await import('./media/stages')).runVideo,
+  probe: async () => (await import('./media/stages')).runProbe,
+  extract: async () => (await import('./extract/run')).runExtract,
+  train: async () => (await import('./train/run')).runTrain,
+  convert: async () => (await import('./convert/run')).runConvert,
+  evaluate: async () => (await import('./evaluate/run')).runEvaluate,
+};
+
+export interface StageEntry {
+  def: AnyStageDef;
   /** Loads the runner; it validates nothing itself: options arrive parsed by `parseOptions(def.options, raw)`. */
-  load(): Promise<(options: z.output<S>, ctx: StageContext) => Promise<unknown>>;
+  load(): Promise<(options: unknown, ctx: StageContext) => Promise<unknown>>;
 }
 
-function entry<S extends z.ZodObject>(e: StageEntry<S>): StageEntry {
-  return e as unknown as StageEntry;
-}
-
-export const stages: StageEntry[] = [
-  // entries are added here by each stage, e.g.
-  // entry({ def: extractStage, load: async () => (await import('./extract/run')).runExtract }),
-  entry({ def: framesStage, load: async () => (await import('./media/stages')).runFrames }),
-  entry({ def: videoStage, load: async () => (await import('./media/stages')).runVideo }),
-  entry({ def: probeStage, load: async () => (await import('./media/stages')).runProbe }),
-  entry({ def: extractStage, load: async () => (await import('./extract/run')).runExtract }),
-  entry({ def: trainStage, load: async () => (await import('./train/run')).runTrain }),
-  entry({ def: convertStage, load: async () => (await import('./convert/run')).runConvert }),
-  entry({ def: evaluateStage, load: async () => (await import('./evaluate/run')).runEvaluate }),
-];
-void entry;
+export const stages: StageEntry[] = stageDefs.map((def) => ({
+  def,
+  load: runners[def.id] as StageEntry['load'],
+}));
 
 export function findStage(id: string): StageEntry | undefined {
   return stages.find((s) => s.def.id === id);

@@ -30,7 +30,7 @@ import {
   updateProject,
   type OpenProject,
 } from '../engine/project/project';
-import { JobQueue } from './jobs';
+import { JobQueue, type JobTools } from './jobs';
 import { PreviewService } from './preview-service';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
@@ -182,7 +182,8 @@ export function createServices(ctx: ServiceContext): Services {
       const def = findStage(stage)?.def;
       if (!def) throw new UserError('bad-option', `unknown stage '${stage}'`);
       // Every path and paths option, read or write, by its schema kind: inside the project or the allowed roots.
-      return jobs.enqueue(stage, await guardOptionPaths(ctx.guard, def.options, options, current?.dir), title);
+      const checked = await guardOptionPaths(ctx.guard, def.options, options, current?.dir);
+      return jobs.enqueue(stage, checked, title, toolsOf(await settings.get()));
     },
     'convert:preview': async ({ input, model, frame, options, view }) => {
       const o = parseOptions(
@@ -195,6 +196,7 @@ export function createServices(ctx: ServiceContext): Services {
         frame,
         options: o,
         ...(view ? { view } : {}),
+        tools: toolsOf(await settings.get()),
       });
     },
     'job:request': async ({ jobId, request }) => {
@@ -241,21 +243,18 @@ export function createServices(ctx: ServiceContext): Services {
   };
 }
 
-/** FSS_FFMPEG as the user set it before the studio started (restored when the setting is cleared). */
-const envFfmpeg = process.env.FSS_FFMPEG;
-
 /**
- * Makes the user's settings effective for this process and the job workers it starts (workers copy the
- * environment when they start): the ffmpeg path (user setting first in the media engine's resolve order;
- * in this process as the setting it is, so the machine panel names the settings, not a variable) and the
- * default compute backend.
+ * Makes the user's ffmpeg setting effective in this process (media:probe, thumbnails, the machine panel, which
+ * names the setting as the source). Jobs and previews get the settings as their tools (`toolsOf`): the studio
+ * never changes the environment, whose FSS_BACKEND and FSS_FFMPEG are the CLI's.
  */
 function applySettings(s: Settings): void {
-  if (s.ffmpegPath) process.env.FSS_FFMPEG = s.ffmpegPath;
-  else if (envFfmpeg !== undefined) process.env.FSS_FFMPEG = envFfmpeg;
-  else delete process.env.FSS_FFMPEG;
-  process.env.FSS_BACKEND = s.backend;
   configureMediaTools({ ffmpegPath: s.ffmpegPath });
+}
+
+/** The settings a job or preview runs with (applied in its worker thread). */
+function toolsOf(s: Settings): JobTools {
+  return { backend: s.backend, ...(s.ffmpegPath ? { ffmpegPath: s.ffmpegPath } : {}) };
 }
 
 export type DispatchResult = { ok: true; result: unknown } | { ok: false; error: WireError };

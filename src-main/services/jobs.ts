@@ -7,11 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { parseOptions } from '../../src-shared/options';
 import type { AppEvent, JobInfo } from '../../src-shared/ipc';
+import type { AnyStageDef, AnyStageResult } from '../../src-shared/stages/index';
 import { isUserError, UserError } from '../../src-shared/errors';
 import { findStage } from '../engine/registry';
 import type { StageRequest } from '../engine/stage';
 import { RpcWorker } from '../engine/util/worker-rpc';
-import type { StageWorkerApi, StageWorkerData, StageWorkerEvents } from './stage-worker-protocol';
+import type { JobTools, StageWorkerApi, StageWorkerData, StageWorkerEvents } from './stage-worker-protocol';
+
+export type { JobTools };
 
 const MAX_LOG_LINES = 500;
 
@@ -23,7 +26,9 @@ export interface JobQueueOptions {
 
 interface JobRecord {
   info: JobInfo;
+  def: AnyStageDef;
   options: unknown;
+  tools: JobTools;
   worker?: RpcWorker<StageWorkerApi, StageWorkerEvents>;
   cancelRequested: boolean;
 }
@@ -34,8 +39,11 @@ export class JobQueue {
 
   constructor(private readonly opts: JobQueueOptions) {}
 
-  /** Validates the options against the stage schema (a UserError names each bad option) and queues the job. */
-  enqueue(stageId: string, rawOptions: unknown, title?: string): JobInfo {
+  /**
+   * Validates the options against the stage schema (a UserError names each bad option) and queues the job, to
+   * run with `tools` (the settings).
+   */
+  enqueue(stageId: string, rawOptions: unknown, title?: string, tools: JobTools = {}): JobInfo {
     const stage = findStage(stageId);
     if (!stage) throw new UserError('bad-option', `unknown stage '${stageId}'`);
     const options = parseOptions(stage.def.options, rawOptions);
@@ -48,7 +56,7 @@ export class JobQueue {
       logs: [],
       options: rawOptions as Record<string, unknown>,
     };
-    this.jobs.set(info.id, { info, options, cancelRequested: false });
+    this.jobs.set(info.id, { info, def: stage.def, options, tools, cancelRequested: false });
     this.opts.emit({ type: 'job:queued', job: info });
     this.pump();
     return info;
@@ -107,7 +115,7 @@ export class JobQueue {
     this.opts.emit({ type: 'job:started', jobId: next.info.id });
     const worker = new RpcWorker<StageWorkerApi, StageWorkerEvents>(new URL('./stage-worker.ts', import.meta.url), {
       name: 'job worker',
-      data: { stageId: next.info.stage, options: next.options } satisfies StageWorkerData,
+      data: { stageId: next.info.stage, options: next.options, tools: next.tools } satisfies StageWorkerData,
       onEvent: (name, data) => {
         if (name === 'progress') {
           next.info.progress = data as StageWorkerEvents['progress'];
@@ -127,7 +135,17 @@ export class JobQueue {
       .call('run')
       .then(
         (result) => {
-          next.info.result = result;
+          // The result crosses to the studio as its stage's schema says (job:done), or the job fails as a bug.
+          const checked = next.def.result.safeParse(result);
+          if (!checked.success) {
+            const issue = checked.error.issues[0];
+            const message = `${next.info.stage} returned a result that does not match its schema (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`;
+            console.error(`job ${next.info.id}: ${message}`);
+            next.info.error = { code: 'internal', message };
+            this.finish(next, 'failed');
+            return;
+          }
+          next.info.result = checked.data as AnyStageResult;
           this.finish(next, next.cancelRequested ? 'cancelled' : 'done');
         },
         (e: Error) => {
@@ -151,7 +169,8 @@ export class JobQueue {
     job.worker = undefined;
     if (this.running === job) this.running = undefined;
     const jobId = job.info.id;
-    if (state === 'done') this.opts.emit({ type: 'job:done', jobId, result: job.info.result });
+    // A job is done only with a result its schema accepted (above).
+    if (state === 'done') this.opts.emit({ type: 'job:done', jobId, result: job.info.result as AnyStageResult });
     else if (state === 'failed')
       this.opts.emit({ type: 'job:failed', jobId, error: job.info.error ?? { code: 'internal', message: 'failed' } });
     else this.opts.emit({ type: 'job:cancelled', jobId });

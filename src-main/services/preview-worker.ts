@@ -7,7 +7,10 @@ import sharp from 'sharp';
 import { isUserError } from '../../src-shared/errors';
 import type { ConvertOptions } from '../../src-shared/stages/convert';
 import { createPreviewer, type Previewer } from '../engine/convert/preview';
+import { configureMediaTools } from '../engine/media/ffmpeg';
+import { configureTfBackend } from '../engine/tf/setting';
 import { serve } from '../engine/util/worker-rpc';
+import type { JobTools } from './stage-worker-protocol';
 
 export interface PreviewRequest {
   input: string;
@@ -16,6 +19,8 @@ export interface PreviewRequest {
   options: Partial<ConvertOptions>;
   /** `mask`: where the new face goes instead of the swapped frame. */
   view?: 'swapped' | 'mask';
+  /** The studio's settings (backend for `auto`, ffmpeg), applied in this worker before the frame is rendered. */
+  tools?: JobTools;
 }
 
 export interface PreviewResponse {
@@ -39,6 +44,7 @@ const SESSION_KEYS = [
 ] as const;
 
 let session: { key: string; previewer: Previewer } | undefined;
+let ffmpegPath: string | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 
 const handlers = {
@@ -54,7 +60,18 @@ export type PreviewWorkerApi = typeof handlers;
 
 async function handle(req: PreviewRequest): Promise<PreviewResponse> {
   try {
-    const key = JSON.stringify([req.input, req.model, ...SESSION_KEYS.map((k) => req.options[k] ?? null)]);
+    if (req.tools?.ffmpegPath !== ffmpegPath) {
+      ffmpegPath = req.tools?.ffmpegPath;
+      configureMediaTools({ ffmpegPath }); // forgets the cached lookup: only on a change
+    }
+    configureTfBackend(req.tools?.backend);
+    // A change of backend setting loads the model again on the new backend.
+    const key = JSON.stringify([
+      req.input,
+      req.model,
+      req.tools?.backend ?? null,
+      ...SESSION_KEYS.map((k) => req.options[k] ?? null),
+    ]);
     if (session?.key !== key) {
       session?.previewer.dispose();
       session = undefined;

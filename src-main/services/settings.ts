@@ -6,6 +6,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import { delimiter, dirname, isAbsolute, join, resolve, win32 } from 'node:path';
 import { z } from 'zod';
+import { BACKEND_CHOICES } from '../../src-shared/backends';
 import { UserError } from '../../src-shared/errors';
 import { configDir } from '../engine/app-info';
 import { parseVersionLine } from '../engine/media/ffmpeg';
@@ -15,7 +16,7 @@ import { isInside } from './path-guard';
 
 const settingsSchema = z.object({
   recent: z.array(z.object({ dir: z.string(), name: z.string(), opened: z.string() })).default([]),
-  backend: z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
   ffmpegPath: z.string().optional(),
   /** Where new projects are created by default. */
   projectsDir: z.string().optional(),

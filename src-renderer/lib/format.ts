@@ -55,11 +55,7 @@ export function guiHelp(help: string | undefined): string {
 }
 
 /** The frame number of an aligned face file written by extract (`<stem>_<frame 6 digits>_<face>.png`). */
-export function faceFrame(face: string, sourceStem: string): number | undefined {
-  if (!face.startsWith(`${sourceStem}_`)) return undefined;
-  const m = /^_(\d{6,})_\d+\.\w+$/.exec(face.slice(sourceStem.length));
-  return m ? Number(m[1]) : undefined;
-}
+export { alignedFaceFrame as faceFrame } from '../../src-shared/formats/alignments';
 
 /** Frame ranges (`a-b`, inclusive) covering 0..count-1 except `skip`. */
 export function rangesWithout(count: number, skip: ReadonlySet<number>): string[] {

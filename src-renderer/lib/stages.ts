@@ -1,29 +1,13 @@
 /**
- * The pipeline stages the GUI knows, found in `src-shared/stages/*.ts` at build time: every exported StageDef
- * (id, title, summary, zod options with FieldMeta). Forms are generated from these schemas, so a new option in a
- * stage shows up in the GUI without renderer changes.
+ * The pipeline stages the GUI knows: the one list in src-shared/stages/index.ts (id, title, summary, zod options
+ * with FieldMeta, result schema), shared with the engine's registry. Forms are generated from these schemas, so a
+ * new option in a stage shows up in the GUI without renderer changes.
  */
 import type { z } from 'zod';
 import { describeOptions, type DescribedField, type StageDef } from '../../src-shared/options';
+import { stageDefs as allStages } from '../../src-shared/stages/index';
 
-const modules = import.meta.glob<Record<string, unknown>>('../../src-shared/stages/*.ts', { eager: true });
-
-function isStageDef(v: unknown): v is StageDef {
-  if (typeof v !== 'object' || v === null) return false;
-  const s = v as Partial<StageDef>;
-  return (
-    typeof s.id === 'string' &&
-    typeof s.title === 'string' &&
-    typeof s.options === 'object' &&
-    s.options !== null &&
-    'shape' in s.options
-  );
-}
-
-export const stageDefs: Map<string, StageDef> = new Map();
-for (const mod of Object.values(modules)) {
-  for (const v of Object.values(mod)) if (isStageDef(v) && !stageDefs.has(v.id)) stageDefs.set(v.id, v);
-}
+export const stageDefs: ReadonlyMap<string, StageDef> = new Map(allStages.map((d) => [d.id, d as StageDef]));
 
 export function stageDef(id: string): StageDef | undefined {
   return stageDefs.get(id);

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod';
 import { UserError } from '../errors';
+import { stemOf } from '../files';
 
 export const ALIGNMENTS_FORMAT = 'faceswap-studio/alignments';
 export const ALIGNMENTS_VERSION = 2;
@@ -206,4 +207,45 @@ export function parseAlignments(data: unknown, file: string): Alignments {
     );
   }
   return r.data;
+}
+
+/**
+ * Parses the text of an alignments file (`file` names it in the errors): JSON first, then `parseAlignments`.
+ * Every reader (extract's resume, convert, its preview, the studio's Faces view) reads through it.
+ */
+export function parseAlignmentsText(text: string, file: string): Alignments {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new UserError('bad-file', `${file}: not a valid alignments file (not JSON)`, file);
+  }
+  return parseAlignments(data, file);
+}
+
+/** Where a source's alignments go by default: `<input>.alignments.json` beside a video or photo, `alignments.json` inside a folder of photos. */
+export function defaultAlignmentsPath(input: string, isDir: boolean): string {
+  if (!isDir) return `${input}.alignments.json`;
+  const sep = input.includes('\\') && !input.includes('/') ? '\\' : '/';
+  return `${input.replace(/[/\\]+$/, '')}${sep}alignments.json`;
+}
+
+/** A project keeps each source's alignments in its alignments folder as `<source stem>.alignments.json`. */
+export function projectAlignmentsName(source: string): string {
+  return `${stemOf(source)}.alignments.json`;
+}
+
+/**
+ * The file name extract gives the aligned PNG of a face: `<stem>_<frame, 6 digits>_<face>.png` for a video frame,
+ * `<stem>_<face>.png` for a photo (`stem`: the video's or the photo's name without its extension).
+ */
+export function alignedFaceName(stem: string, kind: 'video' | 'image' | 'folder', index: number, face: number): string {
+  return kind === 'video' ? `${stem}_${String(index).padStart(6, '0')}_${face}.png` : `${stem}_${face}.png`;
+}
+
+/** The frame index in an aligned face's name of a video of stem `sourceStem` (undefined for another source or a photo). */
+export function alignedFaceFrame(name: string, sourceStem: string): number | undefined {
+  if (!name.startsWith(`${sourceStem}_`)) return undefined;
+  const m = /^_(\d{6,})_\d+\.\w+$/.exec(name.slice(sourceStem.length));
+  return m ? Number(m[1]) : undefined;
 }

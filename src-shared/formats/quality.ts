@@ -2,94 +2,109 @@
  * The quality report of a swap (`faceswap-studio evaluate`, and `<output>.quality.json` beside every
  * conversion). Per-frame series and summaries (mean, 5th percentile). Definitions: docs/quality.md.
  */
+import { z } from 'zod';
+
 export const QUALITY_VERSION = 2;
 
-export interface Summary {
-  mean: number;
-  p5: number;
-  p95: number;
+const summary = z.object({
+  mean: z.number(),
+  p5: z.number(),
+  p95: z.number(),
   /** Number of values summarised. */
-  n: number;
-}
+  n: z.int().nonnegative(),
+});
+export type Summary = z.output<typeof summary>;
 
-export interface QualityReport {
-  version: typeof QUALITY_VERSION;
-  created: string;
+/** The report's schema: what `evaluate` returns and writes, and what the studio reads (`job:done`, the sidecar). */
+export const qualityReportSchema = z.object({
+  version: z.literal(QUALITY_VERSION),
+  created: z.string(),
   /** One line in plain words: what a viewer would see (`qualityVerdict`; thresholds in docs/quality.md). */
-  verdict: string;
-  inputs: { original: string; swapped: string; sourceFaces: string[]; targetFaces: string[]; model?: string };
-  frames: { total: number; measured: number; withFaceBoth: number };
-  identity: {
+  verdict: z.string(),
+  inputs: z.object({
+    original: z.string(),
+    swapped: z.string(),
+    sourceFaces: z.array(z.string()),
+    targetFaces: z.array(z.string()),
+    model: z.string().optional(),
+  }),
+  frames: z.object({ total: z.number(), measured: z.number(), withFaceBoth: z.number() }),
+  identity: z.object({
     /** Cosine similarity of each swapped face's descriptor to the target identity's mean descriptor. */
-    similarityToTarget: Summary;
+    similarityToTarget: summary,
     /** ... and to the source identity's mean descriptor. */
-    similarityToSource: Summary;
+    similarityToSource: summary,
     /** Fraction of swapped faces whose descriptor is nearer the target's mean than the source's (0..1). */
-    retrievalToTarget: number;
+    retrievalToTarget: z.number(),
     /** Mean over frames of similarity to the target minus similarity to the source: > 0 reads as the target. */
-    margin: number;
-  };
-  sharpness: {
+    margin: z.number(),
+  }),
+  sharpness: z.object({
     /**
      * Median over frames of the swapped face's high-frequency energy (variance of the Laplacian of the luminance)
      * over the original's, both inside the original face's landmark hull: 1 = as sharp, 0.5 = half the detail energy.
      */
-    ratio: number;
+    ratio: z.number(),
     /** The per-frame ratio's mean and percentiles. */
-    perFrame: Summary;
+    perFrame: summary,
     /** Median variance of the Laplacian inside the hull, original and swapped (8-bit luminance units squared). */
-    laplacianOriginal: number;
-    laplacianSwapped: number;
-  };
-  detection: {
+    laplacianOriginal: z.number(),
+    laplacianSwapped: z.number(),
+  }),
+  detection: z.object({
     /** Face detector (BlazeFace) confidence, 0..1, on the swapped face where the original face is. */
-    swappedScore: Summary;
+    swappedScore: summary,
     /** ... and on the original face, for comparison. */
-    originalScore: Summary;
-  };
-  pose: {
+    originalScore: summary,
+  }),
+  pose: z.object({
     /** Mean of |yaw|, |pitch|, |roll| differences, swapped vs original face, degrees. */
-    errorDeg: Summary;
-    yawDeg: Summary;
-    pitchDeg: Summary;
-    rollDeg: Summary;
-  };
-  expression: {
+    errorDeg: summary,
+    yawDeg: summary,
+    pitchDeg: summary,
+    rollDeg: summary,
+  }),
+  expression: z.object({
     /** Mean absolute difference of mouth, eye and brow ratios (scale-free). */
-    error: Summary;
-    mouth: Summary;
-    eyes: Summary;
-    brows: Summary;
-  };
-  temporal: {
+    error: summary,
+    mouth: summary,
+    eyes: summary,
+    brows: summary,
+  }),
+  temporal: z.object({
     /** Swapped face's landmark jitter minus the original's (inter-ocular units per frame). */
-    jitter: number;
-    jitterSwapped: number;
-    jitterOriginal: number;
+    jitter: z.number(),
+    jitterSwapped: z.number(),
+    jitterOriginal: z.number(),
     /** Mean absolute change between frames inside the face region, swapped minus original (8-bit levels). */
-    flicker: number;
-    flickerSwapped: number;
-    flickerOriginal: number;
-  };
-  reconstruction?: {
-    /** SSIM and PSNR (dB) of A->A and B->B on held-out aligned faces. */
-    ssim: number;
-    psnr: number;
-    ssimA: number;
-    ssimB: number;
-    psnrA: number;
-    psnrB: number;
-    faces: { A: number; B: number };
-  };
+    flicker: z.number(),
+    flickerSwapped: z.number(),
+    flickerOriginal: z.number(),
+  }),
+  reconstruction: z
+    .object({
+      /** SSIM and PSNR (dB) of A->A and B->B on held-out aligned faces. */
+      ssim: z.number(),
+      psnr: z.number(),
+      ssimA: z.number(),
+      ssimB: z.number(),
+      psnrA: z.number(),
+      psnrB: z.number(),
+      faces: z.object({ A: z.number(), B: z.number() }),
+    })
+    .optional(),
   /** Per-frame values (null where a face was missing), for charts. */
-  perFrame: Array<{
-    frame: number;
-    similarityToTarget: number | null;
-    poseErrorDeg: number | null;
-    expressionError: number | null;
-    sharpness: number | null;
-  }>;
-}
+  perFrame: z.array(
+    z.object({
+      frame: z.number(),
+      similarityToTarget: z.number().nullable(),
+      poseErrorDeg: z.number().nullable(),
+      expressionError: z.number().nullable(),
+      sharpness: z.number().nullable(),
+    }),
+  ),
+});
+export type QualityReport = z.output<typeof qualityReportSchema>;
 
 /** Thresholds of the verdict (documented in docs/quality.md). */
 export const VERDICT = {

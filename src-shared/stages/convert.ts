@@ -5,7 +5,9 @@
  */
 import { z } from 'zod';
 import { UserError } from '../errors';
+import { BACKEND_CHOICES } from '../backends';
 import { defineStage, field } from '../options';
+import { X264_PRESETS } from './media';
 
 /**
  * Region masks: where the new face may go. `rect` the model's square, `facehull` the landmark hull (alias `hull`),
@@ -77,17 +79,6 @@ export function maskIncludes(value: string, kind: MaskRegion | MaskCut): boolean
 }
 export const COLOR_MODES = ['none', 'avg', 'hist', 'reinhard'] as const;
 export const SHARPEN_MODES = ['none', 'box', 'gaussian'] as const;
-export const X264_PRESETS = [
-  'ultrafast',
-  'superfast',
-  'veryfast',
-  'faster',
-  'fast',
-  'medium',
-  'slow',
-  'slower',
-  'veryslow',
-] as const;
 
 /** One frame range `start-end`, both inclusive, 0-based frame indices. */
 export const FRAME_RANGE = /^\d+-\d+$/;
@@ -269,7 +260,7 @@ export const convertOptions = z.object({
     label: 'Backend',
     help: 'tfjs backend for the model',
     group: 'Model',
-    choices: ['auto', 'webgpu', 'wasm', 'cpu'] as const,
+    choices: BACKEND_CHOICES,
     default: 'auto',
     advanced: true,
   }),
@@ -277,11 +268,45 @@ export const convertOptions = z.object({
 
 export type ConvertOptions = z.output<typeof convertOptions>;
 
+const count = z.int().nonnegative();
+
+/** What a conversion wrote (src-main/engine/convert/run.ts). */
+export const convertResult = z.object({
+  output: z.string(),
+  /** Frames written. */
+  frames: count,
+  /** Frames whose faces were swapped (inside the ranges). */
+  swappedFrames: count,
+  faces: count,
+  /** Faces left alone because their aligned PNG was deleted from --faces-dir. */
+  skippedFaces: count,
+  /** Faces left alone by --filter / --nfilter. */
+  filteredFaces: count,
+  /** Frames the alignments did not list, detected on the fly. */
+  detectedFrames: count,
+  /** Conversion speed over the whole run, frames/s. */
+  fps: z.number(),
+  /** The provenance sidecar `<output>.provenance.json`, when the output is labelled. */
+  provenance: z.string().optional(),
+  /** Subject of the certificate that signed the output's C2PA Content Credentials, when they were embedded. */
+  contentCredentials: z.string().optional(),
+  /** The quality report `<output>.quality.json`, when written. */
+  quality: z.string().optional(),
+  /** The quality report's one-line verdict ("reads as B, sharp", "still blurry: train longer", ...). */
+  verdict: z.string().optional(),
+  /** Threads that did the work (worker pipelines). */
+  workers: count.optional(),
+  /** Milliseconds per step over every frame and worker (decode, detect, model, blend, encode...). */
+  steps: z.record(z.string(), z.number()).optional(),
+});
+export type ConvertResult = z.output<typeof convertResult>;
+
 export const convertStage = defineStage({
   id: 'convert',
   title: 'Convert',
   summary: 'Swap the faces of a video or images with a trained model and write a labelled result.',
   options: convertOptions,
+  result: convertResult,
 });
 
 /** Parses `--frame-ranges` items into inclusive [start, end] pairs (sorted, merged). */

@@ -1,11 +1,13 @@
 /** Options of the `evaluate` stage: measure a swap's quality the way face-swap papers do. */
 import { z } from 'zod';
+import { qualityReportSchema } from '../formats/quality';
 import { defineStage, field } from '../options';
 
 export const evaluateStage = defineStage({
   id: 'evaluate',
   title: 'Evaluate',
   summary: 'Measure a swap: identity, pose, expression, temporal stability and reconstruction quality',
+  result: qualityReportSchema,
   options: z.object({
     original: field.path({
       label: 'Original video',

@@ -81,6 +81,12 @@ export const extractOptions = z.object({
     min: 0,
     max: 10000,
   }),
+  hands: field.boolean({
+    label: 'Hands',
+    help: 'Also find the hands near each face and store their outlines in the alignments file, for convert --mask ...+hands (slower: about one hand detection per face).',
+    group: 'Detection',
+    default: false,
+  }),
   rotateImages: field.boolean({
     label: 'Try rotated',
     help: 'When no face is found, try the image turned by 90, 180 and 270 degrees.',
@@ -140,9 +146,34 @@ export const extractOptions = z.object({
 
 export type ExtractOptions = z.output<typeof extractOptions>;
 
+const count = z.int().nonnegative();
+
+/** What an extract run did (src-main/engine/extract/run.ts). */
+export const extractResult = z.object({
+  alignmentsPath: z.string(),
+  outputDir: z.string(),
+  /** Frames (or photos) processed in this run. */
+  framesProcessed: count,
+  /** Frames already in the alignments file and skipped (`--skip-existing`). */
+  framesSkipped: count,
+  framesWithFaces: count,
+  facesFound: count,
+  facesWritten: count,
+  droppedByIdentity: count,
+  droppedBySize: count,
+  droppedByBlur: count,
+  elapsedMs: z.number(),
+  framesPerSecond: z.number(),
+  /** Threads that did the work (worker pipelines). */
+  workers: count.optional(),
+  /** Milliseconds per step over every frame and worker (decode, detect, model, blend, encode...). */
+  steps: z.record(z.string(), z.number()).optional(),
+});
+
 export const extractStage = defineStage({
   id: 'extract',
   title: 'Extract',
   summary: 'Find, align and save every face of a video, photo or folder, with an alignments file.',
   options: extractOptions,
+  result: extractResult,
 });

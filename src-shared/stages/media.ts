@@ -5,6 +5,7 @@
 import { defineStage, field } from '../options';
 import { z } from 'zod';
 
+/** x264's speed presets, fastest first: the one list of `--preset` choices (frames to video, convert). */
 export const X264_PRESETS = [
   'ultrafast',
   'superfast',
@@ -18,10 +19,104 @@ export const X264_PRESETS = [
 ] as const;
 export type X264Preset = (typeof X264_PRESETS)[number];
 
+const count = z.int().nonnegative();
+
+/** What `frames` wrote. */
+export const framesResult = z.object({
+  input: z.string(),
+  output: z.string(),
+  format: z.enum(['png', 'jpg']),
+  frames: count,
+  width: count,
+  height: count,
+  /** Frame indices written: start, end (exclusive), step. */
+  start: count,
+  end: count,
+  every: count,
+  firstFile: z.string(),
+  lastFile: z.string(),
+});
+
+/** What `video` wrote. */
+export const videoResult = z.object({
+  input: z.string(),
+  output: z.string(),
+  frames: count,
+  width: count,
+  height: count,
+  fps: z.string(),
+  crf: z.number(),
+  preset: z.string(),
+  pixFmt: z.enum(['yuv420p', 'yuv444p']),
+  audio: z.boolean(),
+  durationSec: z.number(),
+  sizeBytes: count,
+});
+
+/** What `probe` found: a video (ffprobe's facts, src-main/engine/media/probe.ts `VideoInfo`), a photo or a folder. */
+export const probeResult = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('video'),
+    path: z.string(),
+    /** ffprobe's format name, for example `mov,mp4,m4a,3gp,3g2,mj2`. */
+    container: z.string(),
+    sizeBytes: count,
+    /** Frame size as displayed, after rotation. */
+    width: count,
+    height: count,
+    /** Frame size as stored in the stream, before rotation. */
+    codedWidth: count,
+    codedHeight: count,
+    /** Clockwise rotation a player applies for display. */
+    rotation: z.union([z.literal(0), z.literal(90), z.literal(180), z.literal(270)]),
+    sampleAspectRatio: z.string(),
+    fps: z.number(),
+    fpsRational: z.string(),
+    rFrameRate: z.string(),
+    avgFrameRate: z.string(),
+    variableFrameRate: z.boolean(),
+    frameCount: count,
+    frameCountSource: z.enum(['packets', 'header', 'estimate']),
+    durationSec: z.number(),
+    startTimeSec: z.number(),
+    videoCodec: z.string(),
+    pixFmt: z.string(),
+    videoStreamIndex: count,
+    hasAudio: z.boolean(),
+    audioCodec: z.string().optional(),
+    audioChannels: z.number().optional(),
+    audioSampleRate: z.number().optional(),
+    audioStreamIndex: z.number().optional(),
+    tags: z.record(z.string(), z.string()),
+    sha256: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal('image'),
+    path: z.string(),
+    width: count,
+    height: count,
+    format: z.string(),
+    hasAlpha: z.boolean(),
+    orientation: z.number(),
+    sha256: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal('images'),
+    path: z.string(),
+    count,
+    firstFile: z.string(),
+    lastFile: z.string(),
+    width: count,
+    height: count,
+    hasAlpha: z.boolean(),
+  }),
+]);
+
 export const framesStage = defineStage({
   id: 'frames',
   title: 'Video to frames',
   summary: 'Write the frames of a video as numbered images (<video>_000000.png ...) in a folder.',
+  result: framesResult,
   options: z.object({
     input: field.path({ label: 'Video', help: 'Video file to read.', group: 'Input', short: 'i', pathKind: 'file' }),
     output: field.path({
@@ -75,6 +170,7 @@ export const videoStage = defineStage({
   id: 'video',
   title: 'Frames to video',
   summary: 'Encode a folder of images (natural order) into an H.264 MP4, optionally with the audio of a video.',
+  result: videoResult,
   options: z.object({
     input: field.path({
       label: 'Image folder',
@@ -131,6 +227,7 @@ export const probeStage = defineStage({
   id: 'probe',
   title: 'Probe media',
   summary: 'Show what a video, an image or a folder of images holds: size, rotation, frame rate, frame count, audio.',
+  result: probeResult,
   options: z.object({
     input: field.path({
       label: 'Media',

@@ -4,12 +4,12 @@
  * on the same model folder resumes from its last save.
  */
 import { z } from 'zod';
+import { BACKEND_CHOICES, TF_BACKENDS } from '../backends';
 import { defineStage, field } from '../options';
 import { saeTrainerOptions } from './train-sae';
 
 export const TRAINERS = ['original', 'lightweight', 'masked128', 'sae'] as const;
 export type TrainerName = (typeof TRAINERS)[number];
-export const TRAIN_BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 /** Loss functions of a loss list (`--loss mae:1,ssim:0.5`; src-main/engine/train/loss.ts). */
 export const TRAIN_LOSSES = ['mae', 'mse', 'ssim', 'ms-ssim'] as const;
 const LOSS_TERM = `(?:${TRAIN_LOSSES.join('|')})(?::(?:\\d+\\.?\\d*|\\.\\d+))?`;
@@ -17,10 +17,34 @@ const LOSS_TERM = `(?:${TRAIN_LOSSES.join('|')})(?::(?:\\d+\\.?\\d*|\\.\\d+))?`;
 export const LOSS_LIST = new RegExp(`^\\s*${LOSS_TERM}(?:\\s*[,+]\\s*${LOSS_TERM})*\\s*$`);
 export const LR_SCHEDULES = ['constant', 'cosine'] as const;
 
+const count = z.int().nonnegative();
+
+/** What a training session did (src-main/engine/train/trainer.ts). */
+export const trainResult = z.object({
+  trainer: z.string(),
+  backend: z.enum(TF_BACKENDS),
+  modelDir: z.string(),
+  startIteration: count,
+  iteration: count,
+  lossA: z.number(),
+  lossB: z.number(),
+  /** Mean EGs/s of this session (faces per second, both sides). */
+  egs: z.number(),
+  previewPath: z.string().optional(),
+  stopped: z.boolean(),
+  resumed: z.boolean(),
+  facesA: count,
+  facesB: count,
+  adamMode: z.enum(['device', 'host']),
+  /** Threads that computed gradients (gradient workers on the CPU backends, else 1). */
+  threads: count,
+});
+
 export const trainStage = defineStage({
   id: 'train',
   title: 'Train',
   summary: 'Train a face-swap model on two folders of aligned faces; resumes from the model folder.',
+  result: trainResult,
   options: z.object({
     inputA: field.path({
       label: 'Faces A',
@@ -205,7 +229,7 @@ export const trainStage = defineStage({
       label: 'Backend',
       help: 'Compute backend: auto picks the fastest available (tensorflow CUDA, WebGPU, wasm, cpu)',
       group: 'Hardware',
-      choices: TRAIN_BACKENDS,
+      choices: BACKEND_CHOICES,
       default: 'auto',
     }),
     threads: field.int({

@@ -4,9 +4,14 @@
  * the alignments file does not list.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
-import { parseAlignments, type AlignedFace, type Alignments } from '../../../src-shared/formats/alignments';
+import {
+  alignedFaceName,
+  parseAlignmentsText,
+  type AlignedFace,
+  type Alignments,
+} from '../../../src-shared/formats/alignments';
 import { alignFace } from '../face/align';
 import { DEFAULT_DETECT, FaceDetector } from '../face/detector';
 import { loadFaceModels } from '../face/human';
@@ -16,11 +21,9 @@ import type { RgbImage } from '../face/types';
 import { readImageRgb } from '../media/images';
 import type { FaceToSwap } from './frame';
 
-/** Same rule as extract's default (src-main/engine/extract/run.ts), without loading that module. */
-export function defaultAlignmentsPath(input: string, isDir: boolean): string {
-  return isDir ? join(input, 'alignments.json') : `${input}.alignments.json`;
-}
+export { defaultAlignmentsPath } from '../../../src-shared/formats/alignments';
 
+/** Reads the alignments file at `path` (a missing one is a 'not-found' error naming it). */
 export async function readAlignmentsFile(path: string): Promise<Alignments> {
   let text: string;
   try {
@@ -28,13 +31,7 @@ export async function readAlignmentsFile(path: string): Promise<Alignments> {
   } catch {
     throw new UserError('not-found', `${path}: no such alignments file`, path);
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new UserError('bad-file', `${path}: not a valid alignments file (not JSON)`, path);
-  }
-  return parseAlignments(data, path);
+  return parseAlignmentsText(text, path);
 }
 
 /** Throws 'mismatch' when the alignments were made from another source than `input`. */
@@ -67,11 +64,6 @@ export function checkAlignmentsSource(
       file,
     );
   }
-}
-
-/** File name extract gives the aligned PNG of a face (used when the alignments entry has no `file`). */
-export function alignedFaceName(stem: string, kind: 'video' | 'image' | 'folder', index: number, face: number): string {
-  return kind === 'video' ? `${stem}_${String(index).padStart(6, '0')}_${face}.png` : `${stem}_${face}.png`;
 }
 
 /** Keeps or drops a face by identity (--filter / --nfilter). */

@@ -12,6 +12,7 @@ import { UserError } from '../../../src-shared/errors';
 import {
   ALIGNMENTS_FORMAT,
   ALIGNMENTS_VERSION,
+  defaultAlignmentsPath,
   parseAlignments,
   type AlignedFace,
   type Alignments,
@@ -68,10 +69,6 @@ const DETECT_EVERY = 8;
 /** Descriptor refresh of a tracked face when filtering (processed frames). */
 const DESCRIPTOR_EVERY = 10;
 const SAVE_EVERY_MS = 3000;
-
-export function defaultAlignmentsPath(input: string, isDir: boolean): string {
-  return isDir ? join(input, 'alignments.json') : `${input}.alignments.json`;
-}
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 const r6 = (v: number) => Math.round(v * 1e6) / 1e6;

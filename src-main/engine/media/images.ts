@@ -3,17 +3,14 @@
  * alpha apart), and writing image sequences.
  */
 import { readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
+import { IMAGE_EXTENSIONS, isImageFile as isImagePath } from '../../../src-shared/files';
 import { checkInputFile, ensureDir } from './fs';
 
-/** Extensions read as still images (sharp's prebuilt libvips reads all of these). */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.jpe', '.webp', '.tif', '.tiff', '.avif', '.gif'] as const;
-
-export function isImagePath(path: string): boolean {
-  return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(path).toLowerCase());
-}
+/** Extensions read as still images (sharp's prebuilt libvips reads all of these): the one list, shared. */
+export { IMAGE_EXTENSIONS, isImageFile as isImagePath, stemOf } from '../../../src-shared/files';
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 
@@ -292,13 +289,6 @@ export async function writeImageSequence(
   }
   if (failure) throw failure;
   return written;
-}
-
-/** Stem of a path: `clip.mp4` -> `clip`. */
-export function stemOf(path: string): string {
-  const b = basename(path);
-  const e = extname(b);
-  return e ? b.slice(0, -e.length) : b;
 }
 
 /** Reads a photo as RGB24 with its EXIF orientation applied. */

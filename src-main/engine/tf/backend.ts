@@ -28,9 +28,12 @@ import {
 import { registerTrainingKernels } from './kernels';
 import { registerWebgpuFixes } from './webgpu-kernels';
 import { webgpuAdapterLikely } from './webgpu-probe';
+import { TF_BACKENDS, type TfBackendChoice, type TfBackendName } from '../../../src-shared/backends';
+import { settingBackend } from './setting';
 
-export type TfBackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
-export type TfBackendChoice = 'auto' | TfBackendName;
+export type { TfBackendChoice, TfBackendName } from '../../../src-shared/backends';
+
+export { configureTfBackend } from './setting';
 export type Tf = typeof tf;
 
 export interface BackendProbe {
@@ -190,8 +193,7 @@ interface GPULike {
 export async function availableBackends(
   purpose: TfPurpose = 'infer',
 ): Promise<{ probes: BackendProbe[]; chosen?: TfBackendName }> {
-  const names: TfBackendName[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
-  const list = await Promise.all(names.map((n) => probeBackend(n)));
+  const list = await Promise.all(TF_BACKENDS.map((n) => probeBackend(n)));
   return { probes: list, chosen: autoChoice(list, purpose) };
 }
 
@@ -224,9 +226,8 @@ export function autoChoice(list: readonly BackendProbe[], purpose: TfPurpose = '
  */
 export async function loadTf(opts: { backend?: TfBackendChoice; purpose?: TfPurpose } = {}): Promise<LoadedTf> {
   const purpose = opts.purpose ?? 'infer';
-  // `auto` follows the user's backend setting (the studio passes it to job workers as FSS_BACKEND).
-  const setting = process.env.FSS_BACKEND as TfBackendChoice | undefined;
-  const fromSetting = setting && ['tensorflow', 'webgpu', 'wasm', 'cpu'].includes(setting) ? setting : undefined;
+  // `auto` follows the user's backend setting (the studio's, configureTfBackend; the CLI's FSS_BACKEND).
+  const fromSetting = settingBackend();
   // A studio-wide webgpu setting does not apply to training (see TfPurpose); an explicit request is refused.
   const settingForPurpose = purpose === 'train' && fromSetting === 'webgpu' ? undefined : fromSetting;
   const want = opts.backend && opts.backend !== 'auto' ? opts.backend : (settingForPurpose ?? 'auto');
