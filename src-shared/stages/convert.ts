@@ -23,21 +23,6 @@ export type MaskCut = (typeof MASK_CUTS)[number];
 export const MASK_TYPES = [...MASK_REGIONS, ...MASK_CUTS] as const;
 /** Other spellings of a mask word. */
 export const MASK_ALIASES: Readonly<Record<string, MaskRegion>> = { hull: 'facehull' };
-/** The masks offered in pickers (any other '+' combination is accepted as well). */
-export const MASK_SUGGESTIONS = [
-  'facehull',
-  'facehull+hands',
-  'rect',
-  'facehullandrect',
-  'predicted',
-  'predicted+hands',
-  'segment',
-  'segment+hands',
-  'segment+facehull+hands',
-  'painted',
-  'painted+hands',
-] as const;
-
 /** A parsed `--mask`: the regions to intersect (in the order given, without repeats) and the cuts. */
 export interface MaskSpec {
   regions: MaskRegion[];

@@ -20,6 +20,7 @@ import type { Centering } from '../face/mean-face';
 import type { RgbImage } from '../face/types';
 import { readImageRgb } from '../media/images';
 import type { FaceToSwap } from './frame';
+import { createMaskInputs } from './occlusion';
 
 export { defaultAlignmentsPath } from '../../../src-shared/formats/alignments';
 
@@ -150,6 +151,11 @@ export interface FaceProviderOptions {
   centering?: Centering;
   /** Identity filter; faces it rejects count as `filtered`. */
   identity?: IdentityFilter;
+  /**
+   * `--mask`: the hands and mask PNGs it needs are attached to each face (convert/occlusion.ts); a face whose
+   * alignments name no PNG of a kind it needs counts as `skipped`.
+   */
+  mask?: string;
 }
 
 export async function createFaceProvider(o: FaceProviderOptions): Promise<FaceProvider> {
@@ -165,7 +171,13 @@ export async function createFaceProvider(o: FaceProviderOptions): Promise<FacePr
   const size = o.alignments?.settings.size ?? o.alignedSize ?? 256;
   const centering = (o.alignments?.settings.centering ?? o.centering ?? 'face') as Centering;
   let detector: FaceDetector | null = null;
-  const toSwap = (f: AlignedFace): FaceToSwap => ({ matrix: f.matrix, alignedSize: size, landmarks: f.landmarks68 });
+  const masks = o.mask ? createMaskInputs(o.mask, o.facesDir) : undefined;
+  const stored = new WeakMap<FaceToSwap, AlignedFace>();
+  const toSwap = (f: AlignedFace): FaceToSwap => {
+    const face = { matrix: f.matrix, alignedSize: size, landmarks: f.landmarks68 };
+    stored.set(face, f);
+    return face;
+  };
   const byIdentity = async (image: RgbImage, faces: FaceToSwap[]) => {
     if (!o.identity) return { kept: faces, filtered: 0 };
     const kept: FaceToSwap[] = [];
@@ -197,7 +209,10 @@ export async function createFaceProvider(o: FaceProviderOptions): Promise<FacePr
     async facesFor(key, stem, index, image) {
       const r = await unfiltered(key, stem, index, image);
       const { kept: faces, filtered } = await byIdentity(image, r.faces);
-      return { ...r, faces, filtered };
+      if (!masks) return { ...r, faces, filtered };
+      const masked: FaceToSwap[] = [];
+      for (const f of faces) if (await masks.attach(image, f, stored.get(f))) masked.push(f);
+      return { ...r, faces: masked, skipped: r.skipped + faces.length - masked.length, filtered };
     },
     dispose() {
       detector = null;

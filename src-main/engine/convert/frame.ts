@@ -16,6 +16,9 @@ export interface FaceToSwap {
   alignedSize: number;
   /** 68 landmarks in frame pixels. */
   landmarks: Point2[];
+  /** Occlusion masks for `--mask` (convert/occlusion.ts): passed to the blend as they are (see ModelFace). */
+  hands?: ModelFace['hands'];
+  alignedMasks?: ModelFace['alignedMasks'];
 }
 
 export interface ConvertedFrame {
@@ -53,6 +56,8 @@ export async function swapFaces(
       face: res.faces.subarray(k * so * so * 3, (k + 1) * so * so * 3),
       landmarks: f.landmarks,
       ...(predicted ? { predictedMask: predicted } : {}),
+      ...(f.hands ? { hands: f.hands } : {}),
+      ...(f.alignedMasks ? { alignedMasks: f.alignedMasks } : {}),
     };
   });
 }

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import { parseOptions } from '../../../src-shared/options';
-import { convertOptions, type ConvertOptions } from '../../../src-shared/stages/convert';
+import { convertOptions, maskIncludes, type ConvertOptions } from '../../../src-shared/stages/convert';
 import { openKeyedSource, type KeyedSource } from '../media/source';
 import type { RgbImage } from '../face/types';
 import type { ModelFace } from './blend';
@@ -79,6 +79,7 @@ export async function createPreviewer(
     kind: source.kind,
     ...(base.facesDir ? { facesDir: resolve(base.facesDir) } : {}),
     ...(identity ? { identity } : {}),
+    mask: base.mask,
   });
   let cached: { index: number; image: RgbImage; swapped: ModelFace[] } | null = null;
 
@@ -100,8 +101,8 @@ export async function createPreviewer(
     async preview(index, options = {}, opts = {}) {
       const t0 = performance.now();
       const o = parseOptions(convertOptions, { ...base, ...options });
-      if (o.mask === 'predicted' && !swapper.hasMask)
-        throw new UserError('bad-option', `--mask predicted: the ${swapper.trainer} model does not learn a mask`);
+      if (maskIncludes(o.mask, 'predicted') && !swapper.hasMask)
+        throw new UserError('bad-option', `--mask ${o.mask}: the ${swapper.trainer} model does not learn a mask`);
       let modelRan = false;
       if (!cached || cached.index !== index) {
         const f = await frameAt(index);

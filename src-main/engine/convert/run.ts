@@ -11,7 +11,7 @@ import { UserError } from '../../../src-shared/errors';
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import type { QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
-import { inRanges, parseFrameRanges, type ConvertOptions } from '../../../src-shared/stages/convert';
+import { inRanges, maskIncludes, parseFrameRanges, type ConvertOptions } from '../../../src-shared/stages/convert';
 import {
   openKeyedSource as openExtractSource,
   type KeyedFrame as SourceFrame,
@@ -147,11 +147,11 @@ export async function runConvert(
       `${options.model}: the last save does not load (damaged or cut short); using the backup save of iteration ${(swapper as LoadedSwapper).state.iteration}`,
     );
   }
-  if (options.mask === 'predicted' && !swapper.hasMask) {
+  if (maskIncludes(options.mask, 'predicted') && !swapper.hasMask) {
     if (!hooks.swapper) swapper.dispose();
     throw new UserError(
       'bad-option',
-      `--mask predicted: the ${swapper.trainer} model of ${options.model} does not learn a mask (use facehull, or a masked trainer)`,
+      `--mask ${options.mask}: the ${swapper.trainer} model of ${options.model} does not learn a mask (use facehull, or a masked trainer)`,
     );
   }
   const identity =
@@ -167,6 +167,7 @@ export async function runConvert(
     kind: source.kind,
     ...(options.facesDir ? { facesDir: resolve(options.facesDir) } : {}),
     ...(identity ? { identity } : {}),
+    mask: options.mask,
   });
   const blend = blendOptionsOf(options);
   const date = new Date().toISOString();
