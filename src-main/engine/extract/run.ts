@@ -27,7 +27,6 @@ import { acquireLock, lockFileFor } from '../util/lock';
 import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/face-png';
 import { alignFace } from '../face/align';
 import { blurScore } from '../face/blur';
-import { handMasksOf } from '../face/hands';
 import {
   DEFAULT_DETECT,
   FaceDetector,
@@ -133,6 +132,7 @@ async function extractLocked(
     everyN: options.everyN,
     smooth: options.smooth,
     alignEyes: options.alignEyes,
+    mirrorPass: options.mirrorPass,
   };
   let doc: Alignments | null = null;
   if (options.skipExisting) doc = await loadExisting(alignmentsPath, sha256, settings);
@@ -543,7 +543,6 @@ async function alignAndWrite(
     blur: r2(blur),
     ...(identity !== undefined ? { identity: Math.round(identity * 1e4) / 1e4 } : {}),
     ...(f.track ? { track: f.track.id } : {}),
-    ...(options.hands ? { masks: { hands: await handMasksOf(pyr.base, f.lm) } } : {}),
   };
   if (options.blurThreshold > 0 && blur < options.blurThreshold) {
     result.droppedByBlur++;
