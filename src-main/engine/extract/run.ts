@@ -27,6 +27,7 @@ import { acquireLock, lockFileFor } from '../util/lock';
 import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/face-png';
 import { alignFace } from '../face/align';
 import { blurScore } from '../face/blur';
+import { handMasksOf } from '../face/hands';
 import {
   DEFAULT_DETECT,
   FaceDetector,
@@ -543,6 +544,7 @@ async function alignAndWrite(
     blur: r2(blur),
     ...(identity !== undefined ? { identity: Math.round(identity * 1e4) / 1e4 } : {}),
     ...(f.track ? { track: f.track.id } : {}),
+    ...(options.hands ? { masks: { hands: await handMasksOf(pyr.base, f.lm) } } : {}),
   };
   if (options.blurThreshold > 0 && blur < options.blurThreshold) {
     result.droppedByBlur++;
