@@ -8,7 +8,6 @@ import { convertStage } from './convert';
 import { evaluateStage } from './evaluate';
 import { extractStage } from './extract';
 import { framesStage, probeStage, videoStage } from './media';
-import { segmentApplyStage, segmentTrainStage } from './segment';
 import { trainStage } from './train';
 
 export const stageDefs = [
@@ -19,8 +18,6 @@ export const stageDefs = [
   trainStage,
   convertStage,
   evaluateStage,
-  segmentTrainStage,
-  segmentApplyStage,
 ] as const;
 
 export type AnyStageDef = (typeof stageDefs)[number];
@@ -31,14 +28,6 @@ export type StageOptions<Id extends StageId> = z.output<StageDefOf<Id>['options'
 export type StageResult<Id extends StageId> = z.output<StageDefOf<Id>['result']>;
 /** The result of any stage, tagged by its stage (a job's `stage` and `result`). */
 export type AnyStageResult = { [Id in StageId]: StageResult<Id> }[StageId];
-
-export function isStageId(id: string): id is StageId {
-  return stageDefs.some((d) => d.id === id);
-}
-
-export function findStageDef(id: string): AnyStageDef | undefined {
-  return stageDefs.find((d) => d.id === id);
-}
 
 /**
  * The result of a job of stage `id` (undefined for a job of another stage or without a result). Results are

@@ -10,7 +10,7 @@ import { IMAGE_EXTENSIONS, isImageFile as isImagePath } from '../../../src-share
 import { checkInputFile, ensureDir } from './fs';
 
 /** Extensions read as still images (sharp's prebuilt libvips reads all of these): the one list, shared. */
-export { IMAGE_EXTENSIONS, isImageFile as isImagePath, stemOf } from '../../../src-shared/files';
+export { isImageFile as isImagePath, stemOf } from '../../../src-shared/files';
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
 

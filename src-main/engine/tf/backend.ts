@@ -32,8 +32,6 @@ import { TF_BACKENDS, type TfBackendChoice, type TfBackendName } from '../../../
 import { settingBackend } from './setting';
 
 export type { TfBackendChoice, TfBackendName } from '../../../src-shared/backends';
-
-export { configureTfBackend } from './setting';
 export type Tf = typeof tf;
 
 export interface BackendProbe {
