@@ -10,6 +10,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPreviewer } from '../../src-main/engine/convert/preview';
 import { runConvert } from '../../src-main/engine/convert/run';
 import { syntheticSwapper } from '../../src-main/engine/convert/swapper';
 import { detectHands, handHull } from '../../src-main/engine/face/hands';
@@ -113,4 +114,30 @@ describe.skipIf(!hasTestdata)('convert --mask rect+hands on the clip with a hand
     console.log(rows.join('\n'));
     expect(framesWithHand).toBeGreaterThanOrEqual(LAST - 1);
   }, 300_000);
+
+  it('the preview picks up +hands when the mask changes between calls (the model runs again for it)', async () => {
+    const input = inputs[0]!;
+    const hand = new Float32Array(input.width * input.height);
+    for (const h of await detectHands(input)) {
+      fillConvexPolygon(convexHull(handHull(h.keypoints, 0)), input.width, input.height, hand);
+    }
+    expect(hand.some((v) => v > 0)).toBe(true);
+    const previewer = await createPreviewer(
+      { input: videos.glassesHand, model: dir, mask: 'rect', erosion: -10, color: 'none' },
+      { swapper: syntheticSwapper({ kind: 'invert', coverage: 2.5 }) },
+    );
+    try {
+      const asImage = (r: { width: number; height: number; data: Buffer }): RgbImage => r;
+      const plain = await previewer.preview(0);
+      const cut = await previewer.preview(0, { mask: 'rect+hands' });
+      const again = await previewer.preview(0, { mask: 'rect+hands', blurSize: 8 });
+      expect(compare(asImage(plain), input, hand).psnr).toBeLessThan(30);
+      expect(cut.modelRan).toBe(true);
+      expect(compare(asImage(cut), input, hand).maxDiff).toBe(0);
+      expect(again.modelRan).toBe(false); // same needs: a re-blend
+      expect(compare(asImage(again), input, hand).maxDiff).toBe(0);
+    } finally {
+      previewer.dispose();
+    }
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import { parseOptions } from '../../../src-shared/options';
-import { convertOptions, maskIncludes, type ConvertOptions } from '../../../src-shared/stages/convert';
+import { convertOptions, maskIncludes, parseMaskSpec, type ConvertOptions } from '../../../src-shared/stages/convert';
 import { openKeyedSource, type KeyedSource } from '../media/source';
 import type { RgbImage } from '../face/types';
 import type { ModelFace } from './blend';
@@ -21,7 +21,7 @@ import {
   type FaceProvider,
 } from './faces';
 import { blendFaces, swapFaces } from './frame';
-import { loadSwapper } from './model-swapper';
+import { loadSwapper, swapDirection } from './model-swapper';
 import { createWatermark } from './output';
 import { blendOptionsOf } from './run';
 import type { FaceSwapper } from './swapper';
@@ -69,18 +69,27 @@ export async function createPreviewer(
   if (alignments) checkAlignmentsSource(alignments, alPath, { path: input, sha256: await source.sha256() });
   const swapper =
     hooks.swapper ??
-    (await loadSwapper(resolve(base.model), { direction: base.swapModel ? 'b2a' : 'a2b', backend: base.backend }));
+    (await loadSwapper(resolve(base.model), { direction: swapDirection(base.swapModel), backend: base.backend }));
   const identity =
     base.filter.length || base.nfilter.length
       ? await createIdentityFilter({ filter: base.filter, nfilter: base.nfilter, threshold: base.filterThreshold })
       : undefined;
-  const faces: FaceProvider = await createFaceProvider({
-    alignments,
-    kind: source.kind,
-    ...(base.facesDir ? { facesDir: resolve(base.facesDir) } : {}),
-    ...(identity ? { identity } : {}),
-    mask: base.mask,
-  });
+  // The faces come with what the mask needs (hands, mask PNGs: convert/occlusion.ts); a mask that needs other
+  // inputs than the last one gets a provider of its own and runs the model again.
+  const providerFor = (mask: string) =>
+    createFaceProvider({
+      alignments,
+      kind: source.kind,
+      ...(base.facesDir ? { facesDir: resolve(base.facesDir) } : {}),
+      ...(identity ? { identity } : {}),
+      mask,
+    });
+  const needsOf = (mask: string) => {
+    const spec = parseMaskSpec(mask);
+    return `${spec.hands}:${spec.regions.filter((r) => r === 'segment' || r === 'painted').join('+')}`;
+  };
+  let faces: FaceProvider = await providerFor(base.mask);
+  let facesNeed = needsOf(base.mask);
   let cached: { index: number; image: RgbImage; swapped: ModelFace[] } | null = null;
 
   async function frameAt(index: number): Promise<{ image: RgbImage; key: string; stem: string }> {
@@ -104,6 +113,12 @@ export async function createPreviewer(
       if (maskIncludes(o.mask, 'predicted') && !swapper.hasMask)
         throw new UserError('bad-option', `--mask ${o.mask}: the ${swapper.trainer} model does not learn a mask`);
       let modelRan = false;
+      if (needsOf(o.mask) !== facesNeed) {
+        faces.dispose();
+        faces = await providerFor(o.mask);
+        facesNeed = needsOf(o.mask);
+        cached = null;
+      }
       if (!cached || cached.index !== index) {
         const f = await frameAt(index);
         const found = await faces.facesFor(f.key, f.stem, index, f.image);
