@@ -145,9 +145,11 @@ describe.skipIf(!hasChromium || !hasTestdata)('mask editor in browser mode', () 
       .flatMap((f) => f.faces)
       .find((f) => f.file === first);
     expect(face?.masks?.painted).toBe(basename(maskFile));
-    // No face was added by the mask file (it is not a face).
+    // No face was added by the mask file (it is not a face); the one painted face can train the segment model.
     await page.getByTestId('mask-close').click();
     await poll(async () => grid.getAttribute('data-count')).toBe('3');
+    await poll(async () => page.getByTestId('faces-segment-train').innerText()).toBe('Train segment (1)');
+    expect(await page.getByTestId('faces-segment-train').isEnabled()).toBe(true);
   });
 
   it('after a reload, the painted overlay is on the tile and the editor opens on the saved mask', async () => {
