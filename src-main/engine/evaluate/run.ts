@@ -5,41 +5,111 @@
  * metrics.ts: nothing the trainer optimises. Definitions: docs/quality.md.
  */
 import { stat } from 'node:fs/promises';
+import { availableParallelism, freemem } from 'node:os';
 import { basename } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import { QUALITY_VERSION, qualityVerdict, type QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
 import type { EvaluateOptions } from '../../../src-shared/stages/evaluate';
-import { convexHull, fillConvexPolygon } from '../image/raster';
-import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, type MeshFace } from '../face/detector';
+import { DEFAULT_DETECT, FaceDetector } from '../face/detector';
 import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
-import type { BoxXYWH, Point2, RgbImage } from '../face/types';
-import { decodeFrames, type Frame } from '../media/decode';
+import type { Point2 } from '../face/types';
 import { isImagePath, listImages, readImage } from '../media/images';
 import { probeVideo } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import { writeJsonAtomic } from '../util/atomic-write';
-import {
-  angleDiff,
-  cosine,
-  expressionRatios,
-  laplacianVariance,
-  landmarkJitter,
-  meanDescriptor,
-  psnr,
-  ssim,
-  summarise,
-} from './metrics';
-import { poseFromLandmarks } from './pose';
-
-/** Mesh score accepted for the face of a swapped frame (found where the original face is). */
-const MIN_SWAPPED_MESH_SCORE = 0.5;
+import { RpcWorker } from '../util/worker-rpc';
+import { Measurer, type FrameMeasure, type MeasureRange, type MeasureSetup } from './measure';
+import type { MeasureWorkerApi, MeasureWorkerEvents } from './measure-worker';
+import { landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics';
 
 /** At most this many reference images per identity (evenly spread) go into its mean descriptor. */
 const MAX_REFERENCES = 40;
 
-export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promise<QualityReport> {
+/** Measured frames per range (measure.ts): long enough that the one priming frame costs little. */
+export const MEASURE_CHUNK = 64;
+/** Memory a measuring worker may take (tfjs wasm heap, face models, two decoded frames and their pyramids). */
+const WORKER_BYTES = 600 * 2 ** 20;
+
+/** Test and bench hooks: the number of workers (default: every core memory allows), the range length. */
+export interface EvaluateHooks {
+  workers?: number;
+  chunkFrames?: number;
+}
+
+function defaultWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(freemem() / WORKER_BYTES)));
+}
+
+/** Ranges of frames [0, total), one in `every`, `chunk` measured frames each, each primed by the frame before. */
+export function planRanges(total: number, every: number, chunk: number): MeasureRange[] {
+  const out: MeasureRange[] = [];
+  const step = chunk * every;
+  for (let s = 0, c = 0; s < total; s += step, c++)
+    out.push({ chunk: c, from: Math.max(0, s - every), start: s, end: Math.min(total, s + step), every });
+  return out;
+}
+
+/** Measures every range on `workers` threads (one: this thread); the frames come back in order. */
+async function measureAll(
+  setup: MeasureSetup,
+  ranges: MeasureRange[],
+  workers: number,
+  onFrame: () => void,
+  signal: AbortSignal,
+): Promise<FrameMeasure[]> {
+  const n = Math.max(1, Math.min(workers, ranges.length));
+  const apis: Array<{ measure(r: MeasureRange): Promise<FrameMeasure[]>; close(): Promise<void> }> = [];
+  if (n === 1) {
+    const m = new Measurer(onFrame, signal);
+    await m.init(setup);
+    apis.push({ measure: (r) => m.measure(r), close: async () => undefined });
+  } else {
+    for (let i = 0; i < n; i++) {
+      const w = new RpcWorker<MeasureWorkerApi, MeasureWorkerEvents>(new URL('./measure-worker.ts', import.meta.url), {
+        name: 'quality report worker',
+        onEvent: (name) => {
+          if (name === 'frame') onFrame();
+        },
+      });
+      apis.push({ measure: (r) => w.call('measure', r), close: () => w.close() });
+      await w.call('init', setup).catch(async (e: unknown) => {
+        await Promise.all(apis.map((a) => a.close()));
+        throw e;
+      });
+    }
+  }
+  const abort = () => void Promise.all(apis.map((a) => a.close()));
+  signal.addEventListener('abort', abort, { once: true });
+  const out: FrameMeasure[][] = [];
+  let next = 0;
+  try {
+    await Promise.all(
+      apis.map(async (a) => {
+        for (;;) {
+          throwIfCancelled(signal);
+          const r = ranges[next++];
+          if (!r) return;
+          out[r.chunk] = await a.measure(r);
+        }
+      }),
+    );
+  } catch (e) {
+    throwIfCancelled(signal);
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', abort);
+    await Promise.all(apis.map((a) => a.close()));
+  }
+  return out.flat();
+}
+
+export async function runEvaluate(
+  o: EvaluateOptions,
+  ctx: StageContext,
+  hooks: EvaluateHooks = {},
+): Promise<QualityReport> {
   const [origInfo, swapInfo] = await Promise.all([probeVideo(o.original), probeVideo(o.swapped)]);
   if (
     Math.abs(origInfo.frameCount - swapInfo.frameCount) > 1 ||
@@ -87,115 +157,85 @@ export async function runEvaluate(o: EvaluateOptions, ctx: StageContext): Promis
   const flickerS: number[] = [];
   let measured = 0;
   let withBoth = 0;
-  let prevO: MeshFace | undefined;
-  let prevFrames: { o: Frame; s: Frame; box: BoxXYWH } | undefined;
 
-  const origIt = decodeFrames(o.original, { signal: ctx.signal });
-  const swapIt = decodeFrames(o.swapped, { signal: ctx.signal });
-  try {
-    for (let i = 0; i < total; i++) {
-      throwIfCancelled(ctx.signal);
-      const [a, b] = await Promise.all([origIt.next(), swapIt.next()]);
-      if (a.done || b.done) break;
-      if (i % o.everyN !== 0) continue;
-      measured++;
-      // Found (and tracked) in the original; then both faces are measured by the mesh in that same region, so an
-      // unmodified frame measures exactly like the original.
-      // One pyramid per frame: detection, mesh and descriptor share its halvings.
-      const pyrO = new ImagePyramid(rgb(a.value));
-      const pyrS = new ImagePyramid(rgb(b.value));
-      const found = await findFace(detector, pyrO, prevO);
-      prevO = found;
-      const fo = found ? await faceAt(detector, pyrO, found) : undefined;
-      const fs = found ? await faceAt(detector, pyrS, found) : undefined;
-      const row: QualityReport['perFrame'][number] = {
-        frame: i,
-        similarityToTarget: null,
-        poseErrorDeg: null,
-        expressionError: null,
-        sharpness: null,
-      };
-      if (fo) {
-        // Sharpness and the detector's confidence are measured wherever the original has a face, so a swap too
-        // blurry for the mesh to find still counts (as blurry, unrecognised).
-        const [vo, vs] = hullSharpness(a.value, b.value, fo.landmarks68);
-        lapO.push(vo);
-        lapS.push(vs);
-        const ratio = vo > 0 ? vs / vo : NaN;
-        sharpRatio.push(ratio);
-        if (Number.isFinite(ratio)) row.sharpness = ratio;
-        detO.push(await detector.verifyScore(pyrO, fo.mesh));
-        detS.push(await detector.verifyScore(pyrS, fo.mesh));
-      }
-      if (fo && fs) {
-        withBoth++;
-        const d = await detector.descriptor(pyrS, fs);
-        const st = cosine(d, tgtMean);
-        const ss = cosine(d, srcMean);
-        simT.push(st);
-        simS.push(ss);
-        margin.push(st - ss);
-        if (st > ss) retrieved++;
-        const po = poseFromLandmarks(fo.landmarks68);
-        const ps = poseFromLandmarks(fs.landmarks68);
-        const dy = Math.abs(angleDiff(ps.yaw, po.yaw));
-        const dp = Math.abs(angleDiff(ps.pitch, po.pitch));
-        const dr = Math.abs(angleDiff(ps.roll, po.roll));
-        yaw.push(dy);
-        pitch.push(dp);
-        roll.push(dr);
-        poseErr.push((dy + dp + dr) / 3);
-        const eo = expressionRatios(fo.landmarks68);
-        const es = expressionRatios(fs.landmarks68);
-        const [dm, de, db] = [
-          Math.abs(es.mouth - eo.mouth),
-          Math.abs(es.eyes - eo.eyes),
-          Math.abs(es.brows - eo.brows),
-        ];
-        mouth.push(dm);
-        eyes.push(de);
-        brows.push(db);
-        exprErr.push((dm + de + db) / 3);
-        Object.assign(row, {
-          similarityToTarget: st,
-          poseErrorDeg: (dy + dp + dr) / 3,
-          expressionError: (dm + de + db) / 3,
-        });
-        if (o.everyN === 1) {
-          origTrack.push(fo.landmarks68);
-          swapTrack.push(fs.landmarks68);
-          if (origTrack.length >= 2) {
-            jitterO.push(...landmarkJitter(origTrack.slice(-2)));
-            jitterS.push(...landmarkJitter(swapTrack.slice(-2)));
-          }
-          if (prevFrames) {
-            const box = prevFrames.box;
-            flickerO.push(boxFlicker(prevFrames.o, a.value, box));
-            flickerS.push(boxFlicker(prevFrames.s, b.value, box));
-          }
-          prevFrames = { o: a.value, s: b.value, box: fo.box };
-        }
-      } else {
-        origTrack.length = 0;
-        swapTrack.length = 0;
-        prevFrames = undefined;
-      }
-      perFrame.push(row);
-      const rate = meter.update(i + 1, Date.now());
-      ctx.progress({
-        stage: 'evaluate',
-        fraction: 0.05 + (0.9 * (i + 1)) / total,
-        title: 'Measuring frames',
-        done: i + 1,
-        total,
-        rate,
-        rateUnit: 'frames/s',
-        etaMs: meter.etaMs(total - i - 1),
-      });
+  // The frames are measured in ranges on N threads (measure.ts); the statistics are summed here, in frame order.
+  let done = 0;
+  const onFrame = () => {
+    done++;
+    const at = Math.min(total, done * o.everyN);
+    ctx.progress({
+      stage: 'evaluate',
+      fraction: 0.05 + (0.9 * at) / total,
+      title: 'Measuring frames',
+      done: at,
+      total,
+      rate: meter.update(at, Date.now()),
+      rateUnit: 'frames/s',
+      etaMs: meter.etaMs(total - at),
+    });
+  };
+  const results = await measureAll(
+    { original: o.original, swapped: o.swapped, srcMean, tgtMean },
+    planRanges(total, o.everyN, hooks.chunkFrames ?? MEASURE_CHUNK),
+    hooks.workers ?? defaultWorkers(),
+    onFrame,
+    ctx.signal,
+  );
+  for (const m of results) {
+    measured++;
+    const row: QualityReport['perFrame'][number] = {
+      frame: m.frame,
+      similarityToTarget: null,
+      poseErrorDeg: null,
+      expressionError: null,
+      sharpness: null,
+    };
+    if (m.orig) {
+      lapO.push(m.orig.lapO);
+      lapS.push(m.orig.lapS);
+      const ratio = m.orig.lapO > 0 ? m.orig.lapS / m.orig.lapO : NaN;
+      sharpRatio.push(ratio);
+      if (Number.isFinite(ratio)) row.sharpness = ratio;
+      detO.push(m.orig.detO);
+      detS.push(m.orig.detS);
     }
-  } finally {
-    await origIt.return(undefined);
-    await swapIt.return(undefined);
+    const b = m.both;
+    if (b) {
+      withBoth++;
+      simT.push(b.st);
+      simS.push(b.ss);
+      margin.push(b.st - b.ss);
+      if (b.st > b.ss) retrieved++;
+      yaw.push(b.dy);
+      pitch.push(b.dp);
+      roll.push(b.dr);
+      poseErr.push((b.dy + b.dp + b.dr) / 3);
+      mouth.push(b.dm);
+      eyes.push(b.de);
+      brows.push(b.db);
+      exprErr.push((b.dm + b.de + b.db) / 3);
+      Object.assign(row, {
+        similarityToTarget: b.st,
+        poseErrorDeg: (b.dy + b.dp + b.dr) / 3,
+        expressionError: (b.dm + b.de + b.db) / 3,
+      });
+      if (o.everyN === 1) {
+        origTrack.push(b.lmO);
+        swapTrack.push(b.lmS);
+        if (origTrack.length >= 2) {
+          jitterO.push(...landmarkJitter(origTrack.slice(-2)));
+          jitterS.push(...landmarkJitter(swapTrack.slice(-2)));
+        }
+        if (b.flicker) {
+          flickerO.push(b.flicker[0]);
+          flickerS.push(b.flicker[1]);
+        }
+      }
+    } else {
+      origTrack.length = 0;
+      swapTrack.length = 0;
+    }
+    perFrame.push(row);
   }
   if (withBoth === 0) throw new UserError('no-faces', `${o.original}: no frame with a face in both videos`, o.original);
 
@@ -261,76 +301,6 @@ function median(values: readonly number[]): number {
   if (v.length === 0) return NaN;
   const m = v.length >> 1;
   return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
-}
-
-/** Variance of the Laplacian of the original and the swapped frame inside the hull of the original's landmarks. */
-function hullSharpness(orig: Frame, swapped: Frame, landmarks: readonly Point2[]): [number, number] {
-  // Only the hull's box (plus the Laplacian's one-pixel border) is cropped and measured.
-  const xs = landmarks.map((p) => p[0]);
-  const ys = landmarks.map((p) => p[1]);
-  const x0 = Math.max(0, Math.floor(Math.min(...xs)) - 1);
-  const y0 = Math.max(0, Math.floor(Math.min(...ys)) - 1);
-  const x1 = Math.min(orig.width, Math.ceil(Math.max(...xs)) + 2);
-  const y1 = Math.min(orig.height, Math.ceil(Math.max(...ys)) + 2);
-  const w = x1 - x0;
-  const h = y1 - y0;
-  if (w < 3 || h < 3) return [NaN, NaN];
-  const mask = fillConvexPolygon(convexHull(landmarks.map((p) => [p[0] - x0, p[1] - y0] as Point2)), w, h);
-  const crop = (f: Frame) => {
-    const out = new Uint8Array(w * h * 3);
-    for (let y = 0; y < h; y++)
-      out.set(f.data.subarray(((y0 + y) * f.width + x0) * 3, ((y0 + y) * f.width + x1) * 3), y * w * 3);
-    return out;
-  };
-  return [laplacianVariance(crop(orig), w, h, mask), laplacianVariance(crop(swapped), w, h, mask)];
-}
-
-function rgb(f: Frame): RgbImage {
-  return { width: f.width, height: f.height, data: f.data };
-}
-
-/** The largest face of a frame (or the one overlapping `near`), tracked from the previous frame when possible. */
-async function findFace(
-  detector: FaceDetector,
-  pyr: ImagePyramid,
-  prev: MeshFace | undefined,
-  near?: BoxXYWH,
-): Promise<MeshFace | undefined> {
-  if (prev) {
-    const t = await detector.track(pyr, prev, DEFAULT_DETECT);
-    if (t && (!near || overlapOfSmaller(t.box, near) > 0.3)) return t;
-  }
-  const faces = await detector.detect(pyr, DEFAULT_DETECT);
-  const pool = near ? faces.filter((f) => overlapOfSmaller(f.box, near) > 0.3) : faces;
-  return pool.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
-}
-
-/**
- * The swapped frame's face where the original's is: the mesh is predicted in exactly the original face's region
- * (so an unmodified frame gives the original's landmarks), with a low bar on the mesh score, since a swapped
- * (possibly still blurry) face is there by construction; a fresh detection is the fallback.
- */
-async function faceAt(detector: FaceDetector, pyr: ImagePyramid, original: MeshFace): Promise<MeshFace | undefined> {
-  const m = await detector.meshAt(pyr, original.roi);
-  if (m && m.score >= MIN_SWAPPED_MESH_SCORE) return detector.toFace(m.mesh, original.detScore, m.score, original.roi);
-  return findFace(detector, pyr, undefined, original.box);
-}
-
-/** Mean absolute change (8-bit levels) between two frames inside a box. */
-function boxFlicker(prev: Frame, next: Frame, box: BoxXYWH): number {
-  const x0 = Math.max(0, Math.floor(box[0]));
-  const y0 = Math.max(0, Math.floor(box[1]));
-  const x1 = Math.min(prev.width, Math.ceil(box[0] + box[2]));
-  const y1 = Math.min(prev.height, Math.ceil(box[1] + box[3]));
-  let s = 0;
-  let n = 0;
-  for (let y = y0; y < y1; y++) {
-    for (let i = (y * prev.width + x0) * 3; i < (y * prev.width + x1) * 3; i++) {
-      s += Math.abs((prev.data[i] as number) - (next.data[i] as number));
-      n++;
-    }
-  }
-  return n ? s / n : 0;
 }
 
 /** Mean descriptor of an identity from photos or aligned faces (files or folders). */

@@ -54,6 +54,8 @@ export interface TrackerOptions {
   detect: DetectOptions;
   smooth: boolean;
   detectEvery: number;
+  /** Adds the time of detection passes (`detect`) and of tracking meshes (`landmarks`), ms. */
+  steps?: Record<string, number>;
 }
 
 /** Mean absolute difference of two 32x32 grey thumbnails, 0..255. */
@@ -98,8 +100,11 @@ export class FaceTracker {
     const cut = this.sceneCut(pyr);
     if (cut) this.tracks = [];
     const kept: Track[] = [];
+    const steps = this.opts.steps;
     for (const t of this.tracks) {
+      const t0 = performance.now();
       const f = await this.detector.track(pyr, t.face, this.opts.detect);
+      if (steps) steps.landmarks = (steps.landmarks ?? 0) + performance.now() - t0;
       if (!f) continue;
       t.face = f;
       t.hits++;
@@ -115,11 +120,13 @@ export class FaceTracker {
       // pass in TILE_EVERY; with no face tracked, always.
       const tiles = this.tracks.length === 0 || this.detections % TILE_EVERY === 0;
       this.detections++;
+      const t0 = performance.now();
       const found = await this.detector.detect(pyr, {
         ...this.opts.detect,
         tiles,
         minMeshScore: Math.min(this.opts.detect.minMeshScore, VIDEO_MIN_MESH_SCORE),
       });
+      if (steps) steps.detect = (steps.detect ?? 0) + performance.now() - t0;
       for (const f of found) {
         if (this.tracks.some((t) => boxIou(t.face.box, f.box) > 0.3)) continue;
         this.tracks.push({

@@ -1,0 +1,218 @@
+/**
+ * The frame measurements of the quality report (run.ts) over a range of frames: the original's face found and
+ * tracked, both faces measured by the mesh in its region, identity, pose, expression, sharpness, detector scores,
+ * and the frame-to-frame flicker. A range starts one measured frame early (not reported) so that its first frame
+ * is tracked and has a previous frame, as it would in one pass; ranges are fixed by the clip alone, so any number
+ * of workers (measure-worker.ts) reports what one does. The running statistics are summed in run.ts, in order.
+ */
+import { convexHull, fillConvexPolygon } from '../image/raster';
+import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, type MeshFace } from '../face/detector';
+import { loadFaceModels } from '../face/human';
+import { ImagePyramid } from '../face/image';
+import type { BoxXYWH, Point2, RgbImage } from '../face/types';
+import { decodeFrames, type Frame } from '../media/decode';
+import { throwIfCancelled } from '../stage';
+import { angleDiff, cosine, expressionRatios, laplacianVariance } from './metrics';
+import { poseFromLandmarks } from './pose';
+
+/** Mesh score accepted for the face of a swapped frame (found where the original face is). */
+const MIN_SWAPPED_MESH_SCORE = 0.5;
+
+/** Frames [from, end), one in `every`; those before `start` only prime the tracking. */
+export interface MeasureRange {
+  chunk: number;
+  from: number;
+  start: number;
+  end: number;
+  every: number;
+}
+
+export interface MeasureSetup {
+  original: string;
+  swapped: string;
+  srcMean: number[];
+  tgtMean: number[];
+}
+
+/** One measured frame. */
+export interface FrameMeasure {
+  frame: number;
+  /** Where the original has a face: sharpness (Laplacian variances) and detector scores. */
+  orig?: { lapO: number; lapS: number; detO: number; detS: number };
+  /** Where both have one. */
+  both?: {
+    st: number;
+    ss: number;
+    dy: number;
+    dp: number;
+    dr: number;
+    dm: number;
+    de: number;
+    db: number;
+    lmO: Point2[];
+    lmS: Point2[];
+    /** Flicker against the previous frame (every frame measured, previous frame with both faces). */
+    flicker?: [number, number];
+  };
+}
+
+export class Measurer {
+  private detector: FaceDetector | null = null;
+  private setup: MeasureSetup | null = null;
+
+  constructor(
+    private readonly onFrame: () => void,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  async init(setup: MeasureSetup): Promise<void> {
+    this.setup = setup;
+    this.detector = new FaceDetector(await loadFaceModels());
+  }
+
+  async measure(r: MeasureRange): Promise<FrameMeasure[]> {
+    const detector = this.detector,
+      s = this.setup;
+    if (!detector || !s) throw new Error('measurer used before init');
+    const sig = this.signal ? { signal: this.signal } : {};
+    const origIt = decodeFrames(s.original, { start: r.from, end: r.end, every: r.every, ...sig });
+    const swapIt = decodeFrames(s.swapped, { start: r.from, end: r.end, every: r.every, ...sig });
+    const out: FrameMeasure[] = [];
+    let prevO: MeshFace | undefined;
+    let prevFrames: { o: Frame; s: Frame; box: BoxXYWH } | undefined;
+    try {
+      for (;;) {
+        if (this.signal) throwIfCancelled(this.signal);
+        const [a, b] = await Promise.all([origIt.next(), swapIt.next()]);
+        if (a.done || b.done) break;
+        const i = a.value.index;
+        // Found (and tracked) in the original; then both faces are measured by the mesh in that same region, so
+        // an unmodified frame measures exactly like the original. One pyramid per frame: detection, mesh and
+        // descriptor share its halvings.
+        const pyrO = new ImagePyramid(rgb(a.value));
+        const pyrS = new ImagePyramid(rgb(b.value));
+        const found = await findFace(detector, pyrO, prevO);
+        prevO = found;
+        const fo = found ? await faceAt(detector, pyrO, found) : undefined;
+        const fs = found ? await faceAt(detector, pyrS, found) : undefined;
+        const m: FrameMeasure = { frame: i };
+        if (fo) {
+          // Sharpness and the detector's confidence are measured wherever the original has a face, so a swap too
+          // blurry for the mesh to find still counts (as blurry, unrecognised).
+          const [lapO, lapS] = hullSharpness(a.value, b.value, fo.landmarks68);
+          m.orig = {
+            lapO,
+            lapS,
+            detO: await detector.verifyScore(pyrO, fo.mesh),
+            detS: await detector.verifyScore(pyrS, fo.mesh),
+          };
+        }
+        if (fo && fs) {
+          const d = await detector.descriptor(pyrS, fs);
+          const po = poseFromLandmarks(fo.landmarks68);
+          const ps = poseFromLandmarks(fs.landmarks68);
+          const eo = expressionRatios(fo.landmarks68);
+          const es = expressionRatios(fs.landmarks68);
+          m.both = {
+            st: cosine(d, s.tgtMean),
+            ss: cosine(d, s.srcMean),
+            dy: Math.abs(angleDiff(ps.yaw, po.yaw)),
+            dp: Math.abs(angleDiff(ps.pitch, po.pitch)),
+            dr: Math.abs(angleDiff(ps.roll, po.roll)),
+            dm: Math.abs(es.mouth - eo.mouth),
+            de: Math.abs(es.eyes - eo.eyes),
+            db: Math.abs(es.brows - eo.brows),
+            lmO: fo.landmarks68,
+            lmS: fs.landmarks68,
+          };
+          if (r.every === 1) {
+            if (prevFrames) {
+              const box = prevFrames.box;
+              m.both.flicker = [boxFlicker(prevFrames.o, a.value, box), boxFlicker(prevFrames.s, b.value, box)];
+            }
+            prevFrames = { o: a.value, s: b.value, box: fo.box };
+          }
+        } else {
+          prevFrames = undefined;
+        }
+        if (i < r.start) continue;
+        out.push(m);
+        this.onFrame();
+      }
+    } finally {
+      await origIt.return(undefined);
+      await swapIt.return(undefined);
+    }
+    return out;
+  }
+}
+
+/** Variance of the Laplacian of the original and the swapped frame inside the hull of the original's landmarks. */
+function hullSharpness(orig: Frame, swapped: Frame, landmarks: readonly Point2[]): [number, number] {
+  // Only the hull's box (plus the Laplacian's one-pixel border) is cropped and measured.
+  const xs = landmarks.map((p) => p[0]);
+  const ys = landmarks.map((p) => p[1]);
+  const x0 = Math.max(0, Math.floor(Math.min(...xs)) - 1);
+  const y0 = Math.max(0, Math.floor(Math.min(...ys)) - 1);
+  const x1 = Math.min(orig.width, Math.ceil(Math.max(...xs)) + 2);
+  const y1 = Math.min(orig.height, Math.ceil(Math.max(...ys)) + 2);
+  const w = x1 - x0;
+  const h = y1 - y0;
+  if (w < 3 || h < 3) return [NaN, NaN];
+  const mask = fillConvexPolygon(convexHull(landmarks.map((p) => [p[0] - x0, p[1] - y0] as Point2)), w, h);
+  const crop = (f: Frame) => {
+    const out = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++)
+      out.set(f.data.subarray(((y0 + y) * f.width + x0) * 3, ((y0 + y) * f.width + x1) * 3), y * w * 3);
+    return out;
+  };
+  return [laplacianVariance(crop(orig), w, h, mask), laplacianVariance(crop(swapped), w, h, mask)];
+}
+
+function rgb(f: Frame): RgbImage {
+  return { width: f.width, height: f.height, data: f.data };
+}
+
+/** The largest face of a frame (or the one overlapping `near`), tracked from the previous frame when possible. */
+async function findFace(
+  detector: FaceDetector,
+  pyr: ImagePyramid,
+  prev: MeshFace | undefined,
+  near?: BoxXYWH,
+): Promise<MeshFace | undefined> {
+  if (prev) {
+    const t = await detector.track(pyr, prev, DEFAULT_DETECT);
+    if (t && (!near || overlapOfSmaller(t.box, near) > 0.3)) return t;
+  }
+  const faces = await detector.detect(pyr, DEFAULT_DETECT);
+  const pool = near ? faces.filter((f) => overlapOfSmaller(f.box, near) > 0.3) : faces;
+  return pool.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
+}
+
+/**
+ * The swapped frame's face where the original's is: the mesh is predicted in exactly the original face's region
+ * (so an unmodified frame gives the original's landmarks), with a low bar on the mesh score, since a swapped
+ * (possibly still blurry) face is there by construction; a fresh detection is the fallback.
+ */
+async function faceAt(detector: FaceDetector, pyr: ImagePyramid, original: MeshFace): Promise<MeshFace | undefined> {
+  const m = await detector.meshAt(pyr, original.roi);
+  if (m && m.score >= MIN_SWAPPED_MESH_SCORE) return detector.toFace(m.mesh, original.detScore, m.score, original.roi);
+  return findFace(detector, pyr, undefined, original.box);
+}
+
+/** Mean absolute change (8-bit levels) between two frames inside a box. */
+function boxFlicker(prev: Frame, next: Frame, box: BoxXYWH): number {
+  const x0 = Math.max(0, Math.floor(box[0]));
+  const y0 = Math.max(0, Math.floor(box[1]));
+  const x1 = Math.min(prev.width, Math.ceil(box[0] + box[2]));
+  const y1 = Math.min(prev.height, Math.ceil(box[1] + box[3]));
+  let s = 0;
+  let n = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let i = (y * prev.width + x0) * 3; i < (y * prev.width + x1) * 3; i++) {
+      s += Math.abs((prev.data[i] as number) - (next.data[i] as number));
+      n++;
+    }
+  }
+  return n ? s / n : 0;
+}
