@@ -118,13 +118,6 @@ export const trainStage = defineStage({
       default: 250,
       min: 0,
     }),
-    previewEverySeconds: field.int({
-      label: 'Preview every (seconds)',
-      help: 'Also write the preview grid every N seconds of training (0 = by iterations only); a CPU iteration can take seconds',
-      group: 'Preview',
-      default: 0,
-      min: 0,
-    }),
     previewDir: field.optionalPath({
       label: 'Preview folder',
       help: 'Where preview.png is written (default: the model folder)',
