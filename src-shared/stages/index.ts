@@ -8,7 +8,6 @@ import { convertStage } from './convert';
 import { evaluateStage } from './evaluate';
 import { extractStage } from './extract';
 import { framesStage, probeStage, videoStage } from './media';
-import { segmentApplyStage, segmentTrainStage } from './segment';
 import { trainStage } from './train';
 
 export const stageDefs = [
@@ -19,8 +18,6 @@ export const stageDefs = [
   trainStage,
   convertStage,
   evaluateStage,
-  segmentTrainStage,
-  segmentApplyStage,
 ] as const;
 
 export type AnyStageDef = (typeof stageDefs)[number];

@@ -1,6 +1,6 @@
 /**
  * `loadSwapper`: a trained model folder as a FaceSwapper, through the train engine's `loadFaceModel`. Faces of
- * identity A become B by default (shared encoder, then decoder B); `direction: 'b2a'` uses decoder A.
+ * identity A become B by default (shared encoder, then decoder B); `direction: 'b-to-a'` uses decoder A.
  * Errors are one line naming the folder: missing folder, a folder without a Faceswap Studio model (for example
  * a Python faceswap model), a trainer this app does not know, or weights that do not fit the trainer.
  */
@@ -9,13 +9,20 @@ import { join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import { MODEL_STATE_FILE, type ModelState } from '../../../src-shared/formats/model-state';
 import type { TfBackendChoice } from '../tf/backend';
-import { hasModel, readModelFiles } from '../train/model-io';
+import { hasModel, readModelWeights } from '../train/model-io';
 import { trainers } from '../train/models/index';
-import { loadFaceModel } from '../train/predict';
+import { loadFaceModel, type Direction } from '../train/predict';
 import type { FaceSwapper } from './swapper';
 
+/** The direction of a swap: A's faces become B (`a-to-b`, the default) or, with `--swap-model`, B's become A. */
+export type SwapDirection = Extract<Direction, 'a-to-b' | 'b-to-a'>;
+
+export function swapDirection(swapModel: boolean): SwapDirection {
+  return swapModel ? 'b-to-a' : 'a-to-b';
+}
+
 export interface LoadSwapperOptions {
-  direction: 'a2b' | 'b2a';
+  direction: SwapDirection;
   backend?: TfBackendChoice;
 }
 
@@ -46,7 +53,9 @@ export async function checkModelFolder(dir: string): Promise<void> {
 export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promise<LoadedSwapper> {
   await checkModelFolder(dir);
   const file = join(dir, MODEL_STATE_FILE);
-  const { state, from } = await readModelFiles(dir);
+  // Read and hashed once, without the optimizer file (inference never needs it); the model is built from it.
+  const files = await readModelWeights(dir);
+  const { state, from } = files;
   if (!(state.trainer in trainers)) {
     throw new UserError(
       'mismatch',
@@ -54,8 +63,8 @@ export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promis
       file,
     );
   }
-  const m = await loadFaceModel(dir, { backend: opts.backend ?? 'auto' });
-  const direction = opts.direction === 'a2b' ? 'a-to-b' : 'b-to-a';
+  const m = await loadFaceModel(dir, { backend: opts.backend ?? 'auto', files });
+  const { direction } = opts;
   return {
     state,
     from,

@@ -29,7 +29,7 @@ import {
   readAlignmentsFile,
 } from './faces';
 import { convertFrame } from './frame';
-import { checkModelFolder, loadSwapper, type LoadedSwapper } from './model-swapper';
+import { checkModelFolder, loadSwapper, swapDirection, type LoadedSwapper } from './model-swapper';
 import {
   checkOutputWritable,
   commitOutput,
@@ -138,7 +138,7 @@ export async function runConvert(
   const swapper =
     hooks.swapper ??
     (await loadSwapper(resolve(options.model), {
-      direction: options.swapModel ? 'b2a' : 'a2b',
+      direction: swapDirection(options.swapModel),
       backend: options.backend,
     }));
   if (!hooks.swapper && (swapper as LoadedSwapper).from === 'backup') {

@@ -130,8 +130,6 @@ async function imagesSource(path: string, files: string[]): Promise<ImagesSource
   };
 }
 
-const IMAGE_EXT = /\.(jpe?g|png|webp|bmp|tiff?|gif|avif)$/i;
-
 export interface KeyedFrame {
   /** Alignments key: frame index for video, file name for photos. */
   key: string;
@@ -174,7 +172,7 @@ export async function openKeyedSource(path: string, signal: AbortSignal): Promis
     throw new UserError('not-found', `${path}: no such file or folder`, path);
   }
   if (st.isDirectory()) {
-    const names = (await readdir(path)).filter((n) => IMAGE_EXT.test(n)).sort(naturalCompare);
+    const names = (await readdir(path)).filter((n) => isImagePath(n)).sort(naturalCompare);
     if (names.length === 0) throw new UserError('no-images', `${path}: the folder holds no image file`, path);
     return {
       kind: 'folder',
@@ -194,7 +192,7 @@ export async function openKeyedSource(path: string, signal: AbortSignal): Promis
       },
     };
   }
-  if (IMAGE_EXT.test(path)) {
+  if (isImagePath(path)) {
     const name = basename(path);
     return {
       kind: 'image',

@@ -8,6 +8,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import { isMaskFile } from '../../../src-shared/formats/face-masks';
+import { isImageFile } from '../../../src-shared/files';
 import {
   PROJECT_FILE,
   PROJECT_VERSION,
@@ -116,13 +117,12 @@ export function facesDir(dir: string, side: Side): string {
   return join(dir, projectFolders.faces(side));
 }
 
-const FACE_RE = /\.(png|jpe?g)$/i;
 const collator = new Intl.Collator(undefined, { numeric: true });
 
 /** The aligned face files of one identity, in natural order. */
 export async function listFaces(dir: string, side: Side): Promise<string[]> {
   const names = await readdir(facesDir(dir, side)).catch(() => [] as string[]);
-  return names.filter((n) => FACE_RE.test(n) && !isMaskFile(n)).sort(collator.compare);
+  return names.filter((n) => isImageFile(n) && !isMaskFile(n)).sort(collator.compare);
 }
 
 export interface TrashBatch {
@@ -181,7 +181,7 @@ export async function listTrash(dir: string): Promise<TrashEntry[]> {
         out.push({
           id,
           side,
-          names: names.filter((n) => FACE_RE.test(n)).sort(collator.compare),
+          names: names.filter((n) => isImageFile(n)).sort(collator.compare),
           deleted: Number(id.split('-')[0]),
         });
     }

@@ -39,11 +39,8 @@ function asBytes(f: Float32Array): Uint8Array {
   return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
 }
 
-/**
- * The weights of a model as one Float32Array plus the manifest (variable order = creation order). Read
- * asynchronously, all at once (webgpu cannot read synchronously under Node).
- */
-export async function exportWeights(model: FaceModel): Promise<{ data: Float32Array; tensors: TensorEntry[] }> {
+/** The weights of a model as one Float32Array plus the manifest (variable order = creation order). */
+export function exportWeights(model: FaceModel): { data: Float32Array; tensors: TensorEntry[] } {
   const tensors: TensorEntry[] = [];
   let total = 0;
   for (const [name, v] of model.params.vars) {
@@ -51,8 +48,11 @@ export async function exportWeights(model: FaceModel): Promise<{ data: Float32Ar
     total += v.size;
   }
   const data = new Float32Array(total);
-  const values = await Promise.all([...model.params.vars.values()].map((v) => v.data()));
-  values.forEach((x, i) => data.set(x as Float32Array, tensors[i]?.offset ?? 0));
+  let i = 0;
+  for (const v of model.params.vars.values()) {
+    data.set(v.dataSync() as Float32Array, tensors[i]?.offset ?? 0);
+    i++;
+  }
   return { data, tensors };
 }
 
@@ -99,8 +99,8 @@ export async function saveModel(dir: string, model: FaceModel, adam: Adam, field
 
 async function writeSave(dir: string, model: FaceModel, adam: Adam, fields: StateFields): Promise<ModelState> {
   await mkdir(dir, { recursive: true });
-  const { data, tensors } = await exportWeights(model);
-  const moments = await adam.exportMoments();
+  const { data, tensors } = exportWeights(model);
+  const moments = adam.exportMoments();
   const wBytes = asBytes(data);
   const oBytes = asBytes(moments);
   const names = await readdir(dir);
@@ -258,8 +258,11 @@ export async function hasModel(dir: string): Promise<boolean> {
   return false;
 }
 
-/** Reads the newest consistent save of a model folder (state.json, else state.json.bak). */
-export async function readModelFiles(dir: string): Promise<LoadedModelFiles> {
+/**
+ * Reads the newest consistent save of a model folder (state.json, else state.json.bak): the weights, checked by
+ * size and hash, and the Adam moments unless `optimizer: false` (inference: see `readModelWeights`).
+ */
+export async function readModelFiles(dir: string, opts: { optimizer?: boolean } = {}): Promise<LoadedModelFiles> {
   const problems: string[] = [];
   for (const [name, from] of [
     [MODEL_STATE_FILE, 'current'],
@@ -280,13 +283,10 @@ export async function readModelFiles(dir: string): Promise<LoadedModelFiles> {
       problems.push(`${name}: no weights file matches it`);
       continue;
     }
-    const optimizer = await pick(
-      dir,
-      files.optimizer,
-      MODEL_OPTIMIZER_FILE,
-      files.optimizerSha256,
-      files.optimizerBytes,
-    );
+    const optimizer =
+      opts.optimizer === false
+        ? null
+        : await pick(dir, files.optimizer, MODEL_OPTIMIZER_FILE, files.optimizerSha256, files.optimizerBytes);
     return { state, weights, optimizer, from, weightsFile: join(dir, files.weights ?? MODEL_WEIGHTS_FILE) };
   }
   const file = join(dir, MODEL_STATE_FILE);
@@ -309,4 +309,12 @@ export async function snapshotModel(dir: string, iteration: number): Promise<str
   }
   await writeJsonAtomic(join(to, MODEL_STATE_FILE), state);
   return to;
+}
+
+/**
+ * The inference-only load (convert, its preview, evaluate): the newest consistent save's state and weights, read
+ * and hashed once; the optimizer file, which only training needs, is never read (`optimizer` is null).
+ */
+export function readModelWeights(dir: string): Promise<LoadedModelFiles> {
+  return readModelFiles(dir, { optimizer: false });
 }

@@ -3,10 +3,15 @@
  * save, builds the trainer's network on the chosen backend and returns `predict`, which swaps a batch of faces
  * (centre-cropped at the model's coverage, RGB 0..1, NHWC) in one direction.
  */
-import { join } from 'node:path';
 import { loadTf, type TfBackendChoice, type TfBackendName } from '../tf/backend';
-import { importWeights, readModelFiles } from './model-io';
+import { importWeights, readModelWeights, type LoadedModelFiles } from './model-io';
 import { buildAutoencoder, trainerConfig, type FaceModel } from './models/index';
+
+/**
+ * The one spelling of a pass through the model: `a-to-b` encodes faces of A and decodes them as B (the swap),
+ * `b-to-a` the reverse, `a-to-a`/`b-to-b` reconstruct.
+ */
+export type Direction = 'a-to-b' | 'b-to-a' | 'a-to-a' | 'b-to-b';
 
 export interface LoadedFaceModel {
   trainer: string;
@@ -18,32 +23,34 @@ export interface LoadedFaceModel {
   iteration: number;
   backend: TfBackendName;
   /**
-   * `a-to-b` encodes faces of A and decodes them as B (the swap), `b-to-a` the reverse, `a-to-a`/`b-to-b`
-   * reconstruct. faces: n x size x size x 3 floats 0..1. Returns the face (same layout) and, for masked
-   * trainers, the predicted mask (n x size x size).
+   * One pass in `direction`. faces: n x size x size x 3 floats 0..1. Returns the face (same layout) and, for
+   * masked trainers, the predicted mask (n x size x size).
    */
-  predict(
-    faces: Float32Array,
-    n: number,
-    direction: 'a-to-b' | 'b-to-a' | 'a-to-a' | 'b-to-b',
-  ): { face: Float32Array; mask?: Float32Array };
+  predict(faces: Float32Array, n: number, direction: Direction): { face: Float32Array; mask?: Float32Array };
   /** `predict` with an asynchronous read-back: works on every backend (webgpu cannot read synchronously in Node). */
   predictAsync(
     faces: Float32Array,
     n: number,
-    direction: 'a-to-b' | 'b-to-a' | 'a-to-a' | 'b-to-b',
+    direction: Direction,
   ): Promise<{ face: Float32Array; mask?: Float32Array }>;
   /** The network itself (tests, advanced use). */
   model: FaceModel;
   dispose(): void;
 }
 
-export async function loadFaceModel(dir: string, opts: { backend?: TfBackendChoice } = {}): Promise<LoadedFaceModel> {
-  const files = await readModelFiles(dir);
+/**
+ * `files`: the save already read by the caller (`readModelWeights`), so that the weights are read and hashed
+ * once; absent, they are read here, without the optimizer file (inference never needs it).
+ */
+export async function loadFaceModel(
+  dir: string,
+  opts: { backend?: TfBackendChoice; files?: LoadedModelFiles } = {},
+): Promise<LoadedFaceModel> {
+  const files = opts.files ?? (await readModelWeights(dir));
   const cfg = trainerConfig(files.state.trainer, files.state.options);
   const { tf, backend } = await loadTf({ backend: opts.backend ?? 'auto' });
   const model = buildAutoencoder(tf, cfg, files.state.seed);
-  importWeights(model, files.state.tensors, files.weights, join(dir, 'weights.bin'));
+  importWeights(model, files.state.tensors, files.weights, files.weightsFile);
   const S = cfg.size;
   return {
     trainer: cfg.name,
