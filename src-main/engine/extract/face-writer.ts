@@ -10,6 +10,7 @@ import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/
 import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { alignFace } from '../face/align';
 import { blurScore } from '../face/blur';
+import { handMasksOf } from '../face/hands';
 import { warpToRgb, type ImagePyramid } from '../face/image';
 import { asciiJson, addPngText } from '../face/png-text';
 import type { Point2 } from '../face/types';
@@ -33,7 +34,7 @@ export interface WriteTarget {
   kind: 'video' | 'image' | 'folder';
   /** The source file or folder (named in each PNG's metadata). */
   sourcePath: string;
-  options: Pick<ExtractOptions, 'size' | 'centering' | 'alignEyes' | 'blurThreshold'>;
+  options: Pick<ExtractOptions, 'size' | 'centering' | 'alignEyes' | 'blurThreshold' | 'hands'>;
   outDir: string;
 }
 
@@ -72,6 +73,7 @@ export async function alignAndWrite(
     blur: r2(blur),
     ...(f.identity !== undefined ? { identity: Math.round(f.identity * 1e4) / 1e4 } : {}),
     ...(f.track !== undefined ? { track: f.track } : {}),
+    ...(options.hands ? { masks: { hands: await handMasksOf(pyr.base, f.lm) } } : {}),
   };
   if (options.blurThreshold > 0 && blur < options.blurThreshold) {
     steps.align = (steps.align ?? 0) + performance.now() - t0;
