@@ -27,6 +27,8 @@ const runners: { [Id in StageId]: () => Promise<StageRunner<Id>> } = {
   train: async () => (await import('./train/run')).runTrain,
   convert: async () => (await import('./convert/run')).runConvert,
   evaluate: async () => (await import('./evaluate/run')).runEvaluate,
+  'segment-train': async () => (await import('./mask/segment-run')).runSegmentTrain,
+  'segment-apply': async () => (await import('./mask/segment-run')).runSegmentApply,
 };
 
 export interface StageEntry {

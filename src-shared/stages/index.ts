@@ -8,6 +8,7 @@ import { convertStage } from './convert';
 import { evaluateStage } from './evaluate';
 import { extractStage } from './extract';
 import { framesStage, probeStage, videoStage } from './media';
+import { segmentApplyStage, segmentTrainStage } from './segment';
 import { trainStage } from './train';
 
 export const stageDefs = [
@@ -18,6 +19,8 @@ export const stageDefs = [
   trainStage,
   convertStage,
   evaluateStage,
+  segmentTrainStage,
+  segmentApplyStage,
 ] as const;
 
 export type AnyStageDef = (typeof stageDefs)[number];

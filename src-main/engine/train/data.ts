@@ -1,14 +1,16 @@
 /**
  * Training faces: every aligned face image of a folder (the curated extract output: faces the user deleted are
  * simply not there), decoded once with sharp into RGBA at the cache size and kept in memory for the session.
- * An image without alpha gets its mask from the landmarks in its PNG metadata (the extended face hull, see
- * face/face-mask.ts), or, for faces without them, the default ellipse over the face area, so the masked trainer
- * always has a target.
+ * An image without alpha gets its mask from the mask PNG beside it (`<face>.mask.png` painted in the Faces view,
+ * else `<face>.segment.png` from the segment model; docs/masks.md), else from the landmarks in its PNG metadata
+ * (the extended face hull, see face/face-mask.ts), or, for faces without them, the default ellipse over the face
+ * area, so the masked trainer (and the masked loss) always has a target. Mask files are never faces.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
+import { isMaskFile, maskFileName } from '../../../src-shared/formats/face-masks';
 import { FACE_PNG_KEYWORD, parseFacePngMeta } from '../../../src-shared/formats/face-png';
 import { convexHull, fillConvexPolygon } from '../image/raster';
 import { landmarkFaceMask } from '../face/face-mask';
@@ -28,11 +30,41 @@ export async function listFaces(dir: string): Promise<string[]> {
     throw new UserError('not-found', `${dir}: faces folder not found`, dir);
   }
   const files = names
-    .filter((n) => IMAGE_RE.test(n))
+    .filter((n) => IMAGE_RE.test(n) && !isMaskFile(n))
     .sort()
     .map((n) => join(dir, n));
   if (files.length === 0) throw new UserError('no-images', `${dir}: no face images (png/jpg) in this folder`, dir);
   return files;
+}
+
+/**
+ * The painted (`<face>.mask.png`) or else segment (`<face>.segment.png`) mask beside a face, 0..255 at `size`;
+ * undefined when it has neither (a mask file that cannot be read is a one-line error naming it).
+ */
+async function maskBeside(file: string, size: number): Promise<Uint8Array | undefined> {
+  for (const kind of ['painted', 'segment'] as const) {
+    const path = join(dirname(file), maskFileName(file, kind));
+    if (
+      !(await stat(path).then(
+        (s) => s.isFile(),
+        () => false,
+      ))
+    )
+      continue;
+    try {
+      const img = sharp(path);
+      const plane = (await img.metadata()).hasAlpha ? img.extractChannel('alpha') : img.extractChannel(0);
+      const buf = await plane.resize(size, size, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength).slice();
+    } catch (e) {
+      throw new UserError(
+        'bad-media',
+        `${path}: not a readable mask PNG (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+        path,
+      );
+    }
+  }
+  return undefined;
 }
 
 /** Default mask of an aligned face: an ellipse over the central face area, soft edge. */
@@ -109,7 +141,10 @@ export async function loadFaces(
         const meta = await img.metadata();
         hasAlpha = meta.hasAlpha === true;
         const face = parseFacePngMeta(meta.comments?.find((c) => c.keyword === FACE_PNG_KEYWORD)?.text);
-        if (!hasAlpha && face?.landmarks && meta.width) mask = landmarkFaceMask(face.landmarks, meta.width, size);
+        // The face's own mask, best first: its painted mask, its segment mask (docs/masks.md), its landmark hull.
+        const own = hasAlpha ? undefined : await maskBeside(file, size);
+        if (own) mask = own;
+        else if (!hasAlpha && face?.landmarks && meta.width) mask = landmarkFaceMask(face.landmarks, meta.width, size);
         if (extras.regions && face?.landmarks && meta.width) planes = landmarkRegions(face.landmarks, meta.width, size);
         if (extras.landmarks && face?.landmarks && meta.width) {
           const s = size / meta.width;
