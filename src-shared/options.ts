@@ -43,6 +43,20 @@ function reg<T extends z.ZodType>(schema: T, meta: FieldMeta): T {
   return schema;
 }
 
+/** A string matching `pattern` (when given), then passing `check` (what is wrong with it, or undefined). */
+function checkedString(
+  pattern: RegExp | undefined,
+  patternHelp: string | undefined,
+  check: ((value: string) => string | undefined) | undefined,
+): z.ZodType<string> {
+  const base = pattern ? z.string().regex(pattern, patternHelp) : z.string();
+  if (!check) return base;
+  return base.superRefine((v, ctx) => {
+    const problem = check(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
 export const field = {
   int(o: Common & { default: number; min?: number; max?: number; step?: number }) {
     let s = z.int();
@@ -82,13 +96,7 @@ export const field = {
     },
   ): D extends string ? z.ZodDefault<z.ZodType<string>> : z.ZodOptional<z.ZodType<string>> {
     const { check, ...meta } = o;
-    let base: z.ZodType<string> = o.pattern ? z.string().regex(o.pattern, o.patternHelp) : z.string();
-    if (check) {
-      base = base.superRefine((v, ctx) => {
-        const problem = check(v);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      });
-    }
+    const base = checkedString(o.pattern, o.patternHelp, check);
     const s = o.default === undefined ? base.optional() : base.default(o.default);
     return reg(s, { kind: 'string', ...meta }) as never;
   },
@@ -107,14 +115,8 @@ export const field = {
   /** Zero or more free strings, for example frame ranges `10-50 90-100`. */
   strings(o: Common & { pattern?: RegExp; patternHelp?: string; check?: (item: string) => string | undefined }) {
     const { check, ...meta } = o;
-    let item: z.ZodType<string> = o.pattern ? z.string().regex(o.pattern, o.patternHelp) : z.string();
     // `check` returns what is wrong with an item that matches the pattern (for example a reversed range).
-    if (check) {
-      item = item.superRefine((v, ctx) => {
-        const problem = check(v);
-        if (problem) ctx.addIssue({ code: 'custom', message: problem });
-      });
-    }
+    const item = checkedString(o.pattern, o.patternHelp, check);
     return reg(z.array(item).default([]), { kind: 'strings', default: [], ...meta });
   },
 };
