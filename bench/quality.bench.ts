@@ -1,13 +1,16 @@
 /**
  * Swap quality on the quick pair (../shared/testdata: person A's and person B's clips), trained from scratch on
- * this machine. Both benches extract the two clips, train `lightweight` (seed 7, batch 16) and convert person A's
- * clip with the model, whose quality report (docs/quality.md) is the result:
+ * this machine. Both benches extract the two clips, train (seed 7) and convert person A's clip with the model,
+ * whose quality report (docs/quality.md) is the result:
  * - `quality.defaults`: a seeded A/B comparison of training settings BY ITERATIONS (a loaded machine changes the
  *   time, not the model): each setting of FSS_QUALITY_SETTINGS (names below; default all) trained to
  *   FSS_QUALITY_ITERS (default 200) iterations;
- * - `quality.time`: quality against training time with the proposed defaults: at each of FSS_QUALITY_MINUTES
- *   (default 10,20,40,60) minutes of training, the report. An hour and more: run it on its own
- *   (`npm run bench -- quality.time`).
+ *   (`lightweight` at batch 16 unless FSS_QUALITY_TRAINER / FSS_QUALITY_BATCH say otherwise);
+ * - `quality.time`: quality against training time: for the studio's proposal on this machine (`proposed`) and the
+ *   defaults before issue 12 (`lr5e-5-mae`), or FSS_QUALITY_TIME_SETTINGS, the report at each of
+ *   FSS_QUALITY_MINUTES (default 10,20,40,60) minutes of training; the table and a plot go to
+ *   bench/results/quality-time.md and .png. Two hours and more of the machine: run it on its own
+ *   (`npm run bench -- quality.time`; `npm run bench -- quality` runs both benches).
  * Each report row: sharpness.ratio, identity.margin, retrievalToTarget, pose and expression error, the verdict,
  * plus the reconstruction SSIM of the training faces (A->A, B->B) at the model's resolution.
  * FSS_QUALITY_CONVERT=0 skips the conversion (minutes per row on a loaded 2-core machine) and keeps the
@@ -15,10 +18,12 @@
  * reconstruction over original) of every training face at the model's resolution. FSS_QUALITY_PAIR=<dir> reuses
  * an earlier run's extraction (facesA, facesB, personA.mp4 in <dir>; kept afterwards).
  */
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench } from './types';
+import { qualityTimePlot, qualityTimeTable, type TimeRow } from './quality-plot';
+import { proposeTraining } from '../src-shared/train-proposal';
 import { parseOptions } from '../src-shared/options';
 import type { QualityReport } from '../src-shared/formats/quality';
 import { convertOptions } from '../src-shared/stages/convert';
@@ -53,6 +58,23 @@ export const SETTINGS: Record<string, Record<string, unknown>> = {
 
 const SEED = 7;
 
+/**
+ * The studio's proposal for this machine (src-shared/train-proposal.ts) from its core count (a CPU machine: the
+ * bench does not look for a GPU), less what does not change the model (previews).
+ */
+function proposedSettings(): Record<string, unknown> {
+  const o: Record<string, unknown> = { ...proposeTraining({ cpus: cpus().length }).options };
+  delete o.previewEverySeconds;
+  delete o.previewEvery;
+  return o;
+}
+/** FSS_QUALITY_TRAINER (default lightweight; `sae` takes `saePreset: 'cpu'`), FSS_QUALITY_BATCH (default 16). */
+const TRAINER = process.env.FSS_QUALITY_TRAINER ?? 'lightweight';
+const BATCH = Number(process.env.FSS_QUALITY_BATCH ?? 16);
+const TRAINER_OPTIONS: Record<string, unknown> = TRAINER === 'sae' ? { saePreset: 'cpu' } : {};
+/** FSS_QUALITY_RECON_EVERY: score every Nth training face only (default 1: all of them). */
+const RECON_EVERY = Number(process.env.FSS_QUALITY_RECON_EVERY ?? 1);
+
 interface Pair {
   dir: string;
   videoA: string;
@@ -77,8 +99,10 @@ async function preparePair(): Promise<Pair> {
   await cp(join(testdataDir, 'videos', 'personB_short_lp-d19.mp4'), videoB);
   const facesA = join(dir, 'facesA');
   const facesB = join(dir, 'facesB');
-  await runExtract(parseOptions(extractStage.options, { input: videoA, output: facesA }), quietContext());
-  await runExtract(parseOptions(extractStage.options, { input: videoB, output: facesB }), quietContext());
+  // FSS_QUALITY_EVERY_N: extract every Nth frame only (a cheaper pair for the wider trainers' comparison).
+  const everyN = Number(process.env.FSS_QUALITY_EVERY_N ?? 1);
+  await runExtract(parseOptions(extractStage.options, { input: videoA, output: facesA, everyN }), quietContext());
+  await runExtract(parseOptions(extractStage.options, { input: videoB, output: facesB, everyN }), quietContext());
   return { dir, videoA, facesA, facesB };
 }
 
@@ -110,11 +134,13 @@ async function train(
         inputA: pair.facesA,
         inputB: pair.facesB,
         modelDir,
-        trainer: 'lightweight',
+        trainer: TRAINER,
+        batchSize: BATCH,
         previewEvery: 0,
         saveEvery: 1000,
         seed: SEED,
         iterations,
+        ...TRAINER_OPTIONS,
         ...settings,
       }),
       ctx,
@@ -134,7 +160,8 @@ async function reconstructionScores(pair: Pair, modelDir: string): Promise<Recor
       ['A', pair.facesA, 'a-to-a'],
       ['B', pair.facesB, 'b-to-b'],
     ] as const) {
-      const faces = await loadFaces(await listFaces(dir), cacheSizeFor(S, model.coverage));
+      const files = (await listFaces(dir)).filter((_f, i) => i % RECON_EVERY === 0);
+      const faces = await loadFaces(files, cacheSizeFor(S, model.coverage));
       const ss: number[] = [];
       const sharp: number[] = [];
       for (const f of faces) {
@@ -196,7 +223,7 @@ export const benches: Bench[] = [
         for (const name of names) {
           const settings = SETTINGS[name];
           if (!settings) throw new Error(`unknown setting ${name} (have ${Object.keys(SETTINGS).join(', ')})`);
-          const modelDir = join(pair.dir, `model-${name}`);
+          const modelDir = join(pair.dir, `model-${TRAINER}-${name}`);
           const t = await train(pair, modelDir, settings, iterations);
           rows[name] = {
             settings,
@@ -214,27 +241,38 @@ export const benches: Bench[] = [
   },
   {
     name: 'quality.time',
-    description: `lightweight on the quick pair from scratch with the proposed defaults (and FSS_QUALITY_SETTINGS' first setting, if given): the quality report at FSS_QUALITY_MINUTES (10,20,40,60) minutes of training`,
+    description: `the quick pair from scratch, seed ${SEED}: the quality report at FSS_QUALITY_MINUTES (10,20,40,60) minutes of training, for each setting of FSS_QUALITY_TIME_SETTINGS (default: proposed, the studio's proposal for this machine's cores, and lr5e-5-mae, the defaults before issue 12); writes bench/results/quality-time.md (table) and quality-time.png (plot)`,
     async run() {
       const minutes = (process.env.FSS_QUALITY_MINUTES ?? '10,20,40,60').split(',').map(Number);
-      const name = process.env.FSS_QUALITY_SETTINGS?.split(',')[0];
-      const settings = name ? (SETTINGS[name] ?? {}) : {};
+      const names = (process.env.FSS_QUALITY_TIME_SETTINGS ?? 'proposed,lr5e-5-mae').split(',');
       const pair = await preparePair();
-      const rows: Array<Record<string, unknown>> = [];
+      const series: Record<string, TimeRow[]> = {};
       try {
-        const modelDir = join(pair.dir, 'model');
-        let trained = 0;
-        for (const m of minutes) {
-          // Only training counts: converting and measuring happen between the sessions.
-          await train(pair, modelDir, settings, 100_000_000, m * 60 - trained);
-          trained = (await readModelFiles(modelDir)).state.trainSeconds;
-          rows.push({ minutes: m, ...(await measure(pair, modelDir, `${m}min`)) });
-          process.stderr.write(`  ${m} min: ${JSON.stringify(rows.at(-1))}\n`);
+        for (const name of names) {
+          const settings = name === 'proposed' ? proposedSettings() : SETTINGS[name];
+          if (!settings)
+            throw new Error(`unknown setting ${name} (have proposed, ${Object.keys(SETTINGS).join(', ')})`);
+          const rows: TimeRow[] = (series[name] = []);
+          const modelDir = join(pair.dir, `model-time-${name}`);
+          let trained = 0;
+          for (const m of minutes) {
+            // Only training counts: converting and measuring happen between the sessions.
+            await train(pair, modelDir, settings, 100_000_000, m * 60 - trained);
+            trained = (await readModelFiles(modelDir)).state.trainSeconds;
+            rows.push({ minutes: m, ...(await measure(pair, modelDir, `${name}-${m}min`)) });
+            process.stderr.write(`  ${name}, ${m} min: ${JSON.stringify(rows.at(-1))}\n`);
+          }
         }
       } finally {
         if (!process.env.FSS_QUALITY_PAIR) await rm(pair.dir, { recursive: true, force: true });
       }
-      return { settings: name ?? 'defaults', seed: SEED, rows };
+      const out = join(import.meta.dirname, 'results');
+      await mkdir(out, { recursive: true });
+      const table = qualityTimeTable(series);
+      await writeFile(join(out, 'quality-time.md'), `${table}\n`);
+      await qualityTimePlot(series, join(out, 'quality-time.png'));
+      process.stderr.write(`${table}\n(bench/results/quality-time.md, quality-time.png)\n`);
+      return { settings: names, proposed: proposedSettings(), seed: SEED, series };
     },
   },
 ];

@@ -73,7 +73,9 @@ describe('loss list', () => {
   it('the train option accepts loss lists and refuses anything else', () => {
     const base = { inputA: 'a', inputB: 'b', modelDir: 'm' };
     expect(parseOptions(trainStage.options, { ...base, loss: 'mae:1,ms-ssim:0.5' }).loss).toBe('mae:1,ms-ssim:0.5');
-    expect(parseOptions(trainStage.options, base).loss).toBe('mae');
+    // The defaults chosen by measurement (docs/quality.md): mae+ssim at 3e-4.
+    const d = parseOptions(trainStage.options, base);
+    expect([d.loss, d.learningRate]).toEqual(['mae+ssim', 3e-4]);
     expect(() => parseOptions(trainStage.options, { ...base, loss: 'mae;ssim' })).toThrow(/loss list/);
   });
 
@@ -360,9 +362,10 @@ function train(
   const sideB = faces.slice(half);
   const rng = new Rng(o.seed ?? 11);
   const losses: number[] = [];
-  // The loss on a fixed set (every A face, centre crops) before each step: the curve without batch noise.
-  const fixed = tf.tensor4d(Float32Array.from(sideA.flatMap((f) => [...centreCrop(f, 32, 0.75).rgb])), [
-    sideA.length,
+  // The loss on a fixed set (the first 8 A faces, centre crops) before each step: the curve without batch noise.
+  const tracked = sideA.slice(0, 8);
+  const fixed = tf.tensor4d(Float32Array.from(tracked.flatMap((f) => [...centreCrop(f, 32, 0.75).rgb])), [
+    tracked.length,
     32,
     32,
     3,
@@ -458,21 +461,27 @@ describe.skipIf(!hasTestdata)('on real faces (seeded)', () => {
     expect(r1).toBeLessThan(r0 * 0.8);
   });
 
-  it('warmup keeps the start free of the loss spike a cold start at the same rate shows', { timeout: 120_000 }, () => {
-    // Adam's first steps move every weight by about the full rate (its second moments are still ~0): at 1e-2 a
-    // cold start overshoots within a few steps. The largest loss on the fixed set over its value before training,
-    // same batch every step (so a rise is the optimizer's, not a hard batch's):
-    const spike = (l: number[]) => Math.max(...l.slice(1)) / (l[0] as number);
-    const cold = train(faces, { loss: 'mae', lr: 1e-2, iterations: 9, track: true, fixedBatch: true });
-    const warm = train(faces, { loss: 'mae', lr: 1e-2, iterations: 9, track: true, fixedBatch: true, warmup: 50 });
-    console.log(
-      `largest loss over the initial one in 9 iterations at lr 1e-2: cold ${spike(cold.losses).toFixed(3)}, warmup 50 ${spike(warm.losses).toFixed(3)}`,
-    );
-    cold.model.dispose();
-    warm.model.dispose();
-    expect(spike(cold.losses)).toBeGreaterThan(1.5);
-    expect(spike(warm.losses)).toBeLessThan(1.02);
-  });
+  it(
+    'warmup keeps the first 50 iterations free of the loss spike a cold start at the same rate shows',
+    { timeout: 300_000 },
+    () => {
+      // Adam's first steps move every weight by about the full rate (its second moments are still ~0): at 5e-3 a
+      // cold start overshoots within a few steps. The largest loss on a fixed set (8 A faces) over its value
+      // before training, same batch every step (so a rise is the optimizer's, not a hard batch's), over the first
+      // 50 iterations; a 50-step warmup reaches the full rate at the last of them. (At 1e-2 the rate itself is
+      // too high for this model: a warmed-up run blows up too once it gets there, at iteration ~40.)
+      const spike = (l: number[]) => Math.max(...l.slice(1)) / (l[0] as number);
+      const cold = train(faces, { loss: 'mae', lr: 5e-3, iterations: 50, track: true, fixedBatch: true });
+      const warm = train(faces, { loss: 'mae', lr: 5e-3, iterations: 50, track: true, fixedBatch: true, warmup: 50 });
+      console.log(
+        `largest loss over the initial one in 50 iterations at lr 5e-3: cold ${spike(cold.losses).toFixed(3)}, warmup 50 ${spike(warm.losses).toFixed(3)}`,
+      );
+      cold.model.dispose();
+      warm.model.dispose();
+      expect(spike(cold.losses)).toBeGreaterThan(1.2);
+      expect(spike(warm.losses)).toBeLessThan(1.02);
+    },
+  );
 });
 
 describe.skipIf(!hasTestdata)('warp to landmarks', () => {
