@@ -106,8 +106,11 @@ export const requestSchemas = {
     })
     .strict(),
   'job:cancel': z.object({ jobId: z.string().min(1).max(64) }).strict(),
-  /** Ask a running job to do something now: `save` (training saves the model after the current step). */
-  'job:request': z.object({ jobId: z.string().min(1).max(64), request: z.enum(['save']) }).strict(),
+  /**
+   * Ask a running job to do something now: `save` (training saves the model after the current step), `preview`
+   * (training writes its preview grid after the current step).
+   */
+  'job:request': z.object({ jobId: z.string().min(1).max(64), request: z.enum(['save', 'preview']) }).strict(),
   /**
    * Render one frame with convert options (the Convert view's live preview). The model stays loaded between
    * calls; a change of blend options only re-blends. Options are validated against the convert schema.

@@ -6,8 +6,8 @@
 import type { LogLevel, Progress, StageReporter } from '../../src-shared/progress';
 import { UserError } from '../../src-shared/errors';
 
-/** Requests a running stage may honour besides cancel (the GUI's "Save now" for training). */
-export type StageRequest = 'save';
+/** Requests a running stage may honour besides cancel (the GUI's "Save now" and "Preview now" for training). */
+export type StageRequest = 'save' | 'preview';
 
 export interface StageContext extends StageReporter {
   signal: AbortSignal;

@@ -1,6 +1,7 @@
 /**
  * runTrain in its worker thread: progress and preview events reach the context, the abort signal stops after
- * the current step with a save, and a resumed run continues the count; a bad folder is a one-line UserError.
+ * the current step with a save, and a resumed run continues the count; "Save now" and "Preview now" act after
+ * the step in flight; a bad folder is a one-line UserError.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { trainStage } from '../../src-shared/stages/train';
 import { scratchDir } from '../helpers/testdata';
 import { readModelFiles } from '../../src-main/engine/train/model-io';
 import { runTrain } from '../../src-main/engine/train/run';
+import { previewDue } from '../../src-main/engine/train/schedule';
 
 let dir = '';
 
@@ -117,6 +119,48 @@ describe('runTrain (worker thread)', () => {
       expect(saves[1]).toBe(8);
     },
   );
+
+  it(
+    '"Preview now" (a preview request to the running job) writes the grid after the current step',
+    { timeout: 300_000 },
+    async () => {
+      await rm(join(dir, 'model'), { recursive: true, force: true });
+      let listener: ((r: 'save' | 'preview') => void) | undefined;
+      let requestedAt = 0;
+      const previews: PreviewEvent[] = [];
+      const r = await runTrain(opts(8, { previewEvery: 0, previewEverySeconds: 0 }), {
+        signal: new AbortController().signal,
+        progress: (p) => {
+          const it = p.metrics?.iteration ?? 0;
+          if (it >= 2 && !requestedAt) {
+            requestedAt = it;
+            listener?.('preview');
+          }
+        },
+        log: () => {},
+        preview: (p) => previews.push(p),
+        onRequest: (l) => {
+          listener = l;
+          return () => (listener = undefined);
+        },
+      });
+      expect(r.iteration).toBe(8);
+      // No preview by iteration or time: the only one is the requested one, right after the step in flight.
+      expect(previews).toHaveLength(1);
+      expect(previews[0]?.iteration).toBeGreaterThanOrEqual(requestedAt);
+      expect(previews[0]?.iteration).toBeLessThanOrEqual(requestedAt + 2);
+    },
+  );
+
+  it('previews by iteration, by time since the last one, and on request', () => {
+    const plan = { every: 250, everySeconds: 120 };
+    expect(previewDue(plan, 250, 1_000, 0)).toBe(true);
+    expect(previewDue(plan, 251, 119_999, 0)).toBe(false);
+    expect(previewDue(plan, 251, 120_000, 0)).toBe(true);
+    expect(previewDue(plan, 252, 130_000, 120_000)).toBe(false);
+    expect(previewDue(plan, 253, 1, 0, true)).toBe(true);
+    expect(previewDue({ every: 0, everySeconds: 0 }, 500, 1e9, 0)).toBe(false);
+  });
 
   it('reports a missing faces folder as a UserError from the worker', async () => {
     const e = await runTrain(opts(2, { inputA: join(dir, 'nope') }), {

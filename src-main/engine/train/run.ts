@@ -72,8 +72,10 @@ async function trainLocked(options: TrainOptions, ctx: TrainContext, extras: Run
   if (extras.inline || !isMainThread) {
     const { trainLoop } = await import('./trainer');
     let saveRequested = false;
+    let previewRequested = false;
     const offRequest = ctx.onRequest?.((r) => {
       if (r === 'save') saveRequested = true;
+      if (r === 'preview') previewRequested = true;
     });
     try {
       return await trainLoop(options, {
@@ -84,6 +86,11 @@ async function trainLocked(options: TrainOptions, ctx: TrainContext, extras: Run
         takeSaveRequest: () => {
           const r = saveRequested;
           saveRequested = false;
+          return r;
+        },
+        takePreviewRequest: () => {
+          const r = previewRequested;
+          previewRequested = false;
           return r;
         },
         ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}),
@@ -104,9 +111,10 @@ async function trainLocked(options: TrainOptions, ctx: TrainContext, extras: Run
   });
   const onAbort = () => void worker.call('stop').catch(() => undefined);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  // "Save now": saved after the current step.
+  // "Save now" and "Preview now": done after the current step.
   const offRequest = ctx.onRequest?.((r) => {
     if (r === 'save') void worker.call('save').catch(() => undefined);
+    if (r === 'preview') void worker.call('preview').catch(() => undefined);
   });
   try {
     return await worker.call('train', { options, ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}) });

@@ -21,3 +21,27 @@ export function scheduleFactor(s: LrSchedule | undefined, step: number): number 
   const p = Math.min(1, (step - s.warmup) / (s.total - s.warmup));
   return s.floor + (1 - s.floor) * 0.5 * (1 + Math.cos(Math.PI * p));
 }
+
+/** When the trainer writes a preview grid (besides the last step's). */
+export interface PreviewPlan {
+  /** Every N iterations (0 = never). */
+  every: number;
+  /** Every N seconds of training (0 = never): on a CPU an iteration interval can be many minutes. */
+  everySeconds: number;
+}
+
+/**
+ * Whether a preview is due after `iteration`: at a multiple of `every`, once `everySeconds` have passed since the
+ * last preview (or the session's start), or when the user asked for one ("Preview now"). Times in ms.
+ */
+export function previewDue(
+  plan: PreviewPlan,
+  iteration: number,
+  nowMs: number,
+  lastPreviewMs: number,
+  requested = false,
+): boolean {
+  if (requested) return true;
+  if (plan.every > 0 && iteration % plan.every === 0) return true;
+  return plan.everySeconds > 0 && nowMs - lastPreviewMs >= plan.everySeconds * 1000;
+}

@@ -22,6 +22,7 @@ import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type
 import { buildAutoencoder, modelOptions, trainerConfig, type FaceModel } from './models/index';
 import { GradientPool, trainThreads } from './parallel';
 import { previewPng, type PreviewFaces } from './preview';
+import { previewDue } from './schedule';
 
 type Tf = typeof TfCore;
 
@@ -35,6 +36,8 @@ export interface TrainHooks {
   shouldStop(): boolean;
   /** Polled after every step: true saves now (the user's "Save now"); the flag is the caller's to reset. */
   takeSaveRequest?(): boolean;
+  /** Polled after every step: true writes the preview grid now (the user's "Preview now"); the caller resets it. */
+  takePreviewRequest?(): boolean;
   /** Tests only: make the loss of this iteration NaN. */
   nanAt?: number;
   /** Prepare batches on the training thread instead of the feeder thread. */
@@ -218,7 +221,13 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       size: cfg.size,
     };
     const previewDir = resolve(options.previewDir ?? modelDir);
+    // Previews by iteration, by time (--preview-every-seconds) and on request; the time counts from the start.
+    const previewPlan = { every: options.previewEvery, everySeconds: options.previewEverySeconds };
+    let lastPreviewMs = performance.now();
+    let lastPreviewIteration = -1;
     const writePreview = async () => {
+      lastPreviewMs = performance.now();
+      lastPreviewIteration = iteration;
       await pool?.pull(tf, model);
       const png = await previewPng(tf, model, pf);
       await mkdir(previewDir, { recursive: true });
@@ -317,7 +326,8 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
         const to = await snapshotModel(modelDir, iteration);
         hooks.log('info', `snapshot ${to}`);
       }
-      if (options.previewEvery > 0 && iteration % options.previewEvery === 0) await writePreview();
+      const previewRequested = hooks.takePreviewRequest?.() ?? false;
+      if (previewDue(previewPlan, iteration, performance.now(), lastPreviewMs, previewRequested)) await writePreview();
       await yieldToEvents();
       if (hooks.shouldStop()) {
         stopped = true;
@@ -325,9 +335,8 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       }
     }
     if (lastSaved !== iteration || !(await hasModel(modelDir))) await save();
-    if (!previewPath || options.previewEvery === 0 || iteration % options.previewEvery !== 0) {
-      if (options.previewEvery > 0) await writePreview();
-    }
+    if (lastPreviewIteration !== iteration && (options.previewEvery > 0 || options.previewEverySeconds > 0))
+      await writePreview();
     trainSeconds += (performance.now() - sessionStart) / 1000;
     // Stops the gradient workers; throws if one leaked tensors.
     const closing = pool;

@@ -1,7 +1,8 @@
 /**
  * The training worker thread (CLI and library use; a studio job already runs in a stage worker and trains
  * there): trainLoop behind worker-rpc. Calls: `train` (resolves with the result), `stop` (finish the step,
- * save, return), `save` (save after the current step). Events: progress, log, preview.
+ * save, return), `save` (save after the current step), `preview` (write the preview grid after the current step).
+ * Events: progress, log, preview.
  */
 import type { LogLevel, PreviewEvent, Progress } from '../../../src-shared/progress';
 import type { TrainOptions } from '../../../src-shared/stages/train';
@@ -17,6 +18,7 @@ export interface TrainWorkerEvents {
 
 let stop = false;
 let saveRequested = false;
+let previewRequested = false;
 
 const handlers = {
   train({ options, nanAt }: { options: TrainOptions; nanAt?: number }): Promise<TrainResult> {
@@ -30,6 +32,11 @@ const handlers = {
         saveRequested = false;
         return r;
       },
+      takePreviewRequest: () => {
+        const r = previewRequested;
+        previewRequested = false;
+        return r;
+      },
       ...(nanAt !== undefined ? { nanAt } : {}),
     });
   },
@@ -38,6 +45,9 @@ const handlers = {
   },
   save(): void {
     saveRequested = true;
+  },
+  preview(): void {
+    previewRequested = true;
   },
 };
 
