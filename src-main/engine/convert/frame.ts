@@ -7,6 +7,7 @@ import { ImagePyramid, warpToFloat } from '../face/image';
 import type { Matrix2x3, Point2, RgbImage } from '../face/types';
 import { invertMatrix, matrixScale } from '../face/umeyama';
 import { blendFace, type BlendOptions, type BlendResult, type ModelFace } from './blend';
+import type { FaceProvider } from './faces';
 import { modelMatrix, type FaceSwapper } from './swapper';
 
 /** A face to swap, as the alignments file gives it. */
@@ -78,6 +79,57 @@ export async function convertFrame(
   opts: BlendOptions,
 ): Promise<ConvertedFrame> {
   return blendFaces(frame, await swapFaces(frame, faces, swapper), opts);
+}
+
+/** A frame to convert, as it crosses to a worker (frame-pool.ts). */
+export interface FrameJob {
+  key: string;
+  stem: string;
+  index: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** A converted frame, what it held, and the milliseconds of each step (faces, model, blend). */
+export interface FrameDone {
+  data: Uint8Array;
+  faces: number;
+  skipped: number;
+  filtered: number;
+  detected: boolean;
+  steps: Record<string, number>;
+}
+
+/** One frame's whole conversion (faces from the provider, model, blend), timed step by step. */
+export async function convertJob(
+  job: FrameJob,
+  provider: FaceProvider,
+  swapper: FaceSwapper,
+  opts: BlendOptions,
+): Promise<FrameDone> {
+  const steps: Record<string, number> = {};
+  const image = { width: job.width, height: job.height, data: job.data };
+  let t = performance.now();
+  const lap = (k: string) => {
+    const now = performance.now();
+    steps[k] = (steps[k] ?? 0) + now - t;
+    t = now;
+  };
+  const found = await provider.facesFor(job.key, job.stem, job.index, image);
+  lap('faces');
+  const swapped = await swapFaces(image, found.faces, swapper);
+  lap('model');
+  const r = blendFaces(image, swapped, opts);
+  lap('blend');
+  return {
+    data: r.data,
+    faces: r.faces.filter(Boolean).length,
+    skipped: found.skipped,
+    filtered: found.filtered,
+    detected: found.detected,
+    steps,
+  };
 }
 
 /** The frame region (even origin, clipped to the frame, padded for the pyramid) a model input square samples. */

@@ -28,7 +28,9 @@ import {
   defaultAlignmentsPath,
   readAlignmentsFile,
 } from './faces';
-import { convertFrame } from './frame';
+import { convertJob } from './frame';
+import { defaultFrameWorkers, FramePool } from './frame-pool';
+import { addSteps, timed, timedIterator, type StepTimes } from '../util/step-times';
 import { checkModelFolder, loadSwapper, swapDirection, type LoadedSwapper } from './model-swapper';
 import {
   checkOutputWritable,
@@ -70,6 +72,10 @@ export interface ConvertResult {
   quality?: string;
   /** The quality report's one-line verdict ("reads as B, sharp", "still blurry: train longer", ...). */
   verdict?: string;
+  /** Threads that converted frames (frame-pool.ts). */
+  workers: number;
+  /** Milliseconds per step over every frame and worker: decode, faces, model, blend, watermark, encode, quality. */
+  steps: StepTimes;
 }
 
 export function blendOptionsOf(o: ConvertOptions): BlendOptions {
@@ -84,9 +90,13 @@ export function blendOptionsOf(o: ConvertOptions): BlendOptions {
   };
 }
 
-/** Test and bench hook: a swapper to use instead of loading `options.model`. */
+/**
+ * Test and bench hooks: a swapper to use instead of loading `options.model` (converts in this thread), the
+ * number of frame workers (default: every core memory allows).
+ */
 export interface ConvertHooks {
   swapper?: FaceSwapper;
+  workers?: number;
 }
 
 export async function runConvert(
@@ -135,27 +145,49 @@ export async function runConvert(
     ctx.log('info', `${alPath}: no alignments file; faces are detected on every frame`);
   }
   ctx.progress({ stage: 'convert', fraction: 0, title: 'Loading the model' });
-  const swapper =
+  const blend = blendOptionsOf(options);
+  const wantWorkers = hooks.swapper ? 1 : Math.max(1, hooks.workers ?? defaultFrameWorkers());
+  // One worker converts in this thread; more each load the model in a worker thread (frame-pool.ts).
+  const pool =
+    wantWorkers > 1
+      ? await FramePool.start(wantWorkers, {
+          model: resolve(options.model),
+          direction: swapDirection(options.swapModel),
+          ...(options.backend ? { backend: options.backend } : {}),
+          alignments,
+          kind: source.kind,
+          ...(options.facesDir ? { facesDir: resolve(options.facesDir) } : {}),
+          filter: [...options.filter],
+          nfilter: [...options.nfilter],
+          filterThreshold: options.filterThreshold,
+          mask: options.mask,
+          blend,
+        })
+      : null;
+  const swapper: FaceSwapper | LoadedSwapper =
+    pool?.swapper ??
     hooks.swapper ??
     (await loadSwapper(resolve(options.model), {
       direction: swapDirection(options.swapModel),
       backend: options.backend,
     }));
-  if (!hooks.swapper && (swapper as LoadedSwapper).from === 'backup') {
+  const ownSwapper = !hooks.swapper;
+  if (ownSwapper && (swapper as LoadedSwapper).from === 'backup') {
     ctx.log(
       'warn',
       `${options.model}: the last save does not load (damaged or cut short); using the backup save of iteration ${(swapper as LoadedSwapper).state.iteration}`,
     );
   }
   if (maskIncludes(options.mask, 'predicted') && !swapper.hasMask) {
-    if (!hooks.swapper) swapper.dispose();
+    if (ownSwapper) swapper.dispose();
+    await pool?.close();
     throw new UserError(
       'bad-option',
       `--mask ${options.mask}: the ${swapper.trainer} model of ${options.model} does not learn a mask (use facehull, or a masked trainer)`,
     );
   }
   const identity =
-    options.filter.length || options.nfilter.length
+    !pool && (options.filter.length || options.nfilter.length)
       ? await createIdentityFilter({
           filter: options.filter,
           nfilter: options.nfilter,
@@ -169,7 +201,6 @@ export async function runConvert(
     ...(identity ? { identity } : {}),
     mask: options.mask,
   });
-  const blend = blendOptionsOf(options);
   const date = new Date().toISOString();
   const modelState =
     'state' in swapper
@@ -199,7 +230,10 @@ export async function runConvert(
     filteredFaces: 0,
     detectedFrames: 0,
     fps: 0,
+    workers: pool ? pool.size : 1,
+    steps: {},
   };
+  const steps = result.steps;
   const meter = new RateMeter();
   let lastReport = 0;
 
@@ -251,14 +285,22 @@ export async function runConvert(
     const image = f.image;
     let data: Buffer;
     if (inRanges(ranges, f.index)) {
-      const found = await faces.facesFor(f.key, f.stem, f.index, image);
-      if (found.detected) result.detectedFrames++;
-      result.skippedFaces += found.skipped;
-      result.filteredFaces += found.filtered;
-      const r = await convertFrame(image, found.faces, swapper, blend);
-      data = r.data;
+      const job = {
+        key: f.key,
+        stem: f.stem,
+        index: f.index,
+        width: image.width,
+        height: image.height,
+        data: image.data,
+      };
+      const r = pool ? await pool.convert(job) : await convertJob(job, faces, swapper, blend);
+      if (r.detected) result.detectedFrames++;
+      result.skippedFaces += r.skipped;
+      result.filteredFaces += r.filtered;
+      addSteps(steps, r.steps);
+      data = Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength);
       result.swappedFrames++;
-      result.faces += r.faces.filter(Boolean).length;
+      result.faces += r.faces;
     } else {
       data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
     }
@@ -266,7 +308,8 @@ export async function runConvert(
       const k = `${image.width}x${image.height}`;
       let w = watermarks.get(k);
       if (!w) watermarks.set(k, (w = createWatermark(image.width, image.height)));
-      (await w)(data);
+      const mark = await w;
+      await timed(steps, 'watermark', () => mark(data));
     }
     return data;
   };
@@ -277,13 +320,15 @@ export async function runConvert(
     source.kind === 'video'
       ? `${f.stem}_${String(f.index).padStart(6, '0')}.png`
       : `${basename(f.key, extname(f.key))}.png`;
-  const WINDOW = 3;
+  // Frames in flight (decoded, converting, waiting to be encoded in order): a fixed depth, so memory stays flat.
+  const WINDOW = pool ? 2 * pool.size : 3;
   const inflight: Array<{ f: SourceFrame; p: Promise<Buffer> }> = [];
   const flush = async () => {
     const job = inflight.shift()!;
     const data = await job.p;
     sink ??= await openSink(job.f);
-    await sink.write(data, frameName(job.f));
+    const out = sink;
+    await timed(steps, 'encode', () => out.write(data, frameName(job.f)));
     result.frames++;
     const now = performance.now();
     const rate = meter.update(result.frames, now);
@@ -306,7 +351,11 @@ export async function runConvert(
   };
 
   try {
-    for await (const f of framesToWrite(source, ranges, options.discardFrames, signal)) {
+    for await (const f of timedIterator(
+      steps,
+      'decode',
+      framesToWrite(source, ranges, options.discardFrames, signal),
+    )) {
       const p = convertOne(f);
       p.catch(() => {}); // awaited in order by flush; avoid an unhandled rejection while earlier frames finish
       inflight.push({ f, p });
@@ -378,10 +427,12 @@ export async function runConvert(
     throw e;
   } finally {
     faces.dispose();
-    if (!hooks.swapper) swapper.dispose();
+    if (ownSwapper && !pool) swapper.dispose();
+    await pool?.close();
   }
 
   if (options.qualityReport && videoOut && !options.discardFrames && modelState) {
+    const tq = performance.now();
     const q = await writeQualityReport({
       input,
       output,
@@ -389,6 +440,7 @@ export async function runConvert(
       swapModel: options.swapModel,
       ctx,
     });
+    steps.quality = performance.now() - tq;
     if (q) Object.assign(result, { quality: q.path, verdict: q.verdict });
   }
   ctx.progress({

@@ -27,8 +27,8 @@ import { landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics
 /** At most this many reference images per identity (evenly spread) go into its mean descriptor. */
 const MAX_REFERENCES = 40;
 
-/** Measured frames per range (measure.ts): long enough that the one priming frame costs little. */
-export const MEASURE_CHUNK = 64;
+/** Measured frames per range (measure.ts): at most 64, at least 16, ~12 ranges on a short clip (every core busy). */
+const measureChunk = (measured: number) => Math.min(64, Math.max(16, Math.ceil(measured / 12)));
 /** Memory a measuring worker may take (tfjs wasm heap, face models, two decoded frames and their pyramids). */
 const WORKER_BYTES = 600 * 2 ** 20;
 
@@ -176,7 +176,7 @@ export async function runEvaluate(
   };
   const results = await measureAll(
     { original: o.original, swapped: o.swapped, srcMean, tgtMean },
-    planRanges(total, o.everyN, hooks.chunkFrames ?? MEASURE_CHUNK),
+    planRanges(total, o.everyN, hooks.chunkFrames ?? measureChunk(Math.ceil(total / o.everyN))),
     hooks.workers ?? defaultWorkers(),
     onFrame,
     ctx.signal,

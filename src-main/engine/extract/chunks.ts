@@ -26,8 +26,12 @@ import { FaceTracker } from './tracker';
 
 /** How often faces are re-detected on video (processed frames) while tracking. */
 export const DETECT_EVERY = 8;
-/** Processed frames a chunk's tracker runs before its first frame (a multiple of DETECT_EVERY). */
-export const WARM_UP = DETECT_EVERY;
+/**
+ * Processed frames a chunk's tracker runs before its first frame: a face it finds there is confirmed (tracker.ts,
+ * CONFIRM_FRAMES) by the chunk's first frame, as it would be in one pass (smoothing is not restarted: it runs over
+ * the whole clip on the main thread).
+ */
+export const WARM_UP = 4;
 
 export interface ChunkSetup {
   path: string;

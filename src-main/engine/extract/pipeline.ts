@@ -5,7 +5,7 @@
  *   track ids joined across chunks, One Euro smoothing, size and identity filters  ──kept faces──▶  the same
  *   worker: decode again, align, write the PNGs  ──entries──▶  main thread: alignments file, in frame order.
  *
- * Queues are fixed: each worker holds one chunk (CHUNK_FRAMES processed frames, streamed from its own ffmpeg, never
+ * Queues are fixed: each worker holds one chunk (32-96 processed frames, streamed from its own ffmpeg, never
  * buffered), so memory does not grow with the clip. The alignments file only ever holds a prefix of the clip
  * (chunks are committed in order), so `--skip-existing` resumes from it as before. Smoothing runs over the whole
  * clip in one pass, so it is the same whatever the number of workers; chunk boundaries are fixed by the clip
@@ -25,8 +25,15 @@ import { r6 } from './face-writer';
 import { addSteps, type StepTimes } from '../util/step-times';
 import { SMOOTHING, smoothStep } from './tracker';
 
-/** Processed frames per chunk: long enough that the warm-up and the seek cost little (~8%). */
-export const CHUNK_FRAMES = 96;
+/** Processed frames per chunk on a long clip: the warm-up and the seek cost little (~4%). */
+const CHUNK_FRAMES = 96;
+/** A short clip is cut into at least ~12 chunks (of 32 frames or more) so that every core gets work. */
+const MIN_CHUNK_FRAMES = 32;
+
+/** The chunk length of a clip of `processed` frames: set by the clip alone, never by the number of workers. */
+export function chunkLength(processed: number): number {
+  return Math.min(CHUNK_FRAMES, Math.max(MIN_CHUNK_FRAMES, Math.ceil(processed / 12)));
+}
 /** Memory a worker may take (tfjs wasm heap, face models, one decoded frame and its pyramid), to size the pool. */
 const WORKER_BYTES = 600 * 2 ** 20;
 
@@ -80,7 +87,8 @@ export function planChunks(start: number, frameCount: number, every: number, chu
 }
 
 export async function runVideoPipeline(o: VideoPipelineOptions): Promise<VideoPipelineResult> {
-  const chunks = planChunks(o.start, o.frameCount, o.every, o.chunkFrames ?? CHUNK_FRAMES);
+  const processed = Math.max(0, Math.ceil((o.frameCount - o.start) / o.every));
+  const chunks = planChunks(o.start, o.frameCount, o.every, o.chunkFrames ?? chunkLength(processed));
   const n = Math.max(1, Math.min(o.workers, chunks.length));
   const options: ExtractOptions = o.setup.options;
   const steps: StepTimes = {};

@@ -1,0 +1,215 @@
+/**
+ * Where extraction and conversion spend their time, at 1 worker and at every core, on a 480p, a 720p and a 1080p
+ * clip: frames/s, milliseconds per frame of each pipeline step (summed over every worker, so with N workers the
+ * steps add up to about N times the wall time), and the peak resident memory of the process (worker threads
+ * included) during the run.
+ *
+ *   extract steps: decode, detect (detection passes), landmarks (tracking meshes), identity, smooth (in-order
+ *                  stage), align, write (PNG encode + write); the decode is counted twice (both passes).
+ *   convert steps: decode, faces, model, blend, watermark, encode, quality (the quality report, when on).
+ *
+ * Inputs: personA (480x480, 216 frames), the vertical clip (720x1280, first 120 frames) and that clip scaled to
+ * 1080x1920 (first 60 frames, made with ffmpeg in a scratch folder). Convert uses a lightweight model (trained for
+ * 1 iteration: speed does not depend on training), with the quality report off (`.q0`) and on (`.default`).
+ * `FSS_BENCH_WORKERS=1,2` chooses the worker counts (default: 1 and every core).
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Bench } from './types';
+import { hasTestdata, videos } from '../tests/helpers/testdata';
+
+type Clip = '480p' | '720p' | '1080p';
+interface Setup {
+  dir: string;
+  clips: Record<Clip, string>;
+  model: string;
+}
+let setup: Promise<Setup> | null = null;
+
+const workerCounts = (process.env.FSS_BENCH_WORKERS ?? `1,${availableParallelism()}`)
+  .split(',')
+  .map(Number)
+  .filter((n, i, a) => n >= 1 && a.indexOf(n) === i);
+
+/** Peak RSS (MiB) while `fn` runs, sampled every 50 ms. */
+async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRssMiB: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  try {
+    const value = await fn();
+    peak = Math.max(peak, process.memoryUsage.rss());
+    return { value, peakRssMiB: Math.round(peak / 2 ** 20) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function cut(from: string, to: string, frames: number, scale?: [number, number]): Promise<void> {
+  const { decodeFrames } = await import('../src-main/engine/media/decode');
+  const { createVideoWriter } = await import('../src-main/engine/media/encode');
+  const { probeVideo } = await import('../src-main/engine/media/probe');
+  const sharp = (await import('sharp')).default;
+  const info = await probeVideo(from);
+  const [w, h] = scale ?? [info.width, info.height];
+  const out = await createVideoWriter({
+    path: to,
+    width: w,
+    height: h,
+    fps: info.fpsRational,
+    crf: 18,
+    preset: 'veryfast',
+  });
+  for await (const f of decodeFrames(from, { end: frames })) {
+    const data = scale
+      ? await sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } })
+          .resize(w, h)
+          .raw()
+          .toBuffer()
+      : f.data;
+    await out.write(data);
+  }
+  await out.close();
+}
+
+async function prepare(): Promise<Setup> {
+  const { runExtract } = await import('../src-main/engine/extract/run');
+  const { runTrain } = await import('../src-main/engine/train/run');
+  const { parseOptions } = await import('../src-shared/options');
+  const { extractStage } = await import('../src-shared/stages/extract');
+  const { trainStage } = await import('../src-shared/stages/train');
+  const { quietContext } = await import('../src-main/engine/stage');
+  const dir = await mkdtemp(join(tmpdir(), 'fss-bench-breakdown-'));
+  process.env.FSS_CONFIG_DIR = join(dir, 'config');
+  const clips: Record<Clip, string> = {
+    '480p': join(dir, 'personA.mp4'),
+    '720p': join(dir, 'vertical720.mp4'),
+    '1080p': join(dir, 'vertical1080.mp4'),
+  };
+  await cp(videos.personA, clips['480p']);
+  await cut(videos.vertical, clips['720p'], 120);
+  await cut(videos.vertical, clips['1080p'], 60, [1080, 1920]);
+  // Alignments for convert, and faces for the model (not timed).
+  for (const c of Object.values(clips))
+    await runExtract(parseOptions(extractStage.options, { input: c, output: `${c}.faces` }), quietContext());
+  const model = join(dir, 'model');
+  await runTrain(
+    parseOptions(trainStage.options, {
+      inputA: `${clips['480p']}.faces`,
+      inputB: `${clips['720p']}.faces`,
+      modelDir: model,
+      trainer: 'lightweight',
+      iterations: 1,
+      previewEvery: 0,
+    }),
+    quietContext(),
+  );
+  return { dir, clips, model };
+}
+
+const perFrame = (steps: Record<string, number>, frames: number) =>
+  Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, +(v / Math.max(1, frames)).toFixed(2)]));
+
+async function extractAt(clip: Clip): Promise<Record<string, unknown>> {
+  if (!hasTestdata) return { skipped: 'test data not found' };
+  setup ??= prepare();
+  const s = await setup;
+  const { runExtract } = await import('../src-main/engine/extract/run');
+  const { parseOptions } = await import('../src-shared/options');
+  const { extractOptions } = await import('../src-shared/stages/extract');
+  const { quietContext } = await import('../src-main/engine/stage');
+  const out: Record<string, unknown> = {};
+  for (const workers of workerCounts) {
+    const dir = join(s.dir, `x-${clip}-${workers}`);
+    const t0 = performance.now();
+    const { value: r, peakRssMiB } = await withPeakRss(() =>
+      runExtract(
+        parseOptions(extractOptions, { input: s.clips[clip], output: dir, alignments: `${dir}.json` }),
+        quietContext(),
+        { workers },
+      ),
+    );
+    const ms = performance.now() - t0;
+    out[`workers${workers}`] = {
+      framesPerSecond: +(r.framesProcessed / (ms / 1000)).toFixed(2),
+      frames: r.framesProcessed,
+      workers: r.workers,
+      msPerFrame: perFrame(r.steps, r.framesProcessed),
+      peakRssMiB,
+    };
+    await rm(dir, { recursive: true, force: true });
+  }
+  return withSpeedup(out);
+}
+
+function withSpeedup(out: Record<string, unknown>): Record<string, unknown> {
+  const fps = (k: string) => (out[k] as { framesPerSecond?: number } | undefined)?.framesPerSecond;
+  const one = fps('workers1'),
+    all = fps(`workers${Math.max(...workerCounts)}`);
+  if (one && all && workerCounts.length > 1) out.speedup = +(all / one).toFixed(2);
+  return out;
+}
+
+async function convertAt(clip: Clip, qualityReport: boolean): Promise<Record<string, unknown>> {
+  if (!hasTestdata) return { skipped: 'test data not found' };
+  setup ??= prepare();
+  const s = await setup;
+  const { runConvert } = await import('../src-main/engine/convert/run');
+  const { parseOptions } = await import('../src-shared/options');
+  const { convertOptions } = await import('../src-shared/stages/convert');
+  const { quietContext } = await import('../src-main/engine/stage');
+  const out: Record<string, unknown> = {};
+  for (const workers of workerCounts) {
+    const t0 = performance.now();
+    const { value: r, peakRssMiB } = await withPeakRss(() =>
+      runConvert(
+        parseOptions(convertOptions, {
+          input: s.clips[clip],
+          output: join(s.dir, `out-${clip}.mp4`),
+          model: s.model,
+          qualityReport,
+        }),
+        quietContext(),
+        { workers },
+      ),
+    );
+    const ms = performance.now() - t0;
+    out[`workers${workers}`] = {
+      framesPerSecond: +(r.frames / (ms / 1000)).toFixed(2),
+      frames: r.frames,
+      workers: r.workers,
+      msPerFrame: perFrame(r.steps, r.frames),
+      peakRssMiB,
+    };
+  }
+  return withSpeedup(out);
+}
+
+export const benches: Bench[] = [
+  ...(['480p', '720p', '1080p'] as const).map((clip) => ({
+    name: `breakdown.extract.${clip}`,
+    description: `extract frames/s, ms per frame per step and peak RSS at 1 worker and every core, ${clip}, every frame, default options`,
+    run: () => extractAt(clip),
+  })),
+  ...(['480p', '720p', '1080p'] as const).flatMap((clip) => [
+    {
+      name: `breakdown.convert.q0.${clip}`,
+      description: `convert frames/s, ms per frame per step and peak RSS at 1 worker and every core, ${clip}, lightweight (64 px), quality report off`,
+      run: () => convertAt(clip, false),
+    },
+    {
+      name: `breakdown.convert.default.${clip}`,
+      description: `convert frames/s, ms per frame per step and peak RSS at 1 worker and every core, ${clip}, lightweight (64 px), default options (quality report on)`,
+      run: () => convertAt(clip, true),
+    },
+  ]),
+  {
+    name: 'breakdown.cleanup',
+    description: 'removes the scratch folder of the breakdown benches',
+    async run() {
+      if (setup) await rm((await setup).dir, { recursive: true, force: true });
+      setup = null;
+      return {};
+    },
+  },
+];

@@ -1,0 +1,73 @@
+/**
+ * Convert's frame workers: N worker threads (frame-worker.ts), each with its own tfjs and copy of the swap model,
+ * convert frames side by side (faces, model, blend); the runner decodes, hands each frame to the least busy
+ * worker and encodes the results in frame order, with a fixed number of frames in flight.
+ */
+import { availableParallelism, freemem } from 'node:os';
+import { RpcWorker } from '../util/worker-rpc';
+import type { FrameDone, FrameJob } from './frame';
+import type { FrameWorkerApi, FrameWorkerInit, SwapperInfo } from './frame-worker';
+import type { LoadedSwapper } from './model-swapper';
+
+/** Memory one frame worker may take (tfjs wasm heap, the swap model, frames in flight). */
+const WORKER_BYTES = 700 * 2 ** 20;
+
+/** Every core, as many workers as memory allows. */
+export function defaultFrameWorkers(): number {
+  return Math.max(1, Math.min(availableParallelism(), Math.floor(freemem() / WORKER_BYTES)));
+}
+
+export class FramePool {
+  private readonly busy: number[];
+
+  private constructor(
+    private readonly workers: Array<RpcWorker<FrameWorkerApi>>,
+    readonly swapper: LoadedSwapper,
+  ) {
+    this.busy = workers.map(() => 0);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  static async start(n: number, init: FrameWorkerInit): Promise<FramePool> {
+    const workers = Array.from(
+      { length: n },
+      () => new RpcWorker<FrameWorkerApi>(new URL('./frame-worker.ts', import.meta.url), { name: 'convert worker' }),
+    );
+    let info: SwapperInfo;
+    try {
+      info = (await Promise.all(workers.map((w) => w.call('init', init))))[0]!;
+    } catch (e) {
+      await Promise.all(workers.map((w) => w.close()));
+      throw e;
+    }
+    // What the runner reads of the model (metadata, provenance); the model itself runs in the workers.
+    const swapper: LoadedSwapper = {
+      ...info,
+      inputSize: 0,
+      outputSize: 0,
+      coverage: 0,
+      swap: () => Promise.reject(new Error('the model runs in the frame workers')),
+      dispose: () => undefined,
+    };
+    return new FramePool(workers, swapper);
+  }
+
+  /** Converts one frame on the least busy worker (the frame's pixels are copied to it, the result moved back). */
+  async convert(job: FrameJob): Promise<FrameDone> {
+    let k = 0;
+    for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[k]!) k = i;
+    this.busy[k]!++;
+    try {
+      return await this.workers[k]!.call('frame', job);
+    } finally {
+      this.busy[k]!--;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
