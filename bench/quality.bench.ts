@@ -257,7 +257,7 @@ export const benches: Bench[] = [
           let trained = 0;
           for (const m of minutes) {
             // Only training counts: converting and measuring happen between the sessions.
-            await train(pair, modelDir, settings, 100_000_000, m * 60 - trained);
+            await train(pair, modelDir, settings, 100_000_000, Math.max(1, m * 60 - trained));
             trained = (await readModelFiles(modelDir)).state.trainSeconds;
             rows.push({ minutes: m, ...(await measure(pair, modelDir, `${name}-${m}min`)) });
             process.stderr.write(`  ${name}, ${m} min: ${JSON.stringify(rows.at(-1))}\n`);
