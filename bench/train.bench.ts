@@ -27,7 +27,7 @@ import {
 } from '../src-main/engine/train/models/index';
 import { GradientPool } from '../src-main/engine/train/parallel';
 import { Rng } from '../src-main/engine/train/rng';
-import { ADAM_DEFAULTS, adamModeFor, SPLIT_SIDES_FLOPS, trainStep } from '../src-main/engine/train/trainer';
+import { ADAM_DEFAULTS, adamModeFor, SPLIT_SIDES_FLOPS, trainStepAsync } from '../src-main/engine/train/trainer';
 
 const half: AutoencoderConfig = {
   ...trainers.original,
@@ -86,6 +86,7 @@ async function measure(
     threads > 1
       ? await GradientPool.start({
           threads,
+          shares: threads,
           config: cfg,
           backend,
           seed: 1,
@@ -98,7 +99,7 @@ async function measure(
       : null;
   const step = async (a: Batch, b: Batch) => {
     if (pool) await pool.step(a, b);
-    else trainStep(tf, model, adam, a, b, 'mae', false, split);
+    else await trainStepAsync(tf, model, adam, a, b, 'mae', false, split);
   };
   try {
     let prepMs = 0;

@@ -129,6 +129,8 @@ export const alignmentsSchema = z.object({
     everyN: z.int(),
     smooth: z.boolean(),
     alignEyes: z.boolean(),
+    /** `--mirror-pass` of the run (absent in files written before it was recorded). */
+    mirrorPass: z.enum(['photos', 'all', 'off']).optional(),
   }),
   /** False while extraction runs or after it was cancelled; `--skip-existing` resumes such a file. */
   complete: z.boolean(),

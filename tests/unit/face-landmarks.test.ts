@@ -123,4 +123,14 @@ describe('landmarkConfidence in the alignments file', () => {
     expect(() => parseAlignments(doc(new Array(67).fill(0.5)), 'a.json')).toThrow(/a\.json.*landmarkConfidence/);
     expect(() => parseAlignments(doc(new Array(68).fill(1.5)), 'a.json')).toThrow(/0\.\.1/);
   });
+
+  it('settings keep --mirror-pass (optional: files written before it stay valid)', () => {
+    const d = doc();
+    expect(parseAlignments(d, 'a.json').settings.mirrorPass).toBeUndefined();
+    const all = parseAlignments({ ...d, settings: { ...d.settings, mirrorPass: 'all' } }, 'a.json');
+    expect(all.settings.mirrorPass).toBe('all');
+    expect(() => parseAlignments({ ...d, settings: { ...d.settings, mirrorPass: 'both' } }, 'a.json')).toThrow(
+      /a\.json/,
+    );
+  });
 });

@@ -140,9 +140,10 @@ describe('auto backend choice', () => {
     const tfCpu = p('tensorflow', { provider: '@tensorflow/tfjs-node' });
     expect(autoChoice([tfCpu, p('webgpu', { software: false }), ...cpuSide])).toBe('webgpu');
     expect(autoChoice([tfCpu, p('webgpu', { software: true }), ...cpuSide])).toBe('tensorflow');
-    // Training never picks webgpu (its reads are synchronous), whatever the adapter.
-    expect(autoChoice([p('webgpu', { software: false }), ...cpuSide], 'train')).toBe('wasm');
-    expect(autoChoice([tfCpu, p('webgpu', { software: false }), ...cpuSide], 'train')).toBe('tensorflow');
+    // Training chooses the same way (its reads are asynchronous): a hardware adapter, never a software one.
+    expect(autoChoice([p('webgpu', { software: false }), ...cpuSide], 'train')).toBe('webgpu');
+    expect(autoChoice([p('webgpu', { software: true }), ...cpuSide], 'train')).toBe('wasm');
+    expect(autoChoice([tfCpu, p('webgpu', { software: true }), ...cpuSide], 'train')).toBe('tensorflow');
   });
 });
 

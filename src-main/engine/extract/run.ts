@@ -131,6 +131,7 @@ async function extractLocked(
     everyN: options.everyN,
     smooth: options.smooth,
     alignEyes: options.alignEyes,
+    mirrorPass: options.mirrorPass,
   };
   let doc: Alignments | null = null;
   if (options.skipExisting) doc = await loadExisting(alignmentsPath, sha256, settings);

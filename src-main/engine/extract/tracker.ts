@@ -1,13 +1,15 @@
 /**
  * Faces over the frames of a video: each face is followed by re-running the mesh on the region its previous
  * mesh gives (MediaPipe's tracking), detection runs again every `detectEvery` processed frames, when no face is
- * tracked, and after a scene cut; every track has its own One Euro filter on the 68 landmarks.
+ * tracked, and after a scene cut; every track has its own One Euro filter on the 68 landmarks, opened by the face's
+ * speed as measured in the frames (face/stabilize.ts: `FaceMotionMeter`, `MOTION_GATE`).
  */
 import type { DetectOptions, FaceDetector, MeshFace } from '../face/detector';
 import { boxIou } from '../face/detector';
 import type { ImagePyramid } from '../face/image';
 import { interPupilDistance } from '../face/ibug68';
 import { OneEuroFilter, type OneEuroParams } from '../face/one-euro';
+import { FaceMotionMeter, MOTION_GATE, type MotionGate } from '../face/stabilize';
 import type { Point2 } from '../face/types';
 
 /**
@@ -30,6 +32,8 @@ export interface Track {
   hits: number;
   face: MeshFace;
   filter: OneEuroFilter | null;
+  /** Measures the face's speed in the frames (with smoothing, or `measureMotion`). */
+  motion: FaceMotionMeter | null;
   /** Identity similarities measured so far (filters), newest last. */
   sims: number[];
   nsims: number[];
@@ -41,6 +45,8 @@ export interface TrackedFace {
   /** Landmarks after smoothing (or the raw ones). */
   landmarks68: Point2[];
   face: MeshFace;
+  /** The face's speed since the previous frame, measured in the frames (inter-ocular distances per second). */
+  speed?: number;
 }
 
 /** Detection passes per pass that also searches zoomed tiles, while faces are tracked. */
@@ -56,6 +62,8 @@ export interface TrackerOptions {
   detectEvery: number;
   /** Adds the time of detection passes (`detect`) and of tracking meshes (`landmarks`), ms. */
   steps?: Record<string, number>;
+  /** Measure each face's speed in the frames (`TrackedFace.speed`) even without smoothing (default: `smooth`). */
+  measureMotion?: boolean;
 }
 
 /** Mean absolute difference of two 32x32 grey thumbnails, 0..255. */
@@ -135,6 +143,7 @@ export class FaceTracker {
           confirmed: f.meshScore >= this.opts.detect.minMeshScore,
           hits: 1,
           filter: this.opts.smooth ? new OneEuroFilter(SMOOTHING) : null,
+          motion: (this.opts.measureMotion ?? this.opts.smooth) ? new FaceMotionMeter() : null,
           sims: [],
           nsims: [],
           framesSinceDescriptor: Infinity,
@@ -145,31 +154,54 @@ export class FaceTracker {
       .filter((t) => t.confirmed)
       .map((track) => {
         const raw = track.face.landmarks68;
-        if (!track.filter) return { track, face: track.face, landmarks68: raw };
-        return { track, face: track.face, landmarks68: smoothStep(track.filter, raw, timeSec) };
+        const speed = track.motion?.measure(pyr, raw, timeSec);
+        const sp = speed === undefined ? {} : { speed };
+        if (!track.filter) return { track, face: track.face, landmarks68: raw, ...sp };
+        return { track, face: track.face, landmarks68: smoothStep(track.filter, raw, timeSec, speed), ...sp };
       });
   }
 }
 
-/** One filter step on 68 landmarks (speed measured in inter-ocular distances per second). */
-export function smoothStep(filter: OneEuroFilter, raw: readonly Point2[], timeSec: number): Point2[] {
+/**
+ * One filter step on 68 landmarks (speed measured in inter-ocular distances per second). `speed`: the face's speed
+ * measured in the frames (`TrackedFace.speed`), which opens the filter by `gate` (with the gate's parameters);
+ * without it (the first frame of a track, or a caller that has no frames) the filter is the plain One Euro filter
+ * with its own parameters (`SMOOTHING`).
+ */
+export function smoothStep(
+  filter: OneEuroFilter,
+  raw: readonly Point2[],
+  timeSec: number,
+  speed?: number,
+  gate: MotionGate = MOTION_GATE,
+): Point2[] {
   const flat = new Float64Array(raw.length * 2);
   raw.forEach((p, i) => {
     flat[2 * i] = p[0];
     flat[2 * i + 1] = p[1];
   });
-  const sm = filter.filter(flat, timeSec, interPupilDistance(raw));
+  const sm = filter.filter(
+    flat,
+    timeSec,
+    interPupilDistance(raw),
+    speed === undefined
+      ? undefined
+      : { extraCutoff: gate.betaImage * speed, deadZone: gate.deadZone, params: gate.filter },
+  );
   return raw.map((_, i) => [sm[2 * i]!, sm[2 * i + 1]!] as Point2);
 }
 
 /**
  * The smoothing the tracker applies, run over a recorded landmark sequence (null = no face: the filter restarts,
- * as a new track would). Used to measure jitter with and without smoothing from one raw extraction.
+ * as a new track would) and the faces' measured speeds (face/stabilize.ts `measureSpeeds`; absent: the plain One
+ * Euro filter). Used to measure jitter with and without smoothing from one raw extraction.
  */
 export function smoothSequence(
   seq: ReadonlyArray<readonly Point2[] | null>,
   times: readonly number[],
   params: OneEuroParams = SMOOTHING,
+  speeds?: ReadonlyArray<number | undefined>,
+  gate: MotionGate = MOTION_GATE,
 ): Array<Point2[] | null> {
   let f: OneEuroFilter | null = null;
   return seq.map((lm, i) => {
@@ -178,6 +210,6 @@ export function smoothSequence(
       return null;
     }
     f ??= new OneEuroFilter(params);
-    return smoothStep(f, lm, times[i]!);
+    return smoothStep(f, lm, times[i]!, speeds?.[i], gate);
   });
 }

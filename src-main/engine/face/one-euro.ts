@@ -35,8 +35,17 @@ export class OneEuroFilter {
   /**
    * Filters `values` observed at time `tSec`. `scale` divides the speed before it meets `beta`, so that the
    * filter behaves the same for a small and a large face (pass the inter-ocular distance in pixels).
+   * `gate` (optional) opens the filter from outside: `extraCutoff` Hz are added to every value's cutoff (for
+   * example from a motion measured more precisely than the values' own speed), only the part of a value's speed
+   * (after `scale`) above `deadZone` meets `beta` (speeds below it are the noise the filter removes), and `params`,
+   * when given, replace the filter's own for this step.
    */
-  filter(values: ArrayLike<number>, tSec: number, scale = 1): Float64Array {
+  filter(
+    values: ArrayLike<number>,
+    tSec: number,
+    scale = 1,
+    gate: { extraCutoff: number; deadZone: number; params?: OneEuroParams } = { extraCutoff: 0, deadZone: 0 },
+  ): Float64Array {
     const n = values.length;
     if (!this.x || !this.dx || this.x.length !== n || tSec <= this.lastT) {
       this.x = Float64Array.from(values as ArrayLike<number>);
@@ -46,7 +55,7 @@ export class OneEuroFilter {
     }
     const dt = tSec - this.lastT;
     this.lastT = tSec;
-    const { minCutoff, beta, dCutoff } = this.params;
+    const { minCutoff, beta, dCutoff } = gate.params ?? this.params;
     const ad = alpha(dCutoff, dt);
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
@@ -55,7 +64,7 @@ export class OneEuroFilter {
       const rawDx = (v - prev) / dt;
       const dxHat = ad * rawDx + (1 - ad) * this.dx[i]!;
       this.dx[i] = dxHat;
-      const cutoff = minCutoff + (beta * Math.abs(dxHat)) / scale;
+      const cutoff = minCutoff + gate.extraCutoff + beta * Math.max(0, Math.abs(dxHat) / scale - gate.deadZone);
       const a = alpha(cutoff, dt);
       const x = a * v + (1 - a) * prev;
       this.x[i] = x;

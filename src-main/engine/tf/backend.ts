@@ -196,9 +196,8 @@ export async function availableBackends(
 }
 
 /**
- * What a job uses tfjs for. Training still reads tensors synchronously (losses, Adam's host moments, saves,
- * previews), which tfjs-backend-webgpu cannot do under Node (its readSync needs an OffscreenCanvas), so `auto`
- * never trains on webgpu and an explicit request says why (docs/performance.md, "Known gap").
+ * What a job uses tfjs for. Both choose the same way: training reads tensors asynchronously (one read per step),
+ * so it runs on webgpu too (tfjs-backend-webgpu cannot read synchronously under Node).
  */
 export type TfPurpose = 'train' | 'infer';
 
@@ -206,9 +205,9 @@ export type TfPurpose = 'train' | 'infer';
  * What `auto` picks from the probes: a GPU (CUDA, then WebGPU on a hardware adapter), then TensorFlow's CPU build,
  * then wasm; a software WebGPU adapter only when wasm cannot start, the pure-JS cpu backend last.
  */
-export function autoChoice(list: readonly BackendProbe[], purpose: TfPurpose = 'infer'): TfBackendName | undefined {
+export function autoChoice(list: readonly BackendProbe[], _purpose: TfPurpose = 'infer'): TfBackendName | undefined {
   const ok = (n: TfBackendName, pred: (p: BackendProbe) => boolean = () => true) =>
-    list.some((p) => p.name === n && p.available && pred(p) && !(purpose === 'train' && n === 'webgpu'));
+    list.some((p) => p.name === n && p.available && pred(p));
   if (ok('tensorflow', (p) => p.gpu !== undefined)) return 'tensorflow';
   if (ok('webgpu', (p) => p.software !== true)) return 'webgpu';
   if (ok('tensorflow')) return 'tensorflow';
@@ -226,15 +225,7 @@ export async function loadTf(opts: { backend?: TfBackendChoice; purpose?: TfPurp
   const purpose = opts.purpose ?? 'infer';
   // `auto` follows the user's backend setting (the studio's, configureTfBackend; the CLI's FSS_BACKEND).
   const fromSetting = settingBackend();
-  // A studio-wide webgpu setting does not apply to training (see TfPurpose); an explicit request is refused.
-  const settingForPurpose = purpose === 'train' && fromSetting === 'webgpu' ? undefined : fromSetting;
-  const want = opts.backend && opts.backend !== 'auto' ? opts.backend : (settingForPurpose ?? 'auto');
-  if (purpose === 'train' && want === 'webgpu') {
-    throw new UserError(
-      'unavailable',
-      'training on the webgpu backend is not supported yet under Node (tfjs-backend-webgpu cannot read tensors synchronously there); use --backend wasm, or tensorflow on a CUDA GPU',
-    );
-  }
+  const want = opts.backend && opts.backend !== 'auto' ? opts.backend : (fromSetting ?? 'auto');
   // An explicit choice probes only itself and the two CPU backends (no GPU driver start-up, no Dawn warnings).
   const { probes: list, chosen } =
     want === 'auto'

@@ -35,7 +35,7 @@ export function adamStepSize(config: AdamConfig, step: number): number {
 export function adamUpdate(
   config: AdamConfig,
   lrT: number,
-  g: Float32Array,
+  g: Float32Array | Float64Array,
   m: Float32Array,
   v: Float32Array,
   w: Float32Array,
@@ -82,8 +82,12 @@ export class Adam {
     }
   }
 
-  /** Applies one update with gradients in variable order (disposes nothing it did not create). */
-  apply(grads: TfCore.Tensor[]): void {
+  /**
+   * Applies one update with gradients in variable order (disposes nothing it did not create). In host mode
+   * `values` are the gradients already read back (the training loop reads them with the losses, in one
+   * asynchronous read); without them they are read synchronously (CPU backends only).
+   */
+  apply(grads: TfCore.Tensor[], values?: readonly Float32Array[]): void {
     const tf = this.tf;
     this.step += 1;
     const { beta1: b1, beta2: b2, epsilon: eps } = this.config;
@@ -108,7 +112,7 @@ export class Adam {
       return;
     }
     for (let i = 0; i < this.vars.length; i++) {
-      const g = grads[i]?.dataSync() as Float32Array | undefined;
+      const g = values ? values[i] : (grads[i]?.dataSync() as Float32Array | undefined);
       const m = this.hm[i];
       const v = this.hv[i];
       const w = this.hw[i];
@@ -121,20 +125,21 @@ export class Adam {
     }
   }
 
-  /** First moments then second moments, each in variable order, as one Float32Array. */
-  exportMoments(): Float32Array {
+  /**
+   * First moments then second moments, each in variable order, as one Float32Array (device moments read
+   * asynchronously, all at once: webgpu cannot read synchronously under Node).
+   */
+  async exportMoments(): Promise<Float32Array> {
     const total = this.vars.reduce((a, w) => a + w.size, 0);
     const out = new Float32Array(total * 2);
+    const parts =
+      this.mode === 'device'
+        ? ((await Promise.all([...this.m, ...this.v].map((t) => t.data()))) as Float32Array[])
+        : [...this.hm, ...this.hv];
     let o = 0;
-    for (let i = 0; i < this.vars.length; i++) {
-      const m = this.mode === 'device' ? (this.m[i]?.dataSync() as Float32Array) : this.hm[i];
-      if (m) out.set(m, o);
-      o += this.vars[i]?.size ?? 0;
-    }
-    for (let i = 0; i < this.vars.length; i++) {
-      const v = this.mode === 'device' ? (this.v[i]?.dataSync() as Float32Array) : this.hv[i];
-      if (v) out.set(v, o);
-      o += this.vars[i]?.size ?? 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
     }
     return out;
   }

@@ -11,8 +11,8 @@ import { serve } from '../util/worker-rpc';
 import { adamUpdate, type AdamConfig } from './adam';
 import type { Batch } from './augment';
 import { buildAutoencoder, type AutoencoderConfig, type FaceModel } from './models/index';
-import { assignWeights } from './parallel';
-import { batchGradients } from './trainer';
+import { addSlots, assignWeights } from './parallel';
+import { gradientTensors } from './trainer';
 
 /** What builds a replica of the model and its training step: the same for the pool and each of its workers. */
 export interface ReplicaSetup {
@@ -27,7 +27,10 @@ export interface ReplicaSetup {
 export interface GradInit extends ReplicaSetup {
   /** This worker's slot in `grads`. */
   slot: number;
-  /** slots x parameters float32: each worker's share gradient; after `update`, slot 0 holds their sum. */
+  /**
+   * slots x parameters float64: each worker's block of share gradients, added in float64 in share order; after
+   * `update`, slot 0 holds the sum over the slots, rounded to float32 once.
+   */
   grads: SharedArrayBuffer;
   /** parameters float32 each, variable order: the weights and Adam's moments (shared by every worker). */
   weights: SharedArrayBuffer;
@@ -40,7 +43,18 @@ export interface GradShare {
   b: Batch;
   /** share / global batch. */
   weight: number;
+}
+
+/** A worker's block of consecutive shares of the global batch. */
+export interface GradBlock {
+  shares: GradShare[];
   poison?: boolean;
+}
+
+export interface ShareLoss {
+  lossA: number;
+  lossB: number;
+  weight: number;
 }
 
 interface State {
@@ -53,6 +67,31 @@ interface State {
   baseline: number;
   /** Tensors the first step kept for the life of the thread (the losses' cached windows). */
   cached?: number;
+}
+
+/** One share's losses and gradients, read back in one asynchronous read. */
+async function shareGradient(
+  s: State,
+  share: GradShare,
+  poison: boolean,
+): Promise<{ lossA: number; lossB: number; values: Float32Array[] }> {
+  const { tf, model, init } = s;
+  const t = gradientTensors(tf, model, share.a, share.b, init.loss, {
+    weight: share.weight,
+    poison,
+    splitSides: init.splitSides,
+  });
+  try {
+    const [losses, ...values] = (await Promise.all([
+      t.losses.data(),
+      ...t.grads.map((g) => g.data()),
+    ])) as Float32Array[];
+    return poison
+      ? { lossA: NaN, lossB: NaN, values }
+      : { lossA: losses?.[0] ?? NaN, lossB: losses?.[1] ?? NaN, values };
+  } finally {
+    tf.dispose([t.losses, ...t.grads]);
+  }
 }
 
 let st: State | null = null;
@@ -73,46 +112,45 @@ const handlers = {
     return { backend, params };
   },
 
-  grad(share: GradShare): { lossA: number; lossB: number } {
+  async grad(block: GradBlock): Promise<ShareLoss[]> {
     const s = state();
-    const { tf, model, init, params } = s;
+    const { tf, init, params } = s;
     const before = tf.memory().numTensors;
-    const g = batchGradients(tf, model, share.a, share.b, init.loss, {
-      weight: share.weight,
-      poison: share.poison ?? false,
-      splitSides: init.splitSides,
-    });
-    try {
-      const slot = new Float32Array(init.grads, init.slot * params * 4, params);
+    const poison = block.poison ?? false;
+    const slot = new Float64Array(init.grads, init.slot * params * 8, params);
+    const out: ShareLoss[] = [];
+    for (const [k, share] of block.shares.entries()) {
+      const r = await shareGradient(s, share, poison);
+      out.push({ lossA: r.lossA, lossB: r.lossB, weight: share.weight });
       let o = 0;
       for (let i = 0; i < s.vars.length; i++) {
-        const t = g.grads[i];
+        const x = r.values[i];
         const size = s.vars[i]?.size ?? 0;
-        if (t) slot.set(t.dataSync() as Float32Array, o);
-        else slot.fill(0, o, o + size);
+        if (k === 0) {
+          if (x) slot.set(x, o);
+          else slot.fill(0, o, o + size);
+        } else if (x) {
+          for (let j = 0; j < size; j++) slot[o + j] = (slot[o + j] as number) + (x[j] as number);
+        }
         o += size;
       }
-    } finally {
-      tf.dispose(g.grads);
     }
     // A step leaves nothing behind but, the first time, the caches the losses keep (their SSIM windows).
     const kept = tf.memory().numTensors - before;
     if (s.cached === undefined) s.cached = kept;
     else if (kept !== 0) throw new Error(`gradient worker: a step leaked ${kept} tensors`);
-    return { lossA: g.lossA, lossB: g.lossB };
+    return out;
   },
 
   /**
-   * Over parameters [from, to): slot 0 += slot 1 + ... + slot (slots-1), in that order (float32: deterministic);
+   * Over parameters [from, to): slot 0 = slot 0 + slot 1 + ... (float64, in slot order, rounded to float32 once);
    * then, given Adam's step size, the Adam update of the shared weights and moments from that sum.
    */
   update(r: { from: number; to: number; slots: number; lrT?: number }): void {
     const { init, params } = state();
-    const sum = new Float32Array(init.grads, 0, params);
-    for (let s = 1; s < r.slots; s++) {
-      const g = new Float32Array(init.grads, s * params * 4, params);
-      for (let j = r.from; j < r.to; j++) sum[j] = (sum[j] as number) + (g[j] as number);
-    }
+    const sum = new Float64Array(init.grads, 0, params);
+    const slots = Array.from({ length: r.slots }, (_, k) => new Float64Array(init.grads, k * params * 8, params));
+    addSlots(sum, slots, r.from, r.to);
     if (r.lrT === undefined) return;
     const w = new Float32Array(init.weights);
     adamUpdate(init.adam, r.lrT, sum, new Float32Array(init.m), new Float32Array(init.v), w, r.from, r.to);

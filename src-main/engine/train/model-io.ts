@@ -39,8 +39,11 @@ function asBytes(f: Float32Array): Uint8Array {
   return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
 }
 
-/** The weights of a model as one Float32Array plus the manifest (variable order = creation order). */
-export function exportWeights(model: FaceModel): { data: Float32Array; tensors: TensorEntry[] } {
+/**
+ * The weights of a model as one Float32Array plus the manifest (variable order = creation order). Read
+ * asynchronously, all at once (webgpu cannot read synchronously under Node).
+ */
+export async function exportWeights(model: FaceModel): Promise<{ data: Float32Array; tensors: TensorEntry[] }> {
   const tensors: TensorEntry[] = [];
   let total = 0;
   for (const [name, v] of model.params.vars) {
@@ -48,11 +51,8 @@ export function exportWeights(model: FaceModel): { data: Float32Array; tensors: 
     total += v.size;
   }
   const data = new Float32Array(total);
-  let i = 0;
-  for (const v of model.params.vars.values()) {
-    data.set(v.dataSync() as Float32Array, tensors[i]?.offset ?? 0);
-    i++;
-  }
+  const values = await Promise.all([...model.params.vars.values()].map((v) => v.data()));
+  values.forEach((x, i) => data.set(x as Float32Array, tensors[i]?.offset ?? 0));
   return { data, tensors };
 }
 
@@ -99,8 +99,8 @@ export async function saveModel(dir: string, model: FaceModel, adam: Adam, field
 
 async function writeSave(dir: string, model: FaceModel, adam: Adam, fields: StateFields): Promise<ModelState> {
   await mkdir(dir, { recursive: true });
-  const { data, tensors } = exportWeights(model);
-  const moments = adam.exportMoments();
+  const { data, tensors } = await exportWeights(model);
+  const moments = await adam.exportMoments();
   const wBytes = asBytes(data);
   const oBytes = asBytes(moments);
   const names = await readdir(dir);

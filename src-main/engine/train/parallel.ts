@@ -35,25 +35,38 @@ type Tf = typeof TfCore;
 
 /**
  * Gradient workers for a run: the CPU backends train on every core (`requested` 0), GPU backends on one thread.
- * Each worker holds about ten copies of the parameters (weights, gradients, its slot, Adam's moments, temporaries)
- * besides its activations, so by default no more workers start than fit in 60% of the free memory (a 32-core
+ * Each worker holds about eleven float32 copies of the parameters (weights, gradients, its float64 slot, Adam's
+ * moments, temporaries) besides its activations, so by default no more workers start than fit in 60% of the free memory (a 32-core
  * machine and the 82 M-parameter Original: 32 x 3 GB would not fit).
  */
 export function trainThreads(requested: number, backend: TfBackendName, params = 0): number {
   if (backend !== 'wasm' && backend !== 'cpu') return 1;
   if (requested > 0) return requested;
-  const perWorker = params * 4 * 10;
+  const perWorker = params * 4 * 11;
   const fit = perWorker > 0 ? Math.floor((freemem() * 0.6) / perWorker) : Infinity;
   return Math.max(1, Math.min(availableParallelism(), fit));
 }
 
-/** Writes a model's weights, in variable order, into one array. */
-export function flatWeights(vars: readonly TfCore.Variable[]): Float32Array {
+/**
+ * How many shares a global batch of `batch` is cut into on the CPU backends: the same whatever `--threads` is (up
+ * to the core count), so that one thread and N gradient workers compute the very same share gradients and add
+ * them the same way (float64, in share order): the loss history and the weights are then the same bit for bit
+ * (float32 kernels group a share's samples in their own order, so a batch cut differently would differ in the
+ * last bits, and MAE's sign gradients and Adam's first steps grow those). One share per worker when every core
+ * trains; one thread on a multi-core machine computes the shares one after the other.
+ */
+export function gradientShares(batch: number, threads: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(batch, Math.max(threads, cores)));
+}
+
+/** Writes a model's weights, in variable order, into one array (one asynchronous read). */
+export async function flatWeights(vars: readonly TfCore.Variable[]): Promise<Float32Array> {
   const out = new Float32Array(vars.reduce((n, v) => n + v.size, 0));
+  const values = await Promise.all(vars.map((v) => v.data()));
   let o = 0;
-  for (const v of vars) {
-    out.set(v.dataSync() as Float32Array, o);
-    o += v.size;
+  for (const x of values) {
+    out.set(x as Float32Array, o);
+    o += x.length;
   }
   return out;
 }
@@ -100,6 +113,31 @@ export function shareOf(b: Batch, from: number, to: number): Batch {
   };
 }
 
+/**
+ * sum[j] = slots[0][j] + slots[1][j] + ... for j in [from, to): float64, in slot order, rounded to float32 once
+ * (`sum` may be slots[0]).
+ */
+export function addSlots(sum: Float64Array, slots: readonly Float64Array[], from: number, to: number): void {
+  for (let j = from; j < to; j++) {
+    let t = 0;
+    for (const g of slots) t += g[j] as number;
+    sum[j] = Math.fround(t);
+  }
+}
+
+/** The global batch's losses from its shares' (in share order; each share's loss weighted by its size). */
+export function combineLosses(
+  shares: ReadonlyArray<{ lossA: number; lossB: number; weight: number }>,
+): [number, number] {
+  let la = 0;
+  let lb = 0;
+  for (const s of shares) {
+    la += s.weight * s.lossA;
+    lb += s.weight * s.lossB;
+  }
+  return [la, lb];
+}
+
 /** The pool's options that each worker needs to build its replica (the rest cannot cross to a worker). */
 function replicaSetup(o: ReplicaSetup): ReplicaSetup {
   return { config: o.config, backend: o.backend, seed: o.seed, loss: o.loss, adam: o.adam, splitSides: o.splitSides };
@@ -107,6 +145,8 @@ function replicaSetup(o: ReplicaSetup): ReplicaSetup {
 
 export interface PoolOptions extends ReplicaSetup {
   threads: number;
+  /** Shares per global batch (gradientShares): each worker computes a consecutive block of them. */
+  shares: number;
   /** The state to start from: the master model and its optimizer (its moments and step). */
   model: FaceModel;
   optimizer: Adam;
@@ -118,8 +158,12 @@ export class GradientPool {
     private readonly params: number,
     private readonly adam: AdamConfig,
     private updates: number,
-    /** After `gradients`: the global batch's gradient, in variable order (slot 0 of the shared buffer). */
-    readonly sum: Float32Array,
+    private readonly shares: number,
+    /**
+     * After `gradients`: the global batch's gradient, in variable order (slot 0 of the shared buffer, float64
+     * holding float32 values: the sum rounded once).
+     */
+    readonly sum: Float64Array,
     private readonly weights: Float32Array,
     private readonly m: Float32Array,
     private readonly v: Float32Array,
@@ -133,12 +177,14 @@ export class GradientPool {
     const vars = [...o.model.params.vars.values()];
     const params = vars.reduce((n, v) => n + v.size, 0);
     const shared = () => new Float32Array(new SharedArrayBuffer(params * 4));
-    const grads = new SharedArrayBuffer(o.threads * params * 4);
+    // One float64 slot per worker: its shares' gradients added in float64, so the sum does not depend on how the
+    // shares are spread over the workers.
+    const grads = new SharedArrayBuffer(o.threads * params * 8);
     const weights = shared();
     const m = shared();
     const v = shared();
-    weights.set(flatWeights(vars));
-    const moments = o.optimizer.exportMoments();
+    weights.set(await flatWeights(vars));
+    const moments = await o.optimizer.exportMoments();
     m.set(moments.subarray(0, params));
     v.set(moments.subarray(params));
     const workers = Array.from(
@@ -150,7 +196,8 @@ export class GradientPool {
       params,
       o.adam,
       o.optimizer.step,
-      new Float32Array(grads, 0, params),
+      o.shares,
+      new Float64Array(grads, 0, params),
       weights,
       m,
       v,
@@ -178,35 +225,33 @@ export class GradientPool {
   /**
    * The global batch's gradients, summed into `sum` (with `lrT`, Adam's update of the shared weights as well);
    * returns the two losses (mean over the global batch), NaN when a share's loss is not finite (then nothing
-   * is summed or updated).
+   * is summed or updated). The batch is cut into `shares` consecutive shares and each worker computes a
+   * consecutive block of them, so the result does not depend on the number of workers.
    */
   async gradients(a: Batch, b: Batch, poison = false, lrT?: number): Promise<[number, number]> {
     const n = a.n;
-    const shares = split(n, Math.min(this.workers.length, n)).filter((s) => s.to > s.from);
-    const losses = await Promise.all(
-      shares.map((s, i) =>
+    const shares = split(n, Math.min(this.shares, n));
+    const blocks = split(shares.length, this.workers.length).filter((k) => k.to > k.from);
+    const results = await Promise.all(
+      blocks.map((k, i) =>
         (this.workers[i] as RpcWorker<GradWorkerApi>).call('grad', {
-          a: shareOf(a, s.from, s.to),
-          b: shareOf(b, s.from, s.to),
-          weight: (s.to - s.from) / n,
+          shares: shares.slice(k.from, k.to).map((s) => ({
+            a: shareOf(a, s.from, s.to),
+            b: shareOf(b, s.from, s.to),
+            weight: (s.to - s.from) / n,
+          })),
           poison,
         }),
       ),
     );
-    let la = 0;
-    let lb = 0;
-    shares.forEach((s, i) => {
-      const l = losses[i] as { lossA: number; lossB: number };
-      la += ((s.to - s.from) / n) * l.lossA;
-      lb += ((s.to - s.from) / n) * l.lossB;
-    });
+    const [la, lb] = combineLosses(results.flat());
     if (!Number.isFinite(la) || !Number.isFinite(lb)) return [NaN, NaN];
     const ranges = split(this.params, this.workers.length);
     await Promise.all(
       this.workers.map((w, i) =>
         w.call('update', {
           ...(ranges[i] as { from: number; to: number }),
-          slots: shares.length,
+          slots: blocks.length,
           ...(lrT !== undefined ? { lrT } : {}),
         }),
       ),

@@ -15,22 +15,32 @@ export interface PreviewFaces {
   size: number;
 }
 
-/** Predicts all six columns; returns RGB float arrays per column, each n x S x S x 3. */
-export function previewColumns(tf: Tf, model: FaceModel, f: PreviewFaces): Float32Array[] {
-  return tf.tidy(() => {
+/**
+ * Predicts all six columns; returns RGB float arrays per column, each n x S x S x 3. Read back asynchronously,
+ * in one read (webgpu cannot read synchronously under Node).
+ */
+export async function previewColumns(tf: Tf, model: FaceModel, f: PreviewFaces): Promise<Float32Array[]> {
+  const outs = tf.tidy(() => {
     const shape: [number, number, number, number] = [f.n, f.size, f.size, 3];
     const a = tf.tensor4d(f.a, shape);
     const b = tf.tensor4d(f.b, shape);
-    const aa = model.forward(a, 'a').face.dataSync() as Float32Array;
-    const ab = model.forward(a, 'b').face.dataSync() as Float32Array;
-    const bb = model.forward(b, 'b').face.dataSync() as Float32Array;
-    const ba = model.forward(b, 'a').face.dataSync() as Float32Array;
-    return [f.a, aa, ab, f.b, bb, ba];
+    return [
+      model.forward(a, 'a').face,
+      model.forward(a, 'b').face,
+      model.forward(b, 'b').face,
+      model.forward(b, 'a').face,
+    ];
   });
+  try {
+    const [aa, ab, bb, ba] = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
+    return [f.a, aa as Float32Array, ab as Float32Array, f.b, bb as Float32Array, ba as Float32Array];
+  } finally {
+    tf.dispose(outs);
+  }
 }
 
 export async function previewPng(tf: Tf, model: FaceModel, f: PreviewFaces): Promise<Buffer> {
-  const cols = previewColumns(tf, model, f);
+  const cols = await previewColumns(tf, model, f);
   const S = f.size;
   const gap = 4;
   const W = 6 * S + gap;

@@ -20,7 +20,7 @@ import { cacheSizeFor, linkPartners, listFaces, loadFaces } from './data';
 import { batchLoss, parseLossSpec } from './loss';
 import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type StateFields } from './model-io';
 import { buildAutoencoder, modelOptions, trainerConfig, type FaceModel } from './models/index';
-import { GradientPool, trainThreads } from './parallel';
+import { combineLosses, GradientPool, gradientShares, shareOf, split, trainThreads } from './parallel';
 import { previewPng, type PreviewFaces } from './preview';
 import { previewDue } from './schedule';
 
@@ -40,6 +40,13 @@ export interface TrainHooks {
   takePreviewRequest?(): boolean;
   /** Tests only: make the loss of this iteration NaN. */
   nanAt?: number;
+  /**
+   * Tests only: train the trainer's network at this face size (a multiple of 16, same layers and widths; not for
+   * sae), so a run on a slow software GPU fits in a test.
+   */
+  faceSize?: number;
+  /** Tests only: cut each batch into this many gradient shares (default: parallel.ts gradientShares). */
+  gradientShares?: number;
   /** Prepare batches on the training thread instead of the feeder thread. */
   inlineBatches?: boolean;
 }
@@ -94,7 +101,8 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   const existing = (await hasModel(modelDir)) ? await readModelFiles(modelDir) : null;
   // A resumed model keeps the network it was made with (the sae widths are in its saved options).
   const saved = existing?.state.trainer === options.trainer ? existing.state.options : undefined;
-  const cfg = trainerConfig(options.trainer, saved ?? options);
+  const base = trainerConfig(options.trainer, saved ?? options);
+  const cfg = hooks.faceSize && !base.sae ? { ...base, size: hooks.faceSize, latent: hooks.faceSize / 16 } : base;
   if (existing && existing.state.trainer !== cfg.name) {
     throw new UserError(
       'mismatch',
@@ -148,6 +156,8 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   let feeder: BatchFeeder | null = null;
   let pool: GradientPool | null = null;
   const threads = trainThreads(options.threads, loaded.backend, nParams);
+  // The CPU backends cut each batch into the same shares whatever the thread count (exact N-thread = 1-thread).
+  const shares = adamMode === 'host' ? (hooks.gradientShares ?? gradientShares(options.batchSize, threads)) : 1;
   const schedule = {
     warmup: options.learningRateWarmup,
     kind: options.learningRateSchedule,
@@ -173,6 +183,7 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
     if (threads > 1) {
       pool = await GradientPool.start({
         threads,
+        shares,
         config: cfg,
         backend: loaded.backend,
         seed,
@@ -286,7 +297,9 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       const poison = hooks.nanAt === iteration + 1;
       const [la, lb] = pool
         ? await pool.step(ba, bb, poison)
-        : trainStep(tf, model, adam, ba, bb, options.loss, poison, splitSides);
+        : shares > 1
+          ? await trainStepShares(tf, model, adam, ba, bb, options.loss, shares, poison, splitSides)
+          : await trainStepAsync(tf, model, adam, ba, bb, options.loss, poison, splitSides);
       const dt = (performance.now() - t0) / 1000;
       stepSeconds += dt;
       steps++;
@@ -374,7 +387,10 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
   }
 }
 
-/** One training step on both sides; returns the two losses. Leaves no tensor behind. */
+/**
+ * One training step on both sides; returns the two losses. Leaves no tensor behind. Reads synchronously: CPU
+ * backends only (tests, the bench); the training loop uses trainStepAsync.
+ */
 export function trainStep(
   tf: Tf,
   model: FaceModel,
@@ -395,6 +411,88 @@ export function trainStep(
   }
 }
 
+/**
+ * trainStep with one asynchronous read per step (every backend; webgpu cannot read synchronously under Node):
+ * the two losses and, when Adam keeps its state on the host, the gradients, read back together.
+ */
+export async function trainStepAsync(
+  tf: Tf,
+  model: FaceModel,
+  adam: Adam,
+  a: Batch,
+  b: Batch,
+  loss: TrainOptions['loss'],
+  poison = false,
+  splitSides = false,
+): Promise<[number, number]> {
+  const t = gradientTensors(tf, model, a, b, loss, { poison, splitSides });
+  try {
+    const [losses, ...host] = (await Promise.all([
+      t.losses.data(),
+      ...(adam.mode === 'host' ? t.grads.map((g) => g.data()) : []),
+    ])) as Float32Array[];
+    const [la, lb] = lossValues(losses as Float32Array, poison);
+    if (!Number.isFinite(la) || !Number.isFinite(lb)) return [NaN, NaN];
+    adam.apply(t.grads, adam.mode === 'host' ? host : undefined);
+    return [la, lb];
+  } finally {
+    tf.dispose([t.losses, ...t.grads]);
+  }
+}
+
+/**
+ * One step on one thread with the batch cut into `shares` shares (CPU backends, Adam on the host): each share's
+ * gradient computed and read in turn and added in float64 in share order, exactly what N gradient workers compute
+ * for the same shares (parallel.ts), so one thread and N threads train the same bit for bit.
+ */
+export async function trainStepShares(
+  tf: Tf,
+  model: FaceModel,
+  adam: Adam,
+  a: Batch,
+  b: Batch,
+  loss: TrainOptions['loss'],
+  shares: number,
+  poison = false,
+  splitSides = false,
+): Promise<[number, number]> {
+  const vars = [...model.params.vars.values()];
+  const acc = new Float64Array(vars.reduce((n, v) => n + v.size, 0));
+  const n = a.n;
+  const losses: Array<{ lossA: number; lossB: number; weight: number }> = [];
+  for (const [k, s] of split(n, Math.min(shares, n)).entries()) {
+    const weight = (s.to - s.from) / n;
+    const sa = shareOf(a, s.from, s.to);
+    const sb = shareOf(b, s.from, s.to);
+    const t = gradientTensors(tf, model, sa, sb, loss, { weight, poison, splitSides });
+    try {
+      const [l, ...values] = (await Promise.all([t.losses.data(), ...t.grads.map((g) => g.data())])) as Float32Array[];
+      const [lossA, lossB] = lossValues(l as Float32Array, poison);
+      losses.push({ lossA, lossB, weight });
+      if (!Number.isFinite(lossA) || !Number.isFinite(lossB)) return [NaN, NaN];
+      let o = 0;
+      for (const x of values) {
+        if (k === 0) acc.set(x, o);
+        else for (let j = 0; j < x.length; j++) acc[o + j] = (acc[o + j] as number) + (x[j] as number);
+        o += x.length;
+      }
+    } finally {
+      tf.dispose([t.losses, ...t.grads]);
+    }
+  }
+  const [la, lb] = combineLosses(losses);
+  if (!Number.isFinite(la) || !Number.isFinite(lb)) return [NaN, NaN];
+  const sum = Float32Array.from(acc);
+  let o = 0;
+  const views = vars.map((v) => {
+    const x = sum.subarray(o, o + v.size);
+    o += v.size;
+    return x;
+  });
+  adam.apply([], views);
+  return [la, lb];
+}
+
 export interface BatchGradients {
   /** The unweighted mean losses of the two sides over this batch. */
   lossA: number;
@@ -403,9 +501,31 @@ export interface BatchGradients {
   grads: TfCore.Tensor[];
 }
 
+export interface GradientTensors {
+  /** [lossA, lossB], unweighted means over this batch (not read back yet). */
+  losses: TfCore.Tensor1D;
+  /** d(weight x (lossA + lossB)) / d(variable), in variable order. */
+  grads: TfCore.Tensor[];
+}
+
+function lossValues(losses: ArrayLike<number>, poison: boolean): [number, number] {
+  return poison ? [NaN, NaN] : [losses[0] ?? NaN, losses[1] ?? NaN];
+}
+
+function settle(tf: Tf, t: GradientTensors, losses: ArrayLike<number>, poison: boolean): BatchGradients {
+  tf.dispose(t.losses);
+  const [lossA, lossB] = lossValues(losses, poison);
+  if (!Number.isFinite(lossA) || !Number.isFinite(lossB)) {
+    tf.dispose(t.grads);
+    return { lossA: NaN, lossB: NaN, grads: [] };
+  }
+  return { lossA, lossB, grads: t.grads };
+}
+
 /**
  * The gradients of one batch pair (or of one worker's share of it, scaled by `weight` = share / global batch,
  * so the shares' gradients sum to the global batch's). Leaves no tensor behind but the returned gradients.
+ * Reads synchronously (CPU backends); batchGradientsAsync reads asynchronously.
  */
 export function batchGradients(
   tf: Tf,
@@ -415,7 +535,43 @@ export function batchGradients(
   loss: TrainOptions['loss'],
   opts: { weight?: number; poison?: boolean; splitSides?: boolean } = {},
 ): BatchGradients {
-  const { weight = 1, poison = false, splitSides = false } = opts;
+  const t = gradientTensors(tf, model, a, b, loss, opts);
+  return settle(tf, t, t.losses.dataSync(), opts.poison ?? false);
+}
+
+/** batchGradients with one asynchronous read (the losses). */
+export async function batchGradientsAsync(
+  tf: Tf,
+  model: FaceModel,
+  a: Batch,
+  b: Batch,
+  loss: TrainOptions['loss'],
+  opts: { weight?: number; poison?: boolean; splitSides?: boolean } = {},
+): Promise<BatchGradients> {
+  const t = gradientTensors(tf, model, a, b, loss, opts);
+  let losses: ArrayLike<number>;
+  try {
+    losses = await t.losses.data();
+  } catch (e) {
+    tf.dispose([t.losses, ...t.grads]);
+    throw e;
+  }
+  return settle(tf, t, losses, opts.poison ?? false);
+}
+
+/**
+ * The losses and gradients of one batch pair as tensors, nothing read back (so each caller reads once, in the
+ * way its backend allows). Leaves no tensor behind but the returned ones.
+ */
+export function gradientTensors(
+  tf: Tf,
+  model: FaceModel,
+  a: Batch,
+  b: Batch,
+  loss: TrainOptions['loss'],
+  opts: { weight?: number; poison?: boolean; splitSides?: boolean } = {},
+): GradientTensors {
+  const { weight = 1, splitSides = false } = opts;
   const vars = [...model.params.vars.values()];
   const S = model.config.size;
   const scaled = (l: TfCore.Scalar) => (weight === 1 ? l : (tf.mul(l, weight) as TfCore.Scalar));
@@ -432,33 +588,38 @@ export function batchGradients(
   };
   if (splitSides) {
     // One side at a time: half the activation memory (the wasm heap is 32-bit), gradients summed.
-    let la = NaN;
-    let lb = NaN;
-    const ga = tf.variableGrads(() => {
-      const l = sideLoss('a', a);
-      la = l.dataSync()[0] ?? NaN;
-      return scaled(l);
-    }, vars);
+    let la: TfCore.Scalar | null = null;
+    let lb: TfCore.Scalar | null = null;
+    let ga: ReturnType<typeof tf.variableGrads> | null = null;
     let gb: ReturnType<typeof tf.variableGrads> | null = null;
     try {
-      gb = tf.variableGrads(() => {
-        const l = sideLoss('b', b);
-        lb = l.dataSync()[0] ?? NaN;
+      ga = tf.variableGrads(() => {
+        const l = sideLoss('a', a);
+        la = tf.keep(l);
         return scaled(l);
       }, vars);
-      if (poison || !Number.isFinite(la) || !Number.isFinite(lb)) return { lossA: NaN, lossB: NaN, grads: [] };
+      gb = tf.variableGrads(() => {
+        const l = sideLoss('b', b);
+        lb = tf.keep(l);
+        return scaled(l);
+      }, vars);
+      const [x, y] = [ga, gb];
       // Each decoder only gets a gradient from its own side; the shared encoder from both.
       const grads = vars.map((v) => {
-        const x = ga.grads[v.name] ?? null;
-        const y = (gb as ReturnType<typeof tf.variableGrads>).grads[v.name] ?? null;
-        if (x && y) return tf.add(x, y);
-        const one = x ?? y;
+        const p = x.grads[v.name] ?? null;
+        const q = y.grads[v.name] ?? null;
+        if (p && q) return tf.add(p, q);
+        const one = p ?? q;
         return one ? tf.clone(one) : tf.zerosLike(v);
       });
-      return { lossA: la, lossB: lb, grads };
+      return {
+        losses: tf.stack([la as unknown as TfCore.Scalar, lb as unknown as TfCore.Scalar]) as TfCore.Tensor1D,
+        grads,
+      };
     } finally {
-      tf.dispose([ga.value, ...Object.values(ga.grads)]);
+      if (ga) tf.dispose([ga.value, ...Object.values(ga.grads)]);
       if (gb) tf.dispose([gb.value, ...Object.values(gb.grads)]);
+      tf.dispose([...(la ? [la] : []), ...(lb ? [lb] : [])]);
     }
   }
   let la: TfCore.Scalar | null = null;
@@ -468,15 +629,9 @@ export function batchGradients(
     const l2 = sideLoss('b', b);
     la = tf.keep(l1);
     lb = tf.keep(l2);
-    const sum = scaled(tf.add(l1, l2) as TfCore.Scalar);
-    return poison ? (tf.mul(sum, NaN) as TfCore.Scalar) : sum;
+    return scaled(tf.add(l1, l2) as TfCore.Scalar);
   }, vars);
-  const va = (la as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
-  const vb = (lb as TfCore.Scalar | null)?.dataSync()[0] ?? NaN;
+  const losses = tf.stack([la as unknown as TfCore.Scalar, lb as unknown as TfCore.Scalar]) as TfCore.Tensor1D;
   tf.dispose([value, ...(la ? [la] : []), ...(lb ? [lb] : [])]);
-  if (poison || !Number.isFinite(va) || !Number.isFinite(vb)) {
-    tf.dispose(Object.values(grads));
-    return { lossA: NaN, lossB: NaN, grads: [] };
-  }
-  return { lossA: va, lossB: vb, grads: vars.map((v) => grads[v.name] as TfCore.Tensor) };
+  return { losses, grads: vars.map((v) => grads[v.name] as TfCore.Tensor) };
 }
