@@ -56,10 +56,6 @@ beforeAll(async () => {
       trainer: 'lightweight',
       previewEvery: 0,
       iterations: TRAIN_ITERS,
-      // The settings the baseline in docs/quality.md was measured with (the defaults before issue 12): a seeded
-      // model that does not move with the defaults; the new defaults are measured by npm run bench -- quality.
-      learningRate: 5e-5,
-      loss: 'mae',
       seed: 7,
     }),
     quietContext(),
