@@ -292,8 +292,6 @@ export const wireRequestSchema = z
   })
   .strict();
 
-export type WireRequest = z.infer<typeof wireRequestSchema>;
-
 export type WireMessage =
   | { kind: 'response'; id: number; ok: true; result: unknown }
   | { kind: 'response'; id: number; ok: false; error: WireError }

@@ -60,10 +60,10 @@ export interface TrackerOptions {
   detect: DetectOptions;
   smooth: boolean;
   detectEvery: number;
-  /** Adds the time of detection passes (`detect`) and of tracking meshes (`landmarks`), ms. */
-  steps?: Record<string, number>;
   /** Measure each face's speed in the frames (`TrackedFace.speed`) even without smoothing (default: `smooth`). */
   measureMotion?: boolean;
+  /** Adds the time of detection passes (`detect`) and of tracking meshes (`landmarks`), ms. */
+  steps?: Record<string, number>;
 }
 
 /** Mean absolute difference of two 32x32 grey thumbnails, 0..255. */
