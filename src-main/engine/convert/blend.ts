@@ -13,7 +13,7 @@ import { assertNever } from '../../../src-shared/errors';
 import type { Matrix2x3, Point2, RgbImage } from '../face/types';
 import { invertMatrix, matrixScale } from '../face/umeyama';
 import { matchColor } from './color';
-import { convexHull, erodeDilate, fillConvexPolygon, gaussianBlur } from '../image/raster';
+import { convexHull, erodeDilate, fillConvexPolygon, gaussianBlur, pointBounds } from '../image/raster';
 import { seamlessClone } from './seamless';
 import { sharpenFace } from './sharpen';
 
@@ -105,16 +105,7 @@ export function faceRoi(
       ].map(([u, v]) => [inv[0][0] * u! + inv[0][1] * v! + inv[0][2], inv[1][0] * u! + inv[1][1] * v! + inv[1][2]]);
   const side = s / matrixScale(mf.matrix);
   const pad = Math.max(0, -erosionRadius(opts.erosion, side)) + Math.ceil(3 * featherSigma(opts.blurSize, side)) + 2;
-  let x0 = Infinity,
-    y0 = Infinity,
-    x1 = -Infinity,
-    y1 = -Infinity;
-  for (const p of pts) {
-    x0 = Math.min(x0, p[0]!);
-    y0 = Math.min(y0, p[1]!);
-    x1 = Math.max(x1, p[0]!);
-    y1 = Math.max(y1, p[1]!);
-  }
+  const [x0, y0, x1, y1] = pointBounds(pts);
   const X0 = Math.max(0, Math.floor(x0 - pad)),
     Y0 = Math.max(0, Math.floor(y0 - pad));
   const X1 = Math.min(width, Math.ceil(x1 + pad) + 1),

@@ -18,6 +18,7 @@ import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { Centering } from '../face/mean-face';
 import type { RgbImage } from '../face/types';
+import { pointBounds } from '../image/raster';
 import { readImageRgb } from '../media/images';
 import type { FaceToSwap } from './frame';
 import { createMaskInputs } from './occlusion';
@@ -102,16 +103,7 @@ export async function createIdentityFilter(o: {
       [0, 1].map((c) => lm.slice(a, a + 6).reduce((s, p) => s + p[c]!, 0) / 6) as [number, number];
     const r = eye(36),
       l = eye(42);
-    let x0 = Infinity,
-      y0 = Infinity,
-      x1 = -Infinity,
-      y1 = -Infinity;
-    for (const p of lm) {
-      x0 = Math.min(x0, p[0]);
-      y0 = Math.min(y0, p[1]);
-      x1 = Math.max(x1, p[0]);
-      y1 = Math.max(y1, p[1]);
-    }
+    const [x0, y0, x1, y1] = pointBounds(lm);
     const pyr = new ImagePyramid(image);
     const fit = await detector.meshFrom(
       pyr,

@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FaceModels } from './human';
 import { warpToFloat, type ImagePyramid } from './image';
+import { pointBounds } from '../image/raster';
 import { meshToIbug68, mirroredIbug68, pointConfidence } from './ibug68';
 import type { BoxXYWH, Matrix2x3, Point2, Point3 } from './types';
 import { applyMatrix, invertMatrix } from './umeyama';
@@ -186,16 +187,7 @@ export function roiFromMesh(mesh: readonly Point3[] | readonly Point2[], scale =
 }
 
 function bbox(pts: readonly (readonly number[])[]): BoxXYWH {
-  let x0 = Infinity,
-    y0 = Infinity,
-    x1 = -Infinity,
-    y1 = -Infinity;
-  for (const p of pts) {
-    x0 = Math.min(x0, p[0]!);
-    y0 = Math.min(y0, p[1]!);
-    x1 = Math.max(x1, p[0]!);
-    y1 = Math.max(y1, p[1]!);
-  }
+  const [x0, y0, x1, y1] = pointBounds(pts);
   return [x0, y0, x1 - x0, y1 - y0];
 }
 

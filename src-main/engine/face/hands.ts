@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../../src-shared/errors';
-import { convexHull } from '../image/raster';
+import { convexHull, pointBounds } from '../image/raster';
 import { humanModelsDir, humanPackageDir, loadFaceModels } from './human';
 import type { Point2, RgbImage } from './types';
 
@@ -139,16 +139,7 @@ const PALM = [0, 1, 2, 5, 9, 13, 17];
 
 /** The larger side of the points' bounding box. */
 function extent(points: readonly Point2[]): number {
-  let x0 = Infinity,
-    y0 = Infinity,
-    x1 = -Infinity,
-    y1 = -Infinity;
-  for (const p of points) {
-    x0 = Math.min(x0, p[0]);
-    y0 = Math.min(y0, p[1]);
-    x1 = Math.max(x1, p[0]);
-    y1 = Math.max(y1, p[1]);
-  }
+  const [x0, y0, x1, y1] = pointBounds(points);
   return Math.max(x1 - x0, y1 - y0);
 }
 
@@ -251,16 +242,7 @@ export async function detectHands(
  * feathered) stays inside it in practice; a hand polygon outside the blend's region does nothing.
  */
 export function handSearchRegion(landmarks: readonly Point2[]): [number, number, number, number] {
-  let x0 = Infinity,
-    y0 = Infinity,
-    x1 = -Infinity,
-    y1 = -Infinity;
-  for (const p of landmarks) {
-    x0 = Math.min(x0, p[0]);
-    y0 = Math.min(y0, p[1]);
-    x1 = Math.max(x1, p[0]);
-    y1 = Math.max(y1, p[1]);
-  }
+  const [x0, y0, x1, y1] = pointBounds(landmarks);
   const side = 3 * Math.max(x1 - x0, y1 - y0);
   return [(x0 + x1) / 2 - side / 2, (y0 + y1) / 2 - side / 2, side, side];
 }

@@ -10,6 +10,21 @@
  */
 import type { Point2 } from './types';
 
+/** The points' bounding box as [x0, y0, x1, y1] (each point's first two numbers; [Inf, Inf, -Inf, -Inf] for none). */
+export function pointBounds(points: readonly (readonly number[])[]): [number, number, number, number] {
+  let x0 = Infinity,
+    y0 = Infinity,
+    x1 = -Infinity,
+    y1 = -Infinity;
+  for (const p of points) {
+    x0 = Math.min(x0, p[0]!);
+    y0 = Math.min(y0, p[1]!);
+    x1 = Math.max(x1, p[0]!);
+    y1 = Math.max(y1, p[1]!);
+  }
+  return [x0, y0, x1, y1];
+}
+
 /** Convex hull, counter-clockwise, by Andrew's monotone chain (A. M. Andrew, IPL 9(5), 1979). */
 export function convexHull(points: readonly Point2[]): Point2[] {
   const pts = points.map((p) => [p[0], p[1]] as Point2).sort((a, b) => a[0] - b[0] || a[1] - b[1]);

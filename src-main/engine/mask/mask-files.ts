@@ -13,23 +13,6 @@ import type { MaskFileKind } from '../../../src-shared/formats/face-masks';
 import { writeFileAtomicSafe, writeJsonAtomic } from '../util/atomic-write';
 import { acquireLock, lockFileFor } from '../util/lock';
 
-/** A mask PNG as 0..255 at `size` x `size` (its alpha when it has one, else its first channel). */
-export async function readMaskPng(path: string, size: number): Promise<Uint8Array> {
-  try {
-    const img = sharp(path);
-    const meta = await img.metadata();
-    const plane = meta.hasAlpha ? img.extractChannel('alpha') : img.extractChannel(0);
-    const buf = await plane.resize(size, size, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength).slice();
-  } catch (e) {
-    throw new UserError(
-      'bad-media',
-      `${path}: not a readable mask PNG (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
-      path,
-    );
-  }
-}
-
 /** Encodes a 0..255 plane as a single-channel PNG. */
 export function encodeMaskPng(mask: Uint8Array, width: number, height: number): Promise<Buffer> {
   // b-w: a one-band raw input would otherwise be written as RGB.

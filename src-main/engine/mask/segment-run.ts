@@ -23,7 +23,8 @@ import { Adam } from '../train/adam';
 import { hasModel } from '../train/model-io';
 import { writeFileAtomicSafe } from '../util/atomic-write';
 import { acquireLock, lockFileFor } from '../util/lock';
-import { alignmentsFilesIn, encodeMaskPng, readMaskPng, recordMasks, writeMaskPng } from './mask-files';
+import { readMaskPng } from '../media/images';
+import { alignmentsFilesIn, encodeMaskPng, recordMasks, writeMaskPng } from './mask-files';
 import {
   buildSegmentNet,
   loadSegmentModel,

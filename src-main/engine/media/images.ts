@@ -306,3 +306,20 @@ export async function readImageRgb(path: string): Promise<RgbImage> {
     throw new UserError('bad-media', `${path}: not a readable image (${(e as Error).message.split('\n')[0]})`, path);
   }
 }
+
+/** A mask PNG as 0..255 at `size` x `size` (its alpha when it has one, else its first channel). */
+export async function readMaskPng(path: string, size: number): Promise<Uint8Array> {
+  try {
+    const img = sharp(path);
+    const meta = await img.metadata();
+    const plane = meta.hasAlpha ? img.extractChannel('alpha') : img.extractChannel(0);
+    const buf = await plane.resize(size, size, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength).slice();
+  } catch (e) {
+    throw new UserError(
+      'bad-media',
+      `${path}: not a readable mask PNG (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
+      path,
+    );
+  }
+}

@@ -12,12 +12,12 @@ import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import { isMaskFile, maskFileName } from '../../../src-shared/formats/face-masks';
 import { FACE_PNG_KEYWORD, parseFacePngMeta } from '../../../src-shared/formats/face-png';
+import { isImageFile } from '../../../src-shared/files';
+import { readMaskPng } from '../media/images';
 import { convexHull, fillConvexPolygon } from '../image/raster';
 import { landmarkFaceMask } from '../face/face-mask';
 import type { Point2 } from '../face/types';
 import type { CachedFace } from './augment';
-
-const IMAGE_RE = /\.(png|jpe?g|webp)$/i;
 
 export async function listFaces(dir: string): Promise<string[]> {
   let names: string[];
@@ -30,7 +30,7 @@ export async function listFaces(dir: string): Promise<string[]> {
     throw new UserError('not-found', `${dir}: faces folder not found`, dir);
   }
   const files = names
-    .filter((n) => IMAGE_RE.test(n) && !isMaskFile(n))
+    .filter((n) => isImageFile(n) && !isMaskFile(n))
     .sort()
     .map((n) => join(dir, n));
   if (files.length === 0) throw new UserError('no-images', `${dir}: no face images (png/jpg) in this folder`, dir);
@@ -51,18 +51,7 @@ async function maskBeside(file: string, size: number): Promise<Uint8Array | unde
       ))
     )
       continue;
-    try {
-      const img = sharp(path);
-      const plane = (await img.metadata()).hasAlpha ? img.extractChannel('alpha') : img.extractChannel(0);
-      const buf = await plane.resize(size, size, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength).slice();
-    } catch (e) {
-      throw new UserError(
-        'bad-media',
-        `${path}: not a readable mask PNG (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`,
-        path,
-      );
-    }
+    return readMaskPng(path, size);
   }
   return undefined;
 }

@@ -15,6 +15,7 @@ import type { StageContext } from '../stage';
 import { userFacing } from '../util/atomic-write';
 import { acquireLock, lockFileFor } from '../util/lock';
 import { sweepModelFolder } from './model-io';
+import { stepRequests } from './requests';
 import type { PreviewEvent, TrainResult } from './trainer';
 import { RpcWorker } from '../util/worker-rpc';
 import type { TrainWorkerApi, TrainWorkerEvents } from './worker';
@@ -71,28 +72,15 @@ async function trainLocked(options: TrainOptions, ctx: TrainContext, extras: Run
   // relayed once, not through a worker inside the worker.
   if (extras.inline || !isMainThread) {
     const { trainLoop } = await import('./trainer');
-    let saveRequested = false;
-    let previewRequested = false;
-    const offRequest = ctx.onRequest?.((r) => {
-      if (r === 'save') saveRequested = true;
-      if (r === 'preview') previewRequested = true;
-    });
+    const requests = stepRequests();
+    const offRequest = ctx.onRequest?.((r) => requests.request(r));
     try {
       return await trainLoop(options, {
         progress: ctx.progress,
         log: ctx.log,
         preview: (e) => forwardPreview(ctx, e),
         shouldStop: () => ctx.signal.aborted,
-        takeSaveRequest: () => {
-          const r = saveRequested;
-          saveRequested = false;
-          return r;
-        },
-        takePreviewRequest: () => {
-          const r = previewRequested;
-          previewRequested = false;
-          return r;
-        },
+        ...requests.hooks,
         ...(extras.nanAt !== undefined ? { nanAt: extras.nanAt } : {}),
       });
     } finally {

@@ -7,6 +7,7 @@
 import type { LogLevel, PreviewEvent, Progress } from '../../../src-shared/progress';
 import type { TrainOptions } from '../../../src-shared/stages/train';
 import { serve } from '../util/worker-rpc';
+import { stepRequests } from './requests';
 import { trainLoop, type TrainResult } from './trainer';
 
 export interface TrainWorkerEvents {
@@ -17,8 +18,7 @@ export interface TrainWorkerEvents {
 }
 
 let stop = false;
-let saveRequested = false;
-let previewRequested = false;
+const requests = stepRequests();
 
 const handlers = {
   train({ options, nanAt }: { options: TrainOptions; nanAt?: number }): Promise<TrainResult> {
@@ -27,16 +27,7 @@ const handlers = {
       log: (level, message) => emit('log', { level, message }),
       preview: (preview) => emit('preview', preview),
       shouldStop: () => stop,
-      takeSaveRequest: () => {
-        const r = saveRequested;
-        saveRequested = false;
-        return r;
-      },
-      takePreviewRequest: () => {
-        const r = previewRequested;
-        previewRequested = false;
-        return r;
-      },
+      ...requests.hooks,
       ...(nanAt !== undefined ? { nanAt } : {}),
     });
   },
@@ -44,10 +35,10 @@ const handlers = {
     stop = true;
   },
   save(): void {
-    saveRequested = true;
+    requests.request('save');
   },
   preview(): void {
-    previewRequested = true;
+    requests.request('preview');
   },
 };
 
