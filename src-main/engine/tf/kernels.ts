@@ -153,6 +153,50 @@ function kernelOf(tf: Tf, name: string): KFunc {
   return k.kernelFunc as unknown as KFunc;
 }
 
+/** The attributes the Conv2D backprop kernels read (besides the input's or the filter's shape). */
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | TfCore.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** The forward convolution's geometry: tfjs's Conv2DInfo and its filter, stride and output sizes. */
+function convGeometry(tf: Tf, xShape: readonly number[], filterShape: readonly number[], a: ConvAttrs) {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
+  return { info, kh, kw, sh, sw, oh, ow };
+}
+
+/** A stride-1 NHWC Conv2D's attributes with explicit padding [top, bottom] x [left, right]. */
+function stride1ConvAttrs(
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+  dilations: [number, number] = [1, 1],
+): Record<string, unknown> {
+  return {
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    dataFormat: 'NHWC',
+    dilations,
+    dimRoundingMode: undefined,
+  };
+}
+
 /**
  * dx[i] = sum_k dyUp[i + pt - k] W[k] where dyUp is dy with s-1 zeros after each element: a stride-1 correlation
  * of dyUp (padded K-1-pt on top) with the filter flipped in space and transposed in/out.
@@ -164,29 +208,8 @@ function wasmConv2DBackpropInput(tf: Tf): KernelConfig {
     kernelFunc: (args) => {
       const { inputs, backend, attrs } = args;
       const { dy, filter } = inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
-      const a = attrs as unknown as {
-        strides: number | [number, number];
-        pad: 'valid' | 'same' | number | TfCore.backend_util.ExplicitPadding;
-        dataFormat: 'NHWC' | 'NCHW';
-        dimRoundingMode?: 'floor' | 'round' | 'ceil';
-        inputShape: [number, number, number, number];
-      };
-      const info = tf.backend_util.computeConv2DInfo(
-        a.inputShape,
-        filter.shape as [number, number, number, number],
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
-      const {
-        filterHeight: kh,
-        filterWidth: kw,
-        strideHeight: sh,
-        strideWidth: sw,
-        outHeight: oh,
-        outWidth: ow,
-      } = info;
+      const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+      const { info, kh, kw, sh, sw, oh, ow } = convGeometry(tf, a.inputShape, filter.shape, a);
       const top = kh - 1 - info.padInfo.top;
       const left = kw - 1 - info.padInfo.left;
       if (a.dataFormat !== 'NHWC' || sh !== sw || top < 0 || left < 0) {
@@ -231,18 +254,7 @@ function wasmConv2DBackpropInput(tf: Tf): KernelConfig {
         const out = k('Conv2D')({
           inputs: { x: up, filter: wT },
           backend,
-          attrs: {
-            strides: [1, 1],
-            pad: [
-              [0, 0],
-              [top, bottom],
-              [left, right],
-              [0, 0],
-            ],
-            dataFormat: 'NHWC',
-            dilations: [1, 1],
-            dimRoundingMode: undefined,
-          },
+          attrs: stride1ConvAttrs(top, bottom, left, right),
         });
         if (out.shape[1] !== inH || out.shape[2] !== inW || out.shape[3] !== ci) {
           throw new Error(`Conv2DBackpropInput (wasm): got ${out.shape.join('x')}, expected ${a.inputShape.join('x')}`);
@@ -306,18 +318,7 @@ function polyphaseBackpropInput(
           conv({
             inputs: { x: dy, filter: sub },
             backend,
-            attrs: {
-              strides: [1, 1],
-              pad: [
-                [0, 0],
-                [jy - 1, qh - oh],
-                [jx - 1, qw - ow],
-                [0, 0],
-              ],
-              dataFormat: 'NHWC',
-              dilations: [1, 1],
-              dimRoundingMode: undefined,
-            },
+            attrs: stride1ConvAttrs(jy - 1, qh - oh, jx - 1, qw - ow),
           }),
         ),
       );
@@ -344,33 +345,12 @@ function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
     backendName: 'wasm',
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
-      const a = attrs as unknown as {
-        strides: number | [number, number];
-        pad: 'valid' | 'same' | number | TfCore.backend_util.ExplicitPadding;
-        dataFormat: 'NHWC' | 'NCHW';
-        dimRoundingMode?: 'floor' | 'round' | 'ceil';
-        filterShape: [number, number, number, number];
-      };
+      const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
       if (a.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropFilter (wasm): only NHWC');
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        a.filterShape,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-      );
+      const { info, kh, kw, sh, sw, oh, ow } = convGeometry(tf, x.shape, a.filterShape, a);
       const be = backend as WasmBackendLike;
       const conv2d = kernelOf(tf, 'Conv2D');
       const slice = kernelOf(tf, 'Slice');
-      const {
-        filterHeight: kh,
-        filterWidth: kw,
-        strideHeight: sh,
-        strideWidth: sw,
-        outHeight: oh,
-        outWidth: ow,
-      } = info;
       const [, inH, inW] = x.shape as [number, number, number, number];
       const top = info.padInfo.top;
       const left = info.padInfo.left;
@@ -386,18 +366,7 @@ function wasmConv2DBackpropFilter(tf: Tf): KernelConfig {
         const conv = conv2d({
           inputs: { x: xT, filter: dyT },
           backend,
-          attrs: {
-            strides: [1, 1],
-            pad: [
-              [0, 0],
-              [top, bottom],
-              [left, right],
-              [0, 0],
-            ],
-            dataFormat: 'NHWC',
-            dilations: [sh, sw],
-            dimRoundingMode: undefined,
-          },
+          attrs: stride1ConvAttrs(top, bottom, left, right, [sh, sw]),
         }); // [ci, >=kh, >=kw, co]
         temps.push(conv);
         let cropped = conv;
