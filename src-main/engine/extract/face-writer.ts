@@ -5,7 +5,7 @@
  */
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
-import type { AlignedFace } from '../../../src-shared/formats/alignments';
+import { alignedFaceName, type AlignedFace } from '../../../src-shared/formats/alignments';
 import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/face-png';
 import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { alignFace } from '../face/align';
@@ -81,10 +81,7 @@ export async function alignAndWrite(
   }
   const crop = warpToRgb(pyr, al.matrix, options.size, options.size);
   steps.align = (steps.align ?? 0) + performance.now() - t0;
-  const name =
-    target.kind === 'video'
-      ? `${frame.stem}_${String(frame.index).padStart(6, '0')}_${faceIndex}.png`
-      : `${frame.stem}_${faceIndex}.png`;
+  const name = alignedFaceName(frame.stem, target.kind, frame.index, faceIndex);
   await timed(steps, 'write', async () => {
     const png = await sharp(crop, { raw: { width: options.size, height: options.size, channels: 3 } })
       .png({ compressionLevel: 4 })

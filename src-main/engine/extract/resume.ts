@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
-import { parseAlignments, type Alignments } from '../../../src-shared/formats/alignments';
+import { parseAlignmentsText, type Alignments } from '../../../src-shared/formats/alignments';
 
 /** The earlier run's alignments, or null when there is no file; a file of another source or settings is an error. */
 export async function loadExisting(
@@ -19,13 +19,7 @@ export async function loadExisting(
   } catch {
     return null;
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new UserError('bad-file', `${path}: not valid JSON (delete it or choose another -a)`, path);
-  }
-  const doc = parseAlignments(data, path);
+  const doc = parseAlignmentsText(text, path);
   if (doc.source.sha256 !== sha256) {
     throw new UserError(
       'mismatch',
