@@ -66,4 +66,3 @@ export const saeTrainerOptions = {
 };
 
 export const saeTrainerSchema = z.object(saeTrainerOptions);
-export type SaeTrainerOptions = z.output<typeof saeTrainerSchema>;

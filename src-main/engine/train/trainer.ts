@@ -525,7 +525,7 @@ function settle(tf: Tf, t: GradientTensors, losses: ArrayLike<number>, poison: b
 /**
  * The gradients of one batch pair (or of one worker's share of it, scaled by `weight` = share / global batch,
  * so the shares' gradients sum to the global batch's). Leaves no tensor behind but the returned gradients.
- * Reads synchronously (CPU backends); batchGradientsAsync reads asynchronously.
+ * Reads synchronously (CPU backends); the training loop reads gradientTensors' results asynchronously.
  */
 export function batchGradients(
   tf: Tf,
@@ -537,26 +537,6 @@ export function batchGradients(
 ): BatchGradients {
   const t = gradientTensors(tf, model, a, b, loss, opts);
   return settle(tf, t, t.losses.dataSync(), opts.poison ?? false);
-}
-
-/** batchGradients with one asynchronous read (the losses). */
-export async function batchGradientsAsync(
-  tf: Tf,
-  model: FaceModel,
-  a: Batch,
-  b: Batch,
-  loss: TrainOptions['loss'],
-  opts: { weight?: number; poison?: boolean; splitSides?: boolean } = {},
-): Promise<BatchGradients> {
-  const t = gradientTensors(tf, model, a, b, loss, opts);
-  let losses: ArrayLike<number>;
-  try {
-    losses = await t.losses.data();
-  } catch (e) {
-    tf.dispose([t.losses, ...t.grads]);
-    throw e;
-  }
-  return settle(tf, t, losses, opts.poison ?? false);
 }
 
 /**
