@@ -9,6 +9,7 @@
  * tests/artifacts/e2e/.
  */
 import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
@@ -105,8 +106,12 @@ describe.skipIf(!hasChromium || !hasTestdata)('mask editor in browser mode', () 
     await page.locator('#id-B-agreed').fill('Bob Example');
     await page.getByRole('button', { name: 'Create project' }).click();
     await page.getByTestId('project-summary').waitFor();
-    projectDir = join(root, 'masks');
+    // The folder the studio created (the summary names it; the form itself is covered by studio-views).
+    projectDir = (await page.getByTestId('project-summary').locator('.dir').innerText()).trim();
+    expect(basename(projectDir)).toBe('masks');
     const names = (await readdir(join(root, 'extract', 'faces'))).filter((n) => n.endsWith('.png')).sort();
+    // The project's folders may still be on their way when the summary shows (CI saw faces/A missing).
+    await poll(async () => existsSync(join(projectDir, 'faces', 'A'))).toBe(true);
     for (const n of names.slice(0, 3))
       await copyFile(join(root, 'extract', 'faces', n), join(projectDir, 'faces', 'A', n));
     first = names[0] as string;
