@@ -14,6 +14,7 @@ import type { Matrix2x3, Point2, RgbImage } from '../face/types';
 import { invertMatrix, matrixScale } from '../face/umeyama';
 import { matchColor } from './color';
 import { convexHull, erodeDilate, fillConvexPolygon, gaussianBlur, pointBounds } from '../image/raster';
+import { bilinearTap, newTap } from '../image/bilinear';
 import { seamlessClone } from './seamless';
 import { sharpenFace } from './sharpen';
 
@@ -146,6 +147,7 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
   const m = mf.matrix,
     f = mf.face,
     pmask = mf.predictedMask;
+  const tap = newTap();
   for (let y = 0; y < h; y++) {
     const fy = roi.y + y;
     for (let x = 0; x < w; x++) {
@@ -160,23 +162,17 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
         continue;
       }
       valid[i] = 1;
-      const uc = Math.min(s - 1, Math.max(0, u)),
-        vc = Math.min(s - 1, Math.max(0, v));
-      const u0 = Math.min(s - 2, Math.floor(uc)),
-        v0 = Math.min(s - 2, Math.floor(vc));
-      const au = uc - u0,
-        av = vc - v0;
-      const w00 = (1 - au) * (1 - av),
-        w10 = au * (1 - av),
-        w01 = (1 - au) * av,
-        w11 = au * av;
-      const p = v0 * s + u0;
-      for (let c = 0; c < 3; c++) {
+      bilinearTap(u, v, s, s, 'clamp', tap);
+      for (let c = 0; c < 3; c++)
         W[i * 3 + c] =
           255 *
-          (w00 * f[p * 3 + c]! + w10 * f[(p + 1) * 3 + c]! + w01 * f[(p + s) * 3 + c]! + w11 * f[(p + s + 1) * 3 + c]!);
-      }
-      if (pm && pmask) pm[i] = w00 * pmask[p]! + w10 * pmask[p + 1]! + w01 * pmask[p + s]! + w11 * pmask[p + s + 1]!;
+          (tap.w00 * f[tap.p00 * 3 + c]! +
+            tap.w10 * f[tap.p10 * 3 + c]! +
+            tap.w01 * f[tap.p01 * 3 + c]! +
+            tap.w11 * f[tap.p11 * 3 + c]!);
+      if (pm && pmask)
+        pm[i] =
+          tap.w00 * pmask[tap.p00]! + tap.w10 * pmask[tap.p10]! + tap.w01 * pmask[tap.p01]! + tap.w11 * pmask[tap.p11]!;
     }
   }
 

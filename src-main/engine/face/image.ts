@@ -10,6 +10,7 @@
  */
 import type { Matrix2x3, RgbImage } from './types';
 import { invertMatrix, matrixScale } from './umeyama';
+import { bilinearTap, newTap } from '../image/bilinear';
 
 /** A frame with lazily built half-size levels (level k is 2^-k of the frame). */
 export class ImagePyramid {
@@ -109,41 +110,29 @@ function warpInto(
     g = (inv[1][2] + 0.5) / fy - 0.5;
   const W = img.width,
     H = img.height,
-    data = img.data,
-    stride = W * 3;
+    data = img.data;
+  const tap = newTap();
   const isByte = out instanceof Uint8Array;
   let o = 0;
   for (let y = 0; y < height; y++) {
     let sx = b * y + c;
     let sy = e * y + g;
     for (let x = 0; x < width; x++, sx += a, sy += d, o += 3) {
-      const x0 = Math.floor(sx),
-        y0 = Math.floor(sy);
-      if (x0 < -1 || y0 < -1 || x0 >= W || y0 >= H) {
+      if (!bilinearTap(sx, sy, W, H, 'zero', tap)) {
         const v = 0 * mul + add;
         out[o] = v;
         out[o + 1] = v;
         out[o + 2] = v;
         continue;
       }
-      const fx = sx - x0,
-        fyy = sy - y0;
-      const w00 = (1 - fx) * (1 - fyy),
-        w10 = fx * (1 - fyy),
-        w01 = (1 - fx) * fyy,
-        w11 = fx * fyy;
-      const in00 = x0 >= 0 && y0 >= 0,
-        in10 = x0 + 1 < W && y0 >= 0,
-        in01 = x0 >= 0 && y0 + 1 < H,
-        in11 = x0 + 1 < W && y0 + 1 < H;
-      const i00 = y0 * stride + x0 * 3;
       for (let ch = 0; ch < 3; ch++) {
-        let v = 0;
-        if (in00) v += w00 * data[i00 + ch]!;
-        if (in10) v += w10 * data[i00 + 3 + ch]!;
-        if (in01) v += w01 * data[i00 + stride + ch]!;
-        if (in11) v += w11 * data[i00 + stride + 3 + ch]!;
-        const r = v * mul + add;
+        const r =
+          (tap.w00 * data[tap.p00 * 3 + ch]! +
+            tap.w10 * data[tap.p10 * 3 + ch]! +
+            tap.w01 * data[tap.p01 * 3 + ch]! +
+            tap.w11 * data[tap.p11 * 3 + ch]!) *
+            mul +
+          add;
         out[o + ch] = isByte ? (r > 255 ? 255 : r) : r;
       }
     }
