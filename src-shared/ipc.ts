@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { DoctorReport } from './doctor';
+import type { MeasuredRate } from './train-proposal';
 import { consentSchema, newProjectSchema, type Project, type Side } from './formats/project';
 import type { Progress, LogLevel, PreviewEvent } from './progress';
 import { BACKEND_CHOICES } from './backends';
@@ -130,6 +131,8 @@ export const requestSchemas = {
    */
   'shell:show-in-folder': z.object({ path: absPath }).strict(),
   'job:list': z.object({}).strict(),
+  /** Training rates measured by this studio's earlier training jobs (the Train view's estimate). */
+  'train:rates': z.object({}).strict(),
   /** The studio's settings (compute backend, ffmpeg path, default projects folder). */
   'settings:get': z.object({}).strict(),
   'settings:set': z
@@ -263,6 +266,7 @@ export interface ResponseMap {
   'job:cancel': { ok: true };
   'job:request': { ok: true };
   'job:list': { jobs: JobInfo[] };
+  'train:rates': { rates: MeasuredRate[] };
   'settings:get': StudioSettings;
   'settings:set': StudioSettings;
 }

@@ -26,8 +26,10 @@ export interface MeasuredRate {
   trainer: string;
   /** EGs/s: faces per second, both sides. */
   egs: number;
-  /** Where it comes from, in words ("this run", "npm run bench, 2026-12-01"). */
+  /** Where it comes from, in words ("this run", "a training job of 2026-12-01, wasm, 2 threads"). */
   source: string;
+  /** The backend it was measured on; a rate of another backend than the one training would use is not planned with. */
+  backend?: string;
 }
 
 export interface TrainProposal {
@@ -132,7 +134,9 @@ export function planningRate(
   f: MachineFacts,
   measured: readonly MeasuredRate[] = [],
 ): { egs: number; source: string } | undefined {
-  const m = measured.find((r) => r.trainer === trainer && r.egs > 0);
+  const m = measured.find(
+    (r) => r.trainer === trainer && r.egs > 0 && (!r.backend || !f.backend || r.backend === f.backend),
+  );
   if (m) return { egs: m.egs, source: `measured: ${m.source}` };
   const ref = REFERENCE_RATE[trainer as TrainerName];
   if (!ref || trainsOnGpu(f)) return undefined;

@@ -34,6 +34,7 @@ import { JobQueue, type JobTools } from './jobs';
 import { PreviewService } from './preview-service';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
+import { trainResult } from '../../src-shared/stages/train';
 import { guardOptionPaths, isInside, type PathGuard } from './path-guard';
 import { findStage } from '../engine/registry';
 import { checkFfmpegPath, SettingsStore, type Settings } from './settings';
@@ -69,7 +70,23 @@ export function createServices(ctx: ServiceContext): Services {
   let doctor: Promise<ResponseMap['app:doctor']> | undefined;
   let current: OpenProject | undefined;
   const settings = ctx.settings ?? new SettingsStore();
-  const jobs = new JobQueue({ emit: ctx.emit });
+  const jobs = new JobQueue({
+    emit: (e) => {
+      ctx.emit(e);
+      if (e.type === 'job:done') void recordRate(e.jobId, e.result);
+    },
+  });
+  // A training job's measured rate is kept for the Train view's estimate (`train:rates`). Not keeping one (a full
+  // disk) costs only that estimate, never the job: the write's error is dropped here.
+  const recordRate = async (jobId: string, result: unknown): Promise<void> => {
+    if (jobs.list().find((j) => j.id === jobId)?.stage !== 'train') return;
+    const r = trainResult.safeParse(result);
+    if (!r.success) return;
+    const { trainer, backend, threads, egs, iteration, startIteration } = r.data;
+    await settings
+      .addTrainingRate({ trainer, backend, threads, egs, iterations: iteration - startIteration })
+      .catch(() => undefined);
+  };
   const previews = new PreviewService();
   void settings.get().then(applySettings);
 
@@ -208,6 +225,14 @@ export function createServices(ctx: ServiceContext): Services {
       return { ok: true as const };
     },
     'job:list': async () => ({ jobs: jobs.list() }),
+    'train:rates': async () => ({
+      rates: (await settings.get()).trainingRates.map((r) => ({
+        trainer: r.trainer,
+        egs: r.egs,
+        backend: r.backend,
+        source: `a training job of ${r.date.slice(0, 10)} (${r.iterations} iterations, ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'})`,
+      })),
+    }),
     'settings:get': async () => {
       const s = await settings.get();
       return { backend: s.backend, ffmpegPath: s.ffmpegPath, projectsDir: s.projectsDir };

@@ -20,7 +20,27 @@ const settingsSchema = z.object({
   ffmpegPath: z.string().optional(),
   /** Where new projects are created by default. */
   projectsDir: z.string().optional(),
+  /**
+   * EGs/s measured by this studio's training jobs, the newest per trainer, backend and thread count (at most
+   * MAX_RATES): the Train view plans with them (`planningRate`) before a run of its own has measured one.
+   */
+  trainingRates: z
+    .array(
+      z.object({
+        trainer: z.string(),
+        backend: z.string(),
+        threads: z.int().nonnegative(),
+        egs: z.number().positive(),
+        iterations: z.int().positive(),
+        date: z.string(),
+      }),
+    )
+    .default([]),
 });
+
+const MAX_RATES = 24;
+/** A session shorter than this says little about the rate (the first steps compile kernels and fill the feeder). */
+const MIN_RATE_ITERATIONS = 10;
 
 export type Settings = z.infer<typeof settingsSchema>;
 
@@ -48,6 +68,26 @@ export class SettingsStore {
     await writeJsonAtomic(this.file, next);
     this.cached = next;
     return next;
+  }
+
+  /** Keeps a finished or stopped training session's mean rate (sessions under MIN_RATE_ITERATIONS are ignored). */
+  async addTrainingRate(r: {
+    trainer: string;
+    backend: string;
+    threads: number;
+    egs: number;
+    iterations: number;
+  }): Promise<void> {
+    if (r.iterations < MIN_RATE_ITERATIONS || !(r.egs > 0)) return;
+    const same = (o: Settings['trainingRates'][number]) =>
+      o.trainer === r.trainer && o.backend === r.backend && o.threads === r.threads;
+    await this.update((s) => ({
+      ...s,
+      trainingRates: [{ ...r, date: new Date().toISOString() }, ...s.trainingRates.filter((o) => !same(o))].slice(
+        0,
+        MAX_RATES,
+      ),
+    }));
   }
 
   async addRecent(dir: string, name: string): Promise<void> {

@@ -94,6 +94,42 @@ describe('studio jobs get the settings as their tools', () => {
     },
   );
 
+  it(
+    "a finished train job's rate is kept for the Train view's estimate (train:rates); a session under 10 iterations is not",
+    { timeout: 180_000 },
+    async () => {
+      const train = (iterations: number, modelDir: string) =>
+        runJob('train', {
+          inputA: join(dir, 'A'),
+          inputB: join(dir, 'B'),
+          modelDir: join(dir, modelDir),
+          trainer: 'lightweight',
+          backend: 'wasm',
+          batchSize: 2,
+          iterations,
+          previewEvery: 0,
+          threads: 1,
+          seed: 1,
+        });
+      const short = await train(3, 'model-short');
+      expect(short.error).toBeUndefined();
+      const none = await dispatch(services.handlers, 'train:rates', {});
+      expect(none.ok && none.result).toEqual({ rates: [] });
+      const job = await train(12, 'model-rate');
+      expect(job.error).toBeUndefined();
+      const result = stageResult(job, 'train');
+      const r = await dispatch(services.handlers, 'train:rates', {});
+      if (!r.ok) throw new Error(r.error.message);
+      const { rates } = r.result as { rates: Array<{ trainer: string; egs: number; backend: string; source: string }> };
+      expect(rates).toHaveLength(1);
+      expect(rates[0]).toMatchObject({ trainer: 'lightweight', backend: 'wasm', egs: result?.egs });
+      expect(rates[0]?.source).toMatch(/^a training job of \d{4}-\d\d-\d\d \(12 iterations, wasm, 1 thread\)$/);
+      // It is kept in the settings file, so a restarted studio plans with it too.
+      const saved = JSON.parse(await readFile(join(dir, 'settings.json'), 'utf8')) as { trainingRates: unknown[] };
+      expect(saved.trainingRates).toHaveLength(1);
+    },
+  );
+
   it.skipIf(!hasTestdata)(
     'a frames job runs the settings ffmpeg; FSS_FFMPEG is untouched',
     { timeout: 120_000 },

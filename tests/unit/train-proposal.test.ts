@@ -78,6 +78,13 @@ describe('time to a recognisable swap', () => {
     expect(planningRate('original', cpu2)).toBeUndefined();
   });
 
+  it("plans with an earlier job's rate only where it was measured on the backend training would use", () => {
+    const past = { trainer: 'lightweight', egs: 31, source: 'a training job', backend: 'wasm' };
+    const gpu = { ...past, egs: 900, backend: 'webgpu' };
+    expect(planningRate('lightweight', { cpus: 2, backend: 'wasm' }, [gpu, past])?.egs).toBe(31);
+    expect(planningRate('lightweight', { cpus: 2, backend: 'cpu' }, [gpu, past])?.source).toMatch(/^estimated from/);
+  });
+
   it('is the examples the curve needs over the rate, less what is done', () => {
     const ex = RECOGNISABLE.lightweight?.examples as number;
     const t = timeToRecognisable('lightweight', 16, { egs: 40, source: 's' });
