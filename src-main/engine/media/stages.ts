@@ -70,13 +70,21 @@ type FramesOptions = z.output<(typeof framesStage)['options']>;
 type VideoOptions = z.output<(typeof videoStage)['options']>;
 type ProbeOptions = z.output<(typeof probeStage)['options']>;
 
-export interface FramesResult {
+/** What a media stage wrote, the head of `frames`' and `video`'s results: its paths, frame count and frame size. */
+interface Written {
   input: string;
   output: string;
-  format: 'png' | 'jpg';
   frames: number;
   width: number;
   height: number;
+}
+
+function written(o: { input: string; output: string }, frames: number, width: number, height: number): Written {
+  return { input: o.input, output: o.output, frames, width, height };
+}
+
+export interface FramesResult extends Written {
+  format: 'png' | 'jpg';
   /** Frame indices written: start, end (exclusive), step. */
   start: number;
   end: number;
@@ -116,12 +124,8 @@ export async function runFrames(o: FramesOptions, ctx: StageContext): Promise<Fr
   throwIfCancelled(ctx.signal);
   progress.finish(files.length);
   return {
-    input: o.input,
-    output: o.output,
+    ...written(o, files.length, info.width, info.height),
     format: o.format,
-    frames: files.length,
-    width: info.width,
-    height: info.height,
     start,
     end,
     every,
@@ -130,12 +134,7 @@ export async function runFrames(o: FramesOptions, ctx: StageContext): Promise<Fr
   };
 }
 
-export interface VideoResult {
-  input: string;
-  output: string;
-  frames: number;
-  width: number;
-  height: number;
+export interface VideoResult extends Written {
   fps: string;
   crf: number;
   preset: string;
@@ -217,11 +216,7 @@ export async function runVideo(o: VideoOptions, ctx: StageContext): Promise<Vide
   const out = await probeVideo(o.output, { exact: false });
   progress.finish(writer.framesWritten);
   return {
-    input: o.input,
-    output: o.output,
-    frames: writer.framesWritten,
-    width: writer.outputWidth,
-    height: writer.outputHeight,
+    ...written(o, writer.framesWritten, writer.outputWidth, writer.outputHeight),
     fps,
     crf: o.crf,
     preset: o.preset,
