@@ -99,7 +99,7 @@ async function measure(
       : null;
   const step = async (a: Batch, b: Batch) => {
     if (pool) await pool.step(a, b);
-    else await trainStepAsync(tf, model, adam, a, b, 'mae', false, split);
+    else await trainStepAsync(tf, model, adam, { a, b, loss: 'mae', splitSides: split });
   };
   try {
     let prepMs = 0;

@@ -76,7 +76,10 @@ async function shareGradient(
   poison: boolean,
 ): Promise<{ lossA: number; lossB: number; values: Float32Array[] }> {
   const { tf, model, init } = s;
-  const t = gradientTensors(tf, model, share.a, share.b, init.loss, {
+  const t = gradientTensors(tf, model, {
+    a: share.a,
+    b: share.b,
+    loss: init.loss,
     weight: share.weight,
     poison,
     splitSides: init.splitSides,

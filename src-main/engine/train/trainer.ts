@@ -295,11 +295,12 @@ export async function trainLoop(options: TrainOptions, hooks: TrainHooks): Promi
       const [ba, bb] = await nextBatches();
       const t0 = performance.now();
       const poison = hooks.nanAt === iteration + 1;
+      const stepInput = { a: ba, b: bb, loss: options.loss, poison, splitSides };
       const [la, lb] = pool
         ? await pool.step(ba, bb, poison)
         : shares > 1
-          ? await trainStepShares(tf, model, adam, ba, bb, options.loss, shares, poison, splitSides)
-          : await trainStepAsync(tf, model, adam, ba, bb, options.loss, poison, splitSides);
+          ? await trainStepShares(tf, model, adam, { ...stepInput, shares })
+          : await trainStepAsync(tf, model, adam, stepInput);
       const dt = (performance.now() - t0) / 1000;
       stepSeconds += dt;
       steps++;
@@ -411,21 +412,24 @@ export function trainStep(
   }
 }
 
+/** One step's batch pair and how to train on it (trainStepAsync, trainStepShares). */
+interface StepInput {
+  a: Batch;
+  b: Batch;
+  loss: TrainOptions['loss'];
+  /** Tests only: make the losses NaN. */
+  poison?: boolean;
+  /** A and B gradients one after the other (big models on wasm). */
+  splitSides?: boolean;
+}
+
 /**
  * trainStep with one asynchronous read per step (every backend; webgpu cannot read synchronously under Node):
  * the two losses and, when Adam keeps its state on the host, the gradients, read back together.
  */
-export async function trainStepAsync(
-  tf: Tf,
-  model: FaceModel,
-  adam: Adam,
-  a: Batch,
-  b: Batch,
-  loss: TrainOptions['loss'],
-  poison = false,
-  splitSides = false,
-): Promise<[number, number]> {
-  const t = gradientTensors(tf, model, a, b, loss, { poison, splitSides });
+export async function trainStepAsync(tf: Tf, model: FaceModel, adam: Adam, s: StepInput): Promise<[number, number]> {
+  const poison = s.poison ?? false;
+  const t = gradientTensors(tf, model, s);
   try {
     const [losses, ...host] = (await Promise.all([
       t.losses.data(),
@@ -449,13 +453,9 @@ export async function trainStepShares(
   tf: Tf,
   model: FaceModel,
   adam: Adam,
-  a: Batch,
-  b: Batch,
-  loss: TrainOptions['loss'],
-  shares: number,
-  poison = false,
-  splitSides = false,
+  input: StepInput & { shares: number },
 ): Promise<[number, number]> {
+  const { a, b, loss, shares, poison = false, splitSides = false } = input;
   const vars = [...model.params.vars.values()];
   const acc = new Float64Array(vars.reduce((n, v) => n + v.size, 0));
   const n = a.n;
@@ -464,7 +464,7 @@ export async function trainStepShares(
     const weight = (s.to - s.from) / n;
     const sa = shareOf(a, s.from, s.to);
     const sb = shareOf(b, s.from, s.to);
-    const t = gradientTensors(tf, model, sa, sb, loss, { weight, poison, splitSides });
+    const t = gradientTensors(tf, model, { a: sa, b: sb, loss, weight, poison, splitSides });
     try {
       const [l, ...values] = (await Promise.all([t.losses.data(), ...t.grads.map((g) => g.data())])) as Float32Array[];
       const [lossA, lossB] = lossValues(l as Float32Array, poison);
@@ -535,7 +535,7 @@ export function batchGradients(
   loss: TrainOptions['loss'],
   opts: { weight?: number; poison?: boolean; splitSides?: boolean } = {},
 ): BatchGradients {
-  const t = gradientTensors(tf, model, a, b, loss, opts);
+  const t = gradientTensors(tf, model, { a, b, loss, ...opts });
   return settle(tf, t, t.losses.dataSync(), opts.poison ?? false);
 }
 
@@ -546,12 +546,9 @@ export function batchGradients(
 export function gradientTensors(
   tf: Tf,
   model: FaceModel,
-  a: Batch,
-  b: Batch,
-  loss: TrainOptions['loss'],
-  opts: { weight?: number; poison?: boolean; splitSides?: boolean } = {},
+  s: StepInput & { /** share / global batch (1: the whole batch). */ weight?: number },
 ): GradientTensors {
-  const { weight = 1, splitSides = false } = opts;
+  const { a, b, loss, weight = 1, splitSides = false } = s;
   const vars = [...model.params.vars.values()];
   const S = model.config.size;
   const scaled = (l: TfCore.Scalar) => (weight === 1 ? l : (tf.mul(l, weight) as TfCore.Scalar));
