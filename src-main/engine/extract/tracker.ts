@@ -9,7 +9,7 @@ import { boxIou } from '../face/detector';
 import type { ImagePyramid } from '../face/image';
 import { interPupilDistance } from '../face/ibug68';
 import { OneEuroFilter, type OneEuroParams } from '../face/one-euro';
-import { FaceMotionMeter, MOTION_GATE, type MotionGate } from '../face/stabilize';
+import { deadZones, FaceMotionMeter, MOTION_GATE, type MotionGate } from '../face/stabilize';
 import type { Point2 } from '../face/types';
 
 /**
@@ -186,7 +186,7 @@ export function smoothStep(
     interPupilDistance(raw),
     speed === undefined
       ? undefined
-      : { extraCutoff: gate.betaImage * speed, deadZone: gate.deadZone, params: gate.filter },
+      : { extraCutoff: gate.betaImage * speed, deadZone: deadZones(gate), params: gate.filter },
   );
   return raw.map((_, i) => [sm[2 * i]!, sm[2 * i + 1]!] as Point2);
 }

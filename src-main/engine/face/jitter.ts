@@ -4,7 +4,8 @@
  * one second whose jitter is lowest, so the number measures noise rather than real head motion.
  */
 import { interPupilDistance } from './ibug68';
-import type { Point2 } from './types';
+import type { Matrix2x3, Point2 } from './types';
+import { applyMatrix } from './umeyama';
 
 /** Mean normalised frame-to-frame movement over frames [start, start + len) of a track (null = no face). */
 export function jitterAt(track: ReadonlyArray<readonly Point2[] | null>, start: number, len: number): number {
@@ -17,6 +18,37 @@ export function jitterAt(track: ReadonlyArray<readonly Point2[] | null>, start: 
     const iod = (interPupilDistance(a) + interPupilDistance(b)) / 2;
     let m = 0;
     for (let k = 0; k < 68; k++) m += Math.hypot(b[k]![0] - a[k]![0], b[k]![1] - a[k]![1]);
+    sum += m / 68 / iod;
+    n++;
+  }
+  return n > 0 ? sum / n : Number.NaN;
+}
+
+/**
+ * Residual jitter over frames [start, start + len): as `jitterAt`, but each point's movement is taken from where
+ * the face's own motion, as the pixels register it, carries the point's previous position (`motions[i]`: the
+ * similarity of the face from frame i - 1 to frame i, `FaceMotionMeter.motion`): the part of the movement that is
+ * not the head moving (noise, and expressions: a mouth that opens). Frames without a motion are left out.
+ */
+export function residualJitterAt(
+  track: ReadonlyArray<readonly Point2[] | null>,
+  motions: ReadonlyArray<Matrix2x3 | undefined>,
+  start: number,
+  len: number,
+): number {
+  let sum = 0,
+    n = 0;
+  for (let i = start + 1; i < Math.min(track.length, start + len); i++) {
+    const a = track[i - 1],
+      b = track[i],
+      M = motions[i];
+    if (!a || !b || !M) continue;
+    const iod = (interPupilDistance(a) + interPupilDistance(b)) / 2;
+    let m = 0;
+    for (let k = 0; k < 68; k++) {
+      const p = applyMatrix(M, a[k]!);
+      m += Math.hypot(b[k]![0] - p[0], b[k]![1] - p[1]);
+    }
     sum += m / 68 / iod;
     n++;
   }

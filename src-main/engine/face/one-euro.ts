@@ -37,14 +37,18 @@ export class OneEuroFilter {
    * filter behaves the same for a small and a large face (pass the inter-ocular distance in pixels).
    * `gate` (optional) opens the filter from outside: `extraCutoff` Hz are added to every value's cutoff (for
    * example from a motion measured more precisely than the values' own speed), only the part of a value's speed
-   * (after `scale`) above `deadZone` meets `beta` (speeds below it are the noise the filter removes), and `params`,
+   * (after `scale`) above `deadZone` meets `beta` (speeds below it are the noise the filter removes; one number, or
+   * one per value), and `params`,
    * when given, replace the filter's own for this step.
    */
   filter(
     values: ArrayLike<number>,
     tSec: number,
     scale = 1,
-    gate: { extraCutoff: number; deadZone: number; params?: OneEuroParams } = { extraCutoff: 0, deadZone: 0 },
+    gate: { extraCutoff: number; deadZone: number | ArrayLike<number>; params?: OneEuroParams } = {
+      extraCutoff: 0,
+      deadZone: 0,
+    },
   ): Float64Array {
     const n = values.length;
     if (!this.x || !this.dx || this.x.length !== n || tSec <= this.lastT) {
@@ -57,6 +61,7 @@ export class OneEuroFilter {
     this.lastT = tSec;
     const { minCutoff, beta, dCutoff } = gate.params ?? this.params;
     const ad = alpha(dCutoff, dt);
+    const dz = gate.deadZone;
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const v = values[i]!;
@@ -64,7 +69,10 @@ export class OneEuroFilter {
       const rawDx = (v - prev) / dt;
       const dxHat = ad * rawDx + (1 - ad) * this.dx[i]!;
       this.dx[i] = dxHat;
-      const cutoff = minCutoff + gate.extraCutoff + beta * Math.max(0, Math.abs(dxHat) / scale - gate.deadZone);
+      const cutoff =
+        minCutoff +
+        gate.extraCutoff +
+        beta * Math.max(0, Math.abs(dxHat) / scale - (typeof dz === 'number' ? dz : dz[i]!));
       const a = alpha(cutoff, dt);
       const x = a * v + (1 - a) * prev;
       this.x[i] = x;

@@ -275,20 +275,35 @@ export interface MotionGate {
   filter: OneEuroParams;
   /** Cutoff (Hz) added per inter-ocular distance per second of the face's image-measured speed. */
   betaImage: number;
-  /** Landmark speed (inter-ocular distances per second) below which it does not open the filter: the noise. */
+  /**
+   * Landmark speed (inter-ocular distances per second) below which it does not open the filter: the noise. Brows,
+   * eyes and nose (iBUG 17-47).
+   */
   deadZone: number;
+  /** The same for the jaw line and the mouth (iBUG 0-16, 48-67), whose mesh points are twice as noisy. */
+  mouthDeadZone: number;
 }
 
 /**
  * Measured on the test clips (docs/alignments.md; tests/pipeline/extract-video.test.ts): stillest-second jitter
- * 13-46% lower than the ungated filter's (personC 0.00094 -> 0.00053 and vertical 0.0015 -> 0.00081, half their
- * figures before issue 17) and less lag on every person clip (personD's head turns: 0.35 frame instead of 0.7).
+ * 15-62% lower than the ungated filter's (personC 0.00094 -> 0.00045 and vertical 0.0015 -> 0.00058, half their
+ * figures before issue 17 or less) and less lag on every person clip (personD's head turns: 0.3 frame instead of
+ * 0.7). The rest cutoff is low (0.02 Hz) because the image speed opens the filter as soon as the head moves.
  */
 export const MOTION_GATE: MotionGate = {
-  filter: { minCutoff: 0.1, beta: 30, dCutoff: 4 },
+  filter: { minCutoff: 0.02, beta: 60, dCutoff: 5 },
   betaImage: 4,
-  deadZone: 0.6,
+  deadZone: 0.5,
+  mouthDeadZone: 0.8,
 };
+
+/** The gate's dead zone for each of the 136 coordinates of 68 landmarks (x, y interleaved). */
+export function deadZones(gate: MotionGate): Float64Array {
+  const out = new Float64Array(136);
+  for (let k = 0; k < 68; k++)
+    out[2 * k] = out[2 * k + 1] = k < RIGID_FROM || k >= RIGID_TO ? gate.mouthDeadZone : gate.deadZone;
+  return out;
+}
 
 /**
  * Largest disagreement (mean over the 68 points, inter-ocular distances) between the image motion and the raw
@@ -305,6 +320,12 @@ export class FaceMotionMeter {
   private lastT = 0;
   /** Frames whose speed came from the image (the rest from the raw landmarks' similarity). */
   imageFrames = 0;
+  /**
+   * The face's motion from the previous call's frame to the last one as the pixels register it, in full-frame
+   * pixels (the similarity the speed was measured from); undefined on a track's first frame and where the image
+   * fit failed or was distrusted (the speed then comes from the landmarks).
+   */
+  motion: Matrix2x3 | undefined;
   frames = 0;
 
   /**
@@ -335,12 +356,19 @@ export class FaceMotionMeter {
       const M0 = umeyama(prevScaled.slice(RIGID_FROM, RIGID_TO), raw.slice(RIGID_FROM, RIGID_TO));
       let M = M0;
       const Mi = tpl ? faceMotion(tpl, img, M0) : null;
+      this.motion = undefined;
       if (Mi && meanMove(Mi, M0, prevScaled) / iod <= MAX_DISAGREEMENT) {
         M = Mi;
         this.imageFrames++;
+        // level pixels -> full-frame pixels: p_full = f p + (f - 1) / 2
+        const c = (f - 1) / 2;
+        this.motion = [
+          [M[0][0], M[0][1], f * M[0][2] + c - (M[0][0] + M[0][1]) * c],
+          [M[1][0], M[1][1], f * M[1][2] + c - (M[1][0] + M[1][1]) * c],
+        ];
       }
       speed = meanMove(M, IDENTITY, prevScaled) / iod / dt;
-    }
+    } else this.motion = undefined;
     this.lastT = tSec;
     this.prevRaw = raw;
     this.prevScale = f;
@@ -368,13 +396,15 @@ function meanMove(a: Matrix2x3, b: Matrix2x3, pts: readonly Point2[]): number {
 
 /**
  * The meter run over a recorded raw landmark sequence and its frames (null landmarks = no face: the meter
- * restarts, as a new track would), as the tracker runs it. Frames are consumed one at a time.
+ * restarts, as a new track would), as the tracker runs it: each frame's speed (`measure`) and motion (`motion`).
+ * Frames are consumed one at a time.
  */
 export async function measureSpeeds(
   seq: ReadonlyArray<readonly Point2[] | null>,
   frames: AsyncIterable<{ index: number; timeSec: number; image: RgbImage | ImagePyramid }>,
-): Promise<Array<number | undefined>> {
-  const out: Array<number | undefined> = seq.map(() => undefined);
+): Promise<{ speeds: Array<number | undefined>; motions: Array<Matrix2x3 | undefined> }> {
+  const speeds: Array<number | undefined> = seq.map(() => undefined);
+  const motions: Array<Matrix2x3 | undefined> = seq.map(() => undefined);
   let m: FaceMotionMeter | null = null;
   for await (const f of frames) {
     const lm = seq[f.index];
@@ -383,7 +413,8 @@ export async function measureSpeeds(
       continue;
     }
     m ??= new FaceMotionMeter();
-    out[f.index] = m.measure(f.image, lm, f.timeSec);
+    speeds[f.index] = m.measure(f.image, lm, f.timeSec);
+    motions[f.index] = m.motion;
   }
-  return out;
+  return { speeds, motions };
 }
