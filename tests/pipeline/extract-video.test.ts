@@ -12,10 +12,12 @@ import { runExtract } from '../../src-main/engine/extract/run';
 import { SMOOTHING, smoothSequence } from '../../src-main/engine/extract/tracker';
 import { ImagePyramid } from '../../src-main/engine/face/image';
 import { measureSpeeds } from '../../src-main/engine/face/stabilize';
+import { applyMatrix } from '../../src-main/engine/face/umeyama';
 import { decodeFrames } from '../../src-main/engine/media/decode';
 import { loadFaceModels } from '../../src-main/engine/face/human';
-import { jitterAt, landmarkLag, stillestWindow } from '../../src-main/engine/face/jitter';
-import type { Point2 } from '../../src-main/engine/face/types';
+import { jitterAt, landmarkLag, residualJitterAt, stillestWindow } from '../../src-main/engine/face/jitter';
+import { interPupilDistance } from '../../src-main/engine/face/ibug68';
+import type { Matrix2x3, Point2 } from '../../src-main/engine/face/types';
 import { quietContext, recordingContext } from '../../src-main/engine/stage';
 import { isUserError } from '../../src-shared/errors';
 import { parseOptions } from '../../src-shared/options';
@@ -43,8 +45,43 @@ const STILL: Record<string, number> = {
   'personC_long_lp-d9.mp4': 0.00116,
   'edge_vertical720p_lp-d13.mp4': 0.00169,
 };
-/** The still-headed clips whose jitter issue 17 halved (measured: personC 0.00053, vertical 0.00081). */
+/**
+ * The same with the motion gate and its per-part dead zones (measured from one raw extraction per clip,
+ * docs/alignments.md); personC and vertical are at half their figures before issue 17 or less.
+ */
+const NOW: Record<string, number> = {
+  'personA_short_lp-d18.mp4': 0.00224,
+  'personB_short_lp-d19.mp4': 0.00141,
+  'personC_long_lp-d9.mp4': 0.00045,
+  'edge_vertical720p_lp-d13.mp4': 0.00058,
+};
 const HALVED = ['personC_long_lp-d9.mp4', 'edge_vertical720p_lp-d13.mp4'];
+/** The One Euro filter before issue 17. */
+const BEFORE_17 = { minCutoff: 1, beta: 4, dCutoff: 1 };
+
+/** Mean movement of the 68 points that the face's image-measured motion gives, over the inter-ocular distance. */
+function headMotionAt(
+  track: ReadonlyArray<readonly Point2[] | null>,
+  motions: ReadonlyArray<Matrix2x3 | undefined>,
+  start: number,
+  len: number,
+): number {
+  let sum = 0,
+    n = 0;
+  for (let i = start + 1; i < start + len; i++) {
+    const a = track[i - 1],
+      M = motions[i];
+    if (!a || !M) continue;
+    let m = 0;
+    for (const p of a) {
+      const q = applyMatrix(M, p);
+      m += Math.hypot(q[0] - p[0], q[1] - p[1]);
+    }
+    sum += m / 68 / interPupilDistance(a);
+    n++;
+  }
+  return sum / n;
+}
 
 async function load(path: string): Promise<Alignments> {
   return parseAlignments(JSON.parse(await readFile(path, 'utf8')), path);
@@ -172,41 +209,54 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
         for await (const f of decodeFrames(td('videos', name)))
           yield { index: f.index, timeSec: f.timeSec, image: new ImagePyramid(f) };
       })();
-      const speeds = await measureSpeeds(seq, frames);
+      const { speeds, motions } = await measureSpeeds(seq, frames);
       const smoothed = smoothSequence(seq, times, SMOOTHING, speeds);
       const plain = smoothSequence(seq, times);
+      const before = smoothSequence(seq, times, BEFORE_17);
+      const [s0, n0] = [w!.start, w!.len];
       const row = {
         metric: 'jitter',
         video: name,
-        window: [w!.start, w!.start + w!.len - 1],
+        window: [s0, s0 + n0 - 1],
         raw: +w!.jitter.toFixed(5),
-        smoothed: +jitterAt(smoothed, w!.start, w!.len).toFixed(5),
+        smoothed: +jitterAt(smoothed, s0, n0).toFixed(5),
         // the One Euro filter without the image-measured speed (the track before the motion gate)
-        ungated: +jitterAt(plain, w!.start, w!.len).toFixed(5),
+        ungated: +jitterAt(plain, s0, n0).toFixed(5),
+        before17: +jitterAt(before, s0, n0).toFixed(5),
+        // the head's own motion as the pixels register it, and each track's movement apart from it
+        head: +headMotionAt(seq, motions, s0, n0).toFixed(5),
+        residualRaw: +residualJitterAt(seq, motions, s0, n0).toFixed(5),
+        residualBefore17: +residualJitterAt(before, motions, s0, n0).toFixed(5),
+        residual: +residualJitterAt(smoothed, motions, s0, n0).toFixed(5),
         // frames the smoothed face centre trails the raw one where the head moves (personD: head turns)
         lagFrames: landmarkLag(seq, smoothed),
         ungatedLagFrames: landmarkLag(seq, plain),
       };
       console.log(JSON.stringify(row));
       expect(row.smoothed, name).toBeLessThan(row.raw);
+      // the smoothed track departs from the pixels' motion less than the raw landmarks do
+      expect(row.residual, name).toBeLessThan(row.residualRaw);
       // the single-face LivePortrait clips (the edge clips' centres also jump between people and across cuts)
       if (name.startsWith('person')) {
         expect(row.lagFrames, name).toBeLessThanOrEqual(1);
         // the gate opens on motion: no more lag than without it
         expect(row.lagFrames, name).toBeLessThanOrEqual(row.ungatedLagFrames);
       }
-      // the still-headed clips: steadier than without the gate; personC and vertical at half their figures before
-      // issue 17 (personA's halving is below the head motion its pixels show, docs/alignments.md)
-      const before = STILL[name];
-      if (before !== undefined) {
+      // the still-headed clips: steadier than without the gate and at their measured figures (within 10%: the
+      // raw extraction varies a little from run to run); personC and vertical at half their figures before issue 17
+      const before17 = STILL[name];
+      if (before17 !== undefined) {
         expect(row.smoothed, name).toBeLessThan(row.ungated);
-        if (HALVED.includes(name)) expect(row.smoothed, name).toBeLessThanOrEqual(before / 2);
-        ratios.push(row.smoothed / before);
+        expect(row.smoothed, name).toBeLessThanOrEqual(NOW[name]! * 1.1);
+        if (HALVED.includes(name)) expect(row.smoothed, name).toBeLessThanOrEqual(before17 / 2);
+        ratios.push(row.smoothed / before17);
       }
+      // personA's head itself moves more than half its figure before issue 17 (docs/alignments.md)
+      if (name === 'personA_short_lp-d18.mp4') expect(row.head).toBeGreaterThan(before17! / 2);
     }
-    // on average a quarter steadier than before issue 17 or more (measured: 0.61)
+    // on average about half as unsteady as before issue 17 (measured: 0.52)
     expect(ratios.length).toBe(Object.keys(STILL).length);
-    expect(ratios.reduce((a, b) => a + b, 0) / ratios.length).toBeLessThanOrEqual(0.75);
+    expect(ratios.reduce((a, b) => a + b, 0) / ratios.length).toBeLessThanOrEqual(0.6);
   });
 
   it("identity filter: person A's still keeps >= 95% of A's video and none of B's (smoothing on)", async () => {
