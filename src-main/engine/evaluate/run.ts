@@ -19,7 +19,7 @@ import { isImagePath, listImages, readImage } from '../media/images';
 import { probeVideo } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import { writeJsonAtomic } from '../util/atomic-write';
-import { RpcWorker } from '../util/worker-rpc';
+import { frameCountingWorker } from '../util/worker-rpc';
 import { Measurer, type FrameMeasure, type MeasureRange, type MeasureSetup } from './measure';
 import type { MeasureWorkerApi, MeasureWorkerEvents } from './measure-worker';
 import { landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics';
@@ -67,12 +67,11 @@ async function measureAll(
     apis.push({ measure: (r) => m.measure(r), close: async () => undefined });
   } else {
     for (let i = 0; i < n; i++) {
-      const w = new RpcWorker<MeasureWorkerApi, MeasureWorkerEvents>(new URL('./measure-worker.ts', import.meta.url), {
-        name: 'quality report worker',
-        onEvent: (name) => {
-          if (name === 'frame') onFrame();
-        },
-      });
+      const w = frameCountingWorker<MeasureWorkerApi, MeasureWorkerEvents>(
+        new URL('./measure-worker.ts', import.meta.url),
+        'quality report worker',
+        onFrame,
+      );
       apis.push({ measure: (r) => w.call('measure', r), close: () => w.close() });
       await w.call('init', setup).catch(async (e: unknown) => {
         await Promise.all(apis.map((a) => a.close()));
@@ -132,29 +131,31 @@ export async function runEvaluate(
   const total = Math.min(origInfo.frameCount, swapInfo.frameCount);
   const meter = new RateMeter();
   const perFrame: QualityReport['perFrame'] = [];
-  const simT: number[] = [];
-  const simS: number[] = [];
-  const margin: number[] = [];
-  const sharpRatio: number[] = [];
-  const lapO: number[] = [];
-  const lapS: number[] = [];
-  const detO: number[] = [];
-  const detS: number[] = [];
+  const series = numberLists(
+    'simT',
+    'simS',
+    'margin',
+    'sharpRatio',
+    'lapO',
+    'lapS',
+    'detO',
+    'detS',
+    'poseErr',
+    'yaw',
+    'pitch',
+    'roll',
+    'exprErr',
+    'mouth',
+    'eyes',
+    'brows',
+    'jitterO',
+    'jitterS',
+    'flickerO',
+    'flickerS',
+  );
   let retrieved = 0;
-  const poseErr: number[] = [];
-  const yaw: number[] = [];
-  const pitch: number[] = [];
-  const roll: number[] = [];
-  const exprErr: number[] = [];
-  const mouth: number[] = [];
-  const eyes: number[] = [];
-  const brows: number[] = [];
   const origTrack: Point2[][] = [];
   const swapTrack: Point2[][] = [];
-  const jitterO: number[] = [];
-  const jitterS: number[] = [];
-  const flickerO: number[] = [];
-  const flickerS: number[] = [];
   let measured = 0;
   let withBoth = 0;
 
@@ -191,29 +192,29 @@ export async function runEvaluate(
       sharpness: null,
     };
     if (m.orig) {
-      lapO.push(m.orig.lapO);
-      lapS.push(m.orig.lapS);
+      series.lapO.push(m.orig.lapO);
+      series.lapS.push(m.orig.lapS);
       const ratio = m.orig.lapO > 0 ? m.orig.lapS / m.orig.lapO : NaN;
-      sharpRatio.push(ratio);
+      series.sharpRatio.push(ratio);
       if (Number.isFinite(ratio)) row.sharpness = ratio;
-      detO.push(m.orig.detO);
-      detS.push(m.orig.detS);
+      series.detO.push(m.orig.detO);
+      series.detS.push(m.orig.detS);
     }
     const b = m.both;
     if (b) {
       withBoth++;
-      simT.push(b.st);
-      simS.push(b.ss);
-      margin.push(b.st - b.ss);
+      series.simT.push(b.st);
+      series.simS.push(b.ss);
+      series.margin.push(b.st - b.ss);
       if (b.st > b.ss) retrieved++;
-      yaw.push(b.dy);
-      pitch.push(b.dp);
-      roll.push(b.dr);
-      poseErr.push((b.dy + b.dp + b.dr) / 3);
-      mouth.push(b.dm);
-      eyes.push(b.de);
-      brows.push(b.db);
-      exprErr.push((b.dm + b.de + b.db) / 3);
+      series.yaw.push(b.dy);
+      series.pitch.push(b.dp);
+      series.roll.push(b.dr);
+      series.poseErr.push((b.dy + b.dp + b.dr) / 3);
+      series.mouth.push(b.dm);
+      series.eyes.push(b.de);
+      series.brows.push(b.db);
+      series.exprErr.push((b.dm + b.de + b.db) / 3);
       Object.assign(row, {
         similarityToTarget: b.st,
         poseErrorDeg: (b.dy + b.dp + b.dr) / 3,
@@ -223,12 +224,12 @@ export async function runEvaluate(
         origTrack.push(b.lmO);
         swapTrack.push(b.lmS);
         if (origTrack.length >= 2) {
-          jitterO.push(...landmarkJitter(origTrack.slice(-2)));
-          jitterS.push(...landmarkJitter(swapTrack.slice(-2)));
+          series.jitterO.push(...landmarkJitter(origTrack.slice(-2)));
+          series.jitterS.push(...landmarkJitter(swapTrack.slice(-2)));
         }
         if (b.flicker) {
-          flickerO.push(b.flicker[0]);
-          flickerS.push(b.flicker[1]);
+          series.flickerO.push(b.flicker[0]);
+          series.flickerS.push(b.flicker[1]);
         }
       }
     } else {
@@ -250,32 +251,37 @@ export async function runEvaluate(
     },
     frames: { total, measured, withFaceBoth: withBoth },
     identity: {
-      similarityToTarget: summarise(simT),
-      similarityToSource: summarise(simS),
+      similarityToTarget: summarise(series.simT),
+      similarityToSource: summarise(series.simS),
       retrievalToTarget: retrieved / withBoth,
-      margin: mean(margin),
+      margin: mean(series.margin),
     },
     sharpness: {
-      ratio: median(sharpRatio),
-      perFrame: summarise(sharpRatio),
-      laplacianOriginal: median(lapO),
-      laplacianSwapped: median(lapS),
+      ratio: median(series.sharpRatio),
+      perFrame: summarise(series.sharpRatio),
+      laplacianOriginal: median(series.lapO),
+      laplacianSwapped: median(series.lapS),
     },
-    detection: { swappedScore: summarise(detS), originalScore: summarise(detO) },
+    detection: { swappedScore: summarise(series.detS), originalScore: summarise(series.detO) },
     pose: {
-      errorDeg: summarise(poseErr),
-      yawDeg: summarise(yaw),
-      pitchDeg: summarise(pitch),
-      rollDeg: summarise(roll),
+      errorDeg: summarise(series.poseErr),
+      yawDeg: summarise(series.yaw),
+      pitchDeg: summarise(series.pitch),
+      rollDeg: summarise(series.roll),
     },
-    expression: { error: summarise(exprErr), mouth: summarise(mouth), eyes: summarise(eyes), brows: summarise(brows) },
+    expression: {
+      error: summarise(series.exprErr),
+      mouth: summarise(series.mouth),
+      eyes: summarise(series.eyes),
+      brows: summarise(series.brows),
+    },
     temporal: {
-      jitter: mean(jitterS) - mean(jitterO),
-      jitterSwapped: mean(jitterS),
-      jitterOriginal: mean(jitterO),
-      flicker: mean(flickerS) - mean(flickerO),
-      flickerSwapped: mean(flickerS),
-      flickerOriginal: mean(flickerO),
+      jitter: mean(series.jitterS) - mean(series.jitterO),
+      jitterSwapped: mean(series.jitterS),
+      jitterOriginal: mean(series.jitterO),
+      flicker: mean(series.flickerS) - mean(series.flickerO),
+      flickerSwapped: mean(series.flickerS),
+      flickerOriginal: mean(series.flickerO),
     },
     perFrame,
   };
@@ -294,6 +300,11 @@ export async function runEvaluate(
   ctx.log('info', `quality report written to ${out}`);
   ctx.progress({ stage: 'evaluate', fraction: 1, title: 'Done', done: total, total });
   return report;
+}
+
+/** One empty list per name: the per-frame values the report summarises. */
+function numberLists<K extends string>(...names: K[]): Record<K, number[]> {
+  return Object.fromEntries(names.map((k) => [k, []])) as unknown as Record<K, number[]>;
 }
 
 function median(values: readonly number[]): number {

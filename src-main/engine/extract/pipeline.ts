@@ -17,7 +17,7 @@ import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { boxIou } from '../face/detector';
 import { OneEuroFilter } from '../face/one-euro';
 import { throwIfCancelled } from '../stage';
-import { RpcWorker } from '../util/worker-rpc';
+import { frameCountingWorker } from '../util/worker-rpc';
 import type { ChunkWorkerApi, ChunkWorkerEvents } from './chunk-worker';
 import { ChunkRunner, WARM_UP, type ChunkApi, type ChunkRange, type ChunkSetup, type PlannedFrame } from './chunks';
 import type { FaceToWrite } from './face-writer';
@@ -111,12 +111,11 @@ export async function runVideoPipeline(o: VideoPipelineOptions): Promise<VideoPi
     apis.push({ api: runner, close: async () => undefined });
   } else {
     for (let i = 0; i < n; i++) {
-      const w = new RpcWorker<ChunkWorkerApi, ChunkWorkerEvents>(new URL('./chunk-worker.ts', import.meta.url), {
-        name: 'extract worker',
-        onEvent: (name) => {
-          if (name === 'frame') onFrame();
-        },
-      });
+      const w = frameCountingWorker<ChunkWorkerApi, ChunkWorkerEvents>(
+        new URL('./chunk-worker.ts', import.meta.url),
+        'extract worker',
+        onFrame,
+      );
       apis.push({
         api: {
           init: (s) => w.call('init', s),

@@ -147,6 +147,20 @@ export class RpcWorker<A extends Api, E extends Events = Events> {
   }
 }
 
+/** A pipeline's worker whose `frame` events each call `onFrame` (its per-frame progress). */
+export function frameCountingWorker<A extends Api, E extends Events>(
+  entry: URL,
+  name: string,
+  onFrame: () => void,
+): RpcWorker<A, E> {
+  return new RpcWorker<A, E>(entry, {
+    name,
+    onEvent: (event) => {
+      if (event === 'frame') onFrame();
+    },
+  });
+}
+
 /** In a worker: what the parent passed as `data`. */
 export function workerInput<T>(): T {
   return (workerData as { data: T }).data;
