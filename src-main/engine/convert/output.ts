@@ -14,7 +14,7 @@ import { UserError } from '../../../src-shared/errors';
 import { appName, appVersion } from '../app-info';
 import { createVideoWriter, type X264Preset } from '../media/encode';
 import { sha256File } from '../media/fs';
-import { fsyncDir, pidAlive, processStart, userFacing, writeFileAtomicSafe } from '../util/atomic-write';
+import { fsyncDir, processStart, userFacing, writeFileAtomicSafe, writerGone } from '../util/atomic-write';
 import { faultPoint } from '../util/faults';
 import { provenancePath } from './provenance';
 
@@ -236,18 +236,12 @@ export async function sweepConvertLeftovers(output: string): Promise<string[]> {
   // Ours, the media writer's (`..<name>.<pid>-<hex>.new.mp4.<pid>-<hex>.part`) and earlier versions' folder temps.
   const re = new RegExp(`^\\.\\.?${esc}\\.(?:tmp-)?(\\d+)-[0-9a-z]+\\.?(.*)$`);
   const done: string[] = [];
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return done;
-  }
+  const names = await readdir(dir).catch(() => null);
+  if (!names) return done;
   const stale: Array<{ name: string; tag: string }> = [];
   for (const name of names) {
     const m = re.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    if (pid !== process.pid && pidAlive(pid)) continue;
+    if (!m || !writerGone(Number(m[1]))) continue;
     const st = await stat(join(dir, name)).catch(() => null);
     if (st && st.mtimeMs < processStart) stale.push({ name, tag: m[2] ?? '' });
   }

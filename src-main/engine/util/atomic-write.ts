@@ -141,22 +141,24 @@ export function pidAlive(pid: number): boolean {
 }
 
 /**
+ * Whether what process `pid` left (a temp file named with its pid) is a leftover once older than `processStart`:
+ * that process is gone, or it is this pid (then an older file is a previous process's that had the same pid,
+ * as in containers).
+ */
+export function writerGone(pid: number): boolean {
+  return pid === process.pid || !pidAlive(pid);
+}
+
+/**
  * Removes what killed writers left in `dir`: our temporary files (TEMP_RE) older than this process whose writer
  * is gone, and those of the other patterns given (e.g. write-file-atomic's `<file>.<n>` of earlier versions).
  * Only files, only in `dir`, never recursive. Returns the names removed.
  */
 export async function sweepTemps(dir: string, also: RegExp[] = []): Promise<string[]> {
   const removed: string[] = [];
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch {
-    return removed;
-  }
-  for (const name of names) {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
     const m = TEMP_RE.exec(name);
-    // A temp of this pid older than this process: a previous process that had the same pid (containers).
-    const ours = m !== null && (Number(m[2]) === process.pid || !pidAlive(Number(m[2])));
+    const ours = m !== null && writerGone(Number(m[2]));
     if (!ours && !also.some((re) => re.test(name))) continue;
     const p = join(dir, name);
     try {
