@@ -59,6 +59,30 @@ const HALVED = ['personC_long_lp-d9.mp4', 'edge_vertical720p_lp-d13.mp4'];
 /** The One Euro filter before issue 17. */
 const BEFORE_17 = { minCutoff: 1, beta: 4, dCutoff: 1 };
 
+/**
+ * The least jitter a track that is where the face is at both ends of frames [start, start + len) can have: the
+ * net displacement of the 68 points (raw, each end the mean of 5 frames) over the window's len - 1 steps, over the
+ * inter-ocular distance (the triangle inequality).
+ */
+function jitterFloorAt(track: ReadonlyArray<readonly Point2[] | null>, start: number, len: number): number {
+  const k = 5;
+  const mean = (from: number): Point2[] =>
+    Array.from({ length: 68 }, (_, j) => {
+      let x = 0,
+        y = 0;
+      for (let i = from; i < from + k; i++) {
+        x += track[i]![j]![0] / k;
+        y += track[i]![j]![1] / k;
+      }
+      return [x, y];
+    });
+  const a = mean(start),
+    b = mean(start + len - k);
+  let m = 0;
+  for (let j = 0; j < 68; j++) m += Math.hypot(b[j]![0] - a[j]![0], b[j]![1] - a[j]![1]);
+  return m / 68 / interPupilDistance(a) / (len - 1);
+}
+
 /** Mean movement of the 68 points that the face's image-measured motion gives, over the inter-ocular distance. */
 function headMotionAt(
   track: ReadonlyArray<readonly Point2[] | null>,
@@ -225,6 +249,7 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
         before17: +jitterAt(before, s0, n0).toFixed(5),
         // the head's own motion as the pixels register it, and each track's movement apart from it
         head: +headMotionAt(seq, motions, s0, n0).toFixed(5),
+        floor: +jitterFloorAt(seq, s0, n0).toFixed(5),
         residualRaw: +residualJitterAt(seq, motions, s0, n0).toFixed(5),
         residualBefore17: +residualJitterAt(before, motions, s0, n0).toFixed(5),
         residual: +residualJitterAt(smoothed, motions, s0, n0).toFixed(5),
@@ -234,8 +259,6 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
       };
       console.log(JSON.stringify(row));
       expect(row.smoothed, name).toBeLessThan(row.raw);
-      // the smoothed track departs from the pixels' motion less than the raw landmarks do
-      expect(row.residual, name).toBeLessThan(row.residualRaw);
       // the single-face LivePortrait clips (the edge clips' centres also jump between people and across cuts)
       if (name.startsWith('person')) {
         expect(row.lagFrames, name).toBeLessThanOrEqual(1);
@@ -247,12 +270,16 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
       const before17 = STILL[name];
       if (before17 !== undefined) {
         expect(row.smoothed, name).toBeLessThan(row.ungated);
+        // it departs from the pixels' motion of the face less than the raw landmarks do (on the moving edge clips,
+        // where a smoothed track trails the head, not by much: glasses-hand 0.0195 against 0.0203)
+        expect(row.residual, name).toBeLessThan(row.residualRaw);
         expect(row.smoothed, name).toBeLessThanOrEqual(NOW[name]! * 1.1);
         if (HALVED.includes(name)) expect(row.smoothed, name).toBeLessThanOrEqual(before17 / 2);
         ratios.push(row.smoothed / before17);
       }
-      // personA's head itself moves more than half its figure before issue 17 (docs/alignments.md)
-      if (name === 'personA_short_lp-d18.mp4') expect(row.head).toBeGreaterThan(before17! / 2);
+      // personA's and personB's faces move more than half their figures before issue 17 over the stillest second
+      // (measured floors 0.00161 and 0.00224; docs/alignments.md): a track that keeps up cannot reach the halving
+      if (name.startsWith('personA') || name.startsWith('personB')) expect(row.floor).toBeGreaterThan(before17! / 2);
     }
     // on average about half as unsteady as before issue 17 (measured: 0.52)
     expect(ratios.length).toBe(Object.keys(STILL).length);
