@@ -3,10 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { copyFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTf } from '../../src-main/engine/tf/backend';
-import { Adam } from '../../src-main/engine/train/adam';
-import { readModelFiles, saveModel } from '../../src-main/engine/train/model-io';
-import { buildAutoencoder, trainers } from '../../src-main/engine/train/models/index';
+import { readModelFiles } from '../../src-main/engine/train/model-io';
+import { saveTinyModel } from '../helpers/model';
 import { hasTestdata, repoRoot, scratchDir, videos } from '../helpers/testdata';
 
 describe.skipIf(!hasTestdata)('convert on a model whose last save is damaged', () => {
@@ -16,29 +14,7 @@ describe.skipIf(!hasTestdata)('convert on a model whose last save is damaged', (
   beforeAll(async () => {
     dir = await scratchDir('convert-damaged');
     // Two saves of an (untrained) lightweight model: iteration 1 becomes the backup of iteration 2.
-    const { tf } = await loadTf({ backend: 'cpu' });
-    const cfg = trainers.lightweight;
-    const m = buildAutoencoder(tf, cfg, 1);
-    const optimizer = { learningRate: 5e-5, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
-    const adam = new Adam(tf, m.params.vars, optimizer, 'device');
-    const fields = (iteration: number) => ({
-      trainer: cfg.name,
-      inputSize: cfg.size,
-      outputSize: cfg.size,
-      hasMask: cfg.mask,
-      coverage: 0.75,
-      seed: 1,
-      iteration,
-      lossA: [0.5],
-      lossB: [0.5],
-      optimizer: { name: 'adam' as const, ...optimizer },
-      options: {},
-      trainSeconds: 0,
-    });
-    await saveModel(model(), m, adam, fields(1));
-    await saveModel(model(), m, adam, fields(2));
-    adam.dispose();
-    m.dispose();
+    await saveTinyModel(model(), [1, 2]);
     // The last save's weights cut short, as a full disk or a kill during a copy would leave them.
     const { weightsFile } = await readModelFiles(model());
     const bytes = await readFile(weightsFile);

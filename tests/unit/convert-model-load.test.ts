@@ -17,10 +17,7 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   return { ...fs, readFile, default: { ...fs, readFile } };
 });
 
-const { loadTf } = await import('../../src-main/engine/tf/backend');
-const { Adam } = await import('../../src-main/engine/train/adam');
-const { saveModel } = await import('../../src-main/engine/train/model-io');
-const { buildAutoencoder, trainers } = await import('../../src-main/engine/train/models/index');
+const { saveTinyModel } = await import('../helpers/model');
 const { loadSwapper } = await import('../../src-main/engine/convert/model-swapper');
 const { scratchDir } = await import('../helpers/testdata');
 
@@ -29,27 +26,7 @@ let files: { weights: string; optimizer: string } = { weights: '', optimizer: ''
 
 beforeAll(async () => {
   dir = await scratchDir('convert-model-load');
-  const { tf } = await loadTf({ backend: 'cpu' });
-  const cfg = trainers.lightweight;
-  const m = buildAutoencoder(tf, cfg, 1);
-  const optimizer = { learningRate: 5e-5, beta1: 0.5, beta2: 0.999, epsilon: 1e-7 };
-  const adam = new Adam(tf, m.params.vars, optimizer, 'device');
-  const state = await saveModel(join(dir, 'model'), m, adam, {
-    trainer: cfg.name,
-    inputSize: cfg.size,
-    outputSize: cfg.size,
-    hasMask: cfg.mask,
-    coverage: 0.75,
-    seed: 1,
-    iteration: 1,
-    lossA: [0.5],
-    lossB: [0.5],
-    optimizer: { name: 'adam' as const, ...optimizer },
-    options: {},
-    trainSeconds: 0,
-  });
-  adam.dispose();
-  m.dispose();
+  const state = await saveTinyModel(join(dir, 'model'));
   files = { weights: state.files.weights ?? '', optimizer: state.files.optimizer ?? '' };
 });
 
