@@ -3,41 +3,12 @@
  * version 1 files, and the `--mask` combinations convert accepts (issue 15).
  */
 import { describe, expect, it } from 'vitest';
-import {
-  ALIGNMENTS_FORMAT,
-  ALIGNMENTS_VERSION,
-  migrateAlignments,
-  parseAlignments,
-} from '../../src-shared/formats/alignments';
+import { ALIGNMENTS_VERSION, migrateAlignments, parseAlignments } from '../../src-shared/formats/alignments';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions, maskProblem, parseMaskSpec } from '../../src-shared/stages/convert';
+import { onePhotoAlignments } from '../helpers/alignments';
 
-const doc = (version: number, masks?: unknown) => ({
-  format: ALIGNMENTS_FORMAT,
-  version,
-  createdAt: '2026-12-01T00:00:00.000Z',
-  updatedAt: '2026-12-01T00:00:00.000Z',
-  generator: { app: 'faceswap-studio', detector: 'test', landmarks: 'test' },
-  source: { kind: 'image', path: '/x.jpg', sha256: 'a'.repeat(64) },
-  settings: { size: 256, centering: 'face', everyN: 1, smooth: true, alignEyes: false },
-  complete: true,
-  frames: {
-    'x.jpg': {
-      faces: [
-        {
-          box: [0, 0, 10, 10],
-          score: 0.9,
-          landmarks68: Array.from({ length: 68 }, () => [1, 2]),
-          matrix: [
-            [1, 0, 0],
-            [0, 1, 0],
-          ],
-          ...(masks === undefined ? {} : { masks }),
-        },
-      ],
-    },
-  },
-});
+const doc = (version: number, masks?: unknown) => onePhotoAlignments(version, masks === undefined ? {} : { masks });
 
 describe('alignments version 2: face masks', () => {
   it('reads a version 1 file as version 2 without changing its faces', () => {

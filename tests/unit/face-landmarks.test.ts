@@ -6,7 +6,8 @@ import { IBUG68_MIRROR, mirroredIbug68, meshToIbug68, pointConfidence } from '..
 import { landmarkLag } from '../../src-main/engine/face/jitter';
 import { MEAN_FACE_51 } from '../../src-main/engine/face/mean-face';
 import type { Point2, Point3 } from '../../src-main/engine/face/types';
-import { ALIGNMENTS_FORMAT, ALIGNMENTS_VERSION, parseAlignments } from '../../src-shared/formats/alignments';
+import { ALIGNMENTS_VERSION, parseAlignments } from '../../src-shared/formats/alignments';
+import { onePhotoAlignments } from '../helpers/alignments';
 
 describe('iBUG-68 mirror', () => {
   it('is an involution that swaps sides and keeps the centre line', () => {
@@ -89,32 +90,8 @@ describe('landmarkLag', () => {
 });
 
 describe('landmarkConfidence in the alignments file', () => {
-  const doc = (confidence?: unknown) => ({
-    format: ALIGNMENTS_FORMAT,
-    version: ALIGNMENTS_VERSION,
-    createdAt: '2026-12-01T00:00:00.000Z',
-    updatedAt: '2026-12-01T00:00:00.000Z',
-    generator: { app: 'faceswap-studio', detector: 'test', landmarks: 'test' },
-    source: { kind: 'image', path: '/x.jpg', sha256: 'a'.repeat(64) },
-    settings: { size: 256, centering: 'face', everyN: 1, smooth: true, alignEyes: false },
-    complete: true,
-    frames: {
-      'x.jpg': {
-        faces: [
-          {
-            box: [0, 0, 10, 10],
-            score: 0.9,
-            landmarks68: Array.from({ length: 68 }, () => [1, 2]),
-            ...(confidence === undefined ? {} : { landmarkConfidence: confidence }),
-            matrix: [
-              [1, 0, 0],
-              [0, 1, 0],
-            ],
-          },
-        ],
-      },
-    },
-  });
+  const doc = (confidence?: unknown) =>
+    onePhotoAlignments(ALIGNMENTS_VERSION, confidence === undefined ? {} : { landmarkConfidence: confidence });
 
   it('is optional, and when present 68 values in 0..1', () => {
     expect(parseAlignments(doc(), 'a.json').frames['x.jpg']!.faces[0]!.landmarkConfidence).toBeUndefined();
