@@ -3,6 +3,8 @@
  */
 import { describe, expect, it, beforeAll } from 'vitest';
 import { loadTf, type Tf } from '../../src-main/engine/tf/backend';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import { setChunkFloats, usesMatMul } from '../../src-main/engine/tf/wasm-conv';
 
 let tf: Tf;
 
@@ -127,6 +129,62 @@ describe('wasm Conv2DBackpropInput (XNNPACK conv of the upsampled dy)', () => {
       );
       expect(got.length).toBe(ref.length);
       expect(err).toBeLessThan(1e-4);
+    });
+  }
+});
+
+/** Both backprop kernels of one conv on a backend, from fixed inputs: [filter gradient, input gradient]. */
+function backprops(c: (typeof cases)[number]): Float32Array[] {
+  return tf.tidy(() => {
+    const probe = tf.conv2d(tf.zeros(c.x) as TfCore.Tensor4D, tf.zeros(c.k) as TfCore.Tensor4D, c.s, c.pad);
+    const dyShape = probe.shape;
+    const dy = tf.tensor4d(rand(dyShape, 32), dyShape as never);
+    const attrs = { strides: c.s, pad: c.pad, dataFormat: 'NHWC' };
+    const kernel = (name: string, inputs: object, more: object) =>
+      (
+        tf.engine().runKernel(name, inputs as never, { ...attrs, ...more } as never) as ReturnType<typeof tf.tensor>
+      ).dataSync() as Float32Array;
+    return [
+      kernel('Conv2DBackpropFilter', { x: tf.tensor4d(rand(c.x, 31), c.x), dy }, { filterShape: c.k }),
+      kernel('Conv2DBackpropInput', { dy, filter: tf.tensor4d(rand(c.k, 33), c.k) }, { inputShape: c.x }),
+    ];
+  });
+}
+
+// Convs whose backprop kernels take wasm-conv.ts's matrix-product form (dy with >= 32 channels; for the input
+// gradient a stride > 1 or a small picture); the last one also with its im2col cut into chunks of 1000 floats.
+const matMulCases: typeof cases = [
+  { x: [2, 8, 8, 16], k: [5, 5, 16, 32], s: 2, pad: 'same' },
+  { x: [3, 4, 4, 24], k: [3, 3, 24, 40], s: 1, pad: 'same' },
+  { x: [2, 9, 7, 8], k: [3, 3, 8, 36], s: 2, pad: 'valid' },
+  { x: [2, 10, 10, 5], k: [4, 4, 5, 33], s: 2, pad: 'same' },
+  { x: [1, 12, 12, 4], k: [5, 5, 4, 32], s: 3, pad: 'same' },
+  { x: [3, 12, 10, 6], k: [3, 3, 6, 34], s: 2, pad: 'same' },
+];
+
+describe('wasm Conv2D backprop kernels as matrix products (wasm-conv.ts)', () => {
+  for (const c of matMulCases) {
+    it(`match cpu for x ${c.x.join('x')} k ${c.k.join('x')} s${c.s} ${c.pad} within 1e-5`, async () => {
+      expect(usesMatMul(tf, 'filter', c.x, c.k, c.s, c.pad)).toBe(true);
+      expect(usesMatMul(tf, 'input', c.x, c.k, c.s, c.pad)).toBe(true);
+      const ref = await onBackend('cpu', () => backprops(c));
+      // The last case in chunks of 1000 floats: its 54 x 90 im2col in 5 chunks of 18 output positions.
+      const chunked = c === matMulCases.at(-1);
+      const before = chunked ? setChunkFloats(1000) : undefined;
+      let got: Float32Array[];
+      try {
+        got = await onBackend('wasm', () => backprops(c));
+      } finally {
+        if (before !== undefined) setChunkFloats(before);
+      }
+      for (const [i, name] of ['filter', 'input'].entries()) {
+        const err = relErr(got[i] as Float32Array, ref[i] as Float32Array);
+        console.log(
+          `matmul ${name} gradient ${c.x.join('x')} k${c.k.join('x')} s${c.s}: rel err ${err.toExponential(2)}`,
+        );
+        expect(got[i]?.length).toBe(ref[i]?.length);
+        expect(err).toBeLessThan(1e-5);
+      }
     });
   }
 });

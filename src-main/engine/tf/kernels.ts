@@ -8,6 +8,7 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { KernelConfig, NamedTensorMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { registerWasmConv } from './wasm-conv';
 
 type Tf = typeof TfCore;
 let registered = false;
@@ -46,6 +47,7 @@ export function registerTrainingKernels(tf: Tf): void {
     tf.registerKernel(mm.setupFunc ? { ...k, setupFunc: mm.setupFunc } : k);
     (tf.getKernel('BatchMatMul', 'wasm') as { fss?: boolean }).fss = true;
   }
+  registerWasmConv(tf); // the backprop kernels as matrix products where faster (wasm-conv.ts)
 }
 
 let nativeBackpropInput: KFunc | undefined;

@@ -1,0 +1,271 @@
+/**
+ * The two Conv2D backprop kernels on tfjs-wasm as matrix products (XNNPACK's fastest kernel here), where that is
+ * faster than the convolution forms in kernels.ts:
+ * - filter gradient: dW[k, co] = sum_p colsT[k, p] dy[p, co], with colsT the im2col of x laid out transposed
+ *   (k = (kh, kw, ci), p = (n, oh, ow)), built in JS on the wasm heap: one BatchMatMul without transposes;
+ * - input gradient: colsT[k, p] = sum_co W[k, co] dyT[co, p] (the filter as it is stored, dy transposed in JS,
+ *   which is small), then col2im: dx[n, oh*s + kh - pt, ow*s + kw - pl, ci] += colsT[k, p].
+ * Both cut p into chunks so that colsT stays under 64 MB, and add the chunks in order (the result depends
+ * only on the shapes, so one thread and N gradient workers still compute the same bits for the same share).
+ * Measured (CPU ms per call, 2026-12-02, wasm SIMD, Original's layers at batch 8): filter gradient 417 -> ~270
+ * (4x4x1024 -> 2048, 3x3), input gradient 600 -> ~270 (same layer), 524 -> ~200 (5x5 stride 2, 8x8x512 ->
+ * 1024); see docs/performance.md. Where dy has few channels the matrix product is narrow and the convolution form
+ * is kept. Checked against the cpu backend in tests/unit/tf-kernels.test.ts.
+ */
+import type * as TfCore from '@tensorflow/tfjs-core';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+
+type Tf = typeof TfCore;
+type KFunc = (args: {
+  inputs: Record<string, TensorInfo>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}) => TensorInfo;
+
+interface WasmBackendLike {
+  disposeData(dataId: object): boolean;
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+/** The largest im2col block (floats) built at once: 16 M floats = 64 MB of the 32-bit wasm heap. */
+let chunkFloats = 16 * 2 ** 20;
+
+/** Sets the im2col block limit (tests: to cut a small conv into several chunks); returns the previous one. */
+export function setChunkFloats(n: number): number {
+  const before = chunkFloats;
+  chunkFloats = n;
+  return before;
+}
+
+/** The attributes both backprop kernels read. */
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | TfCore.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+interface Geometry {
+  n: number;
+  inH: number;
+  inW: number;
+  ci: number;
+  kh: number;
+  kw: number;
+  co: number;
+  sh: number;
+  sw: number;
+  oh: number;
+  ow: number;
+  pt: number;
+  pl: number;
+}
+
+function geometry(tf: Tf, xShape: number[], filterShape: number[], a: ConvAttrs): Geometry {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  return {
+    n: info.batchSize,
+    inH: info.inHeight,
+    inW: info.inWidth,
+    ci: info.inChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    co: info.outChannels,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    pt: info.padInfo.top,
+    pl: info.padInfo.left,
+  };
+}
+
+/**
+ * Whether the matrix-product form is the faster one for this layer (measured on Original's and lightweight's
+ * layers): dy needs enough channels for a wide product, and a stride-1 conv with a large picture is already
+ * as fast as the forward conv in the convolution form.
+ */
+function useMatMul(g: Geometry, kind: 'filter' | 'input'): boolean {
+  if (g.co < 32) return false;
+  if (kind === 'input') return g.sh > 1 || g.sw > 1 || g.oh * g.ow <= 64;
+  return true;
+}
+
+/** Whether the backprop kernel `kind` takes the matrix-product form for this conv (tests check that they do). */
+export function usesMatMul(
+  tf: Tf,
+  kind: 'filter' | 'input',
+  xShape: number[],
+  filterShape: number[],
+  strides: number,
+  pad: 'same' | 'valid',
+): boolean {
+  return useMatMul(geometry(tf, xShape, filterShape, { strides, pad, dataFormat: 'NHWC' }), kind);
+}
+
+/** Output rows p = (n, oh, ow) in [from, to) at once, so that K x (to - from) floats stay under chunkFloats. */
+function chunks(rows: number, k: number): Array<[number, number]> {
+  const per = Math.max(1, Math.floor(chunkFloats / k));
+  const out: Array<[number, number]> = [];
+  for (let from = 0; from < rows; from += per) out.push([from, Math.min(rows, from + per)]);
+  return out;
+}
+
+/**
+ * Between x (NHWC, the conv's input) and colsT[k, q] (k = (kh, kw, ci), q = p - from for the output positions
+ * p = (n, oh, ow) in [from, to)), where colsT[k, q] meets x at (n, oh*s + kh - pt, ow*s + kw - pl, ci):
+ * `gather` fills colsT from x (im2col; zero outside x), `scatter` adds colsT into x (col2im).
+ */
+function im2col(
+  g: Geometry,
+  from: number,
+  to: number,
+  colsT: Float32Array,
+  x: Float32Array,
+  mode: 'gather' | 'scatter',
+): void {
+  const cols = to - from;
+  const ohw = g.oh * g.ow;
+  const gather = mode === 'gather';
+  // One run of output positions with the same (n, oh) at a time.
+  for (let p = from; p < to;) {
+    const n = Math.floor(p / ohw);
+    const oy = Math.floor((p - n * ohw) / g.ow);
+    const ox0 = p - n * ohw - oy * g.ow;
+    const len = Math.min(g.ow - ox0, to - p);
+    const q = p - from;
+    let r = 0;
+    for (let a = 0; a < g.kh; a++) {
+      const iy = oy * g.sh + a - g.pt;
+      const inside = iy >= 0 && iy < g.inH;
+      for (let b = 0; b < g.kw; b++) {
+        const row0 = (n * g.inH + iy) * g.inW;
+        for (let c = 0; c < g.ci; c++, r++) {
+          const d = r * cols + q;
+          if (!inside) {
+            if (gather) colsT.fill(0, d, d + len);
+            continue;
+          }
+          for (let j = 0; j < len; j++) {
+            const ix = (ox0 + j) * g.sw + b - g.pl;
+            const ok = ix >= 0 && ix < g.inW;
+            const i = (row0 + ix) * g.ci + c;
+            if (gather) colsT[d + j] = ok ? (x[i] as number) : 0;
+            else if (ok) x[i] = (x[i] as number) + (colsT[d + j] as number);
+          }
+        }
+      }
+    }
+    p += len;
+  }
+}
+
+/** A [rows, cols] float32 tensor on the heap filled by `fill` (views are taken after the allocation). */
+function heapTensor(be: WasmBackendLike, shape: number[], fill: (out: Float32Array) => void): TensorInfo {
+  const t = be.makeOutput(shape, 'float32');
+  fill(be.typedArrayFromHeap(t));
+  return t;
+}
+
+function filterGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['kernelFunc'] {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
+    const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
+    const g = a.dataFormat === 'NHWC' ? geometry(tf, x.shape, a.filterShape, a) : null;
+    if (!g || !useMatMul(g, 'filter')) return fallback(args as never);
+    const be = backend as WasmBackendLike;
+    const k = g.kh * g.kw * g.ci;
+    const rows = g.n * g.oh * g.ow;
+    const out = be.makeOutput([g.kh, g.kw, g.ci, g.co], 'float32');
+    for (const [i, [from, to]] of chunks(rows, k).entries()) {
+      const colsT = heapTensor(be, [1, k, to - from], (o) =>
+        im2col(g, from, to, o, be.typedArrayFromHeap(x), 'gather'),
+      );
+      const rowsDy = heapTensor(be, [1, to - from, g.co], (o) =>
+        o.set(be.typedArrayFromHeap(dy).subarray(from * g.co, to * g.co)),
+      );
+      try {
+        const part = matMul({
+          inputs: { a: colsT, b: rowsDy },
+          backend,
+          attrs: { transposeA: false, transposeB: false },
+        });
+        const src = be.typedArrayFromHeap(part);
+        const dst = be.typedArrayFromHeap(out);
+        if (i === 0) dst.set(src);
+        else for (let j = 0; j < dst.length; j++) dst[j] = (dst[j] as number) + (src[j] as number);
+        be.disposeData(part.dataId);
+      } finally {
+        be.disposeData(colsT.dataId);
+        be.disposeData(rowsDy.dataId);
+      }
+    }
+    return out;
+  };
+}
+
+function inputGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['kernelFunc'] {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, filter } = inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
+    const g = a.dataFormat === 'NHWC' ? geometry(tf, a.inputShape, filter.shape, a) : null;
+    if (!g || !useMatMul(g, 'input')) return fallback(args as never);
+    const be = backend as WasmBackendLike;
+    const k = g.kh * g.kw * g.ci;
+    const rows = g.n * g.oh * g.ow;
+    const w2: TensorInfo = { dataId: filter.dataId, shape: [1, k, g.co], dtype: 'float32' };
+    const dx = be.makeOutput(a.inputShape, 'float32');
+    be.typedArrayFromHeap(dx).fill(0);
+    for (const [from, to] of chunks(rows, k)) {
+      const cols = to - from;
+      // dyT[co, q] = dy[from + q, co]
+      const dyT = heapTensor(be, [1, g.co, cols], (o) => {
+        const src = be.typedArrayFromHeap(dy);
+        for (let q = 0; q < cols; q++) {
+          const s = (from + q) * g.co;
+          for (let c = 0; c < g.co; c++) o[c * cols + q] = src[s + c] as number;
+        }
+      });
+      try {
+        const colsT = matMul({ inputs: { a: w2, b: dyT }, backend, attrs: { transposeA: false, transposeB: false } });
+        im2col(g, from, to, be.typedArrayFromHeap(colsT), be.typedArrayFromHeap(dx), 'scatter');
+        be.disposeData(colsT.dataId);
+      } finally {
+        be.disposeData(dyT.dataId);
+      }
+    }
+    return dx;
+  };
+}
+
+let registered = false;
+
+/**
+ * Replaces the wasm Conv2DBackpropFilter and Conv2DBackpropInput kernels (registered before by kernels.ts) with
+ * the matrix-product forms, which fall back to those kernels where the product is not the faster one.
+ */
+export function registerWasmConv(tf: Tf): void {
+  if (registered) return;
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  const filter = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+  const input = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (!matMul || !filter || !input) return;
+  registered = true;
+  const mm = matMul.kernelFunc as unknown as KFunc;
+  const replace = (old: KernelConfig, kernelFunc: KernelConfig['kernelFunc']) => {
+    tf.unregisterKernel(old.kernelName, 'wasm');
+    tf.registerKernel({ ...old, kernelFunc });
+  };
+  replace(filter, filterGradient(tf, mm, filter.kernelFunc as unknown as KFunc));
+  replace(input, inputGradient(tf, mm, input.kernelFunc as unknown as KFunc));
+}
