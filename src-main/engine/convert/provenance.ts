@@ -6,6 +6,7 @@
  * has its temporary name, and put in place with it (output.ts commitOutput).
  */
 import { dirname, join } from 'node:path';
+import type { Side } from '../../../src-shared/formats/project';
 import type { ConvertOptions } from '../../../src-shared/stages/convert';
 import { appName, appVersion } from '../app-info';
 import { sha256File } from '../media/fs';
@@ -33,7 +34,7 @@ export async function projectConsent(
 ): Promise<{ project: string; A: unknown; B: unknown } | undefined> {
   try {
     const { project } = await openProject(dirname(modelDir));
-    const who = (side: 'A' | 'B') => ({
+    const who = (side: Side) => ({
       name: project.identities[side].name,
       consent: project.identities[side].consent,
     });

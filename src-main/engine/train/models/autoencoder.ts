@@ -7,6 +7,7 @@
  * decoder: upscale for each of `decoder` widths -> conv5x5 sigmoid to RGB (and a 1-channel mask when `mask`).
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
+import type { Side as IdentitySide } from '../../../../src-shared/formats/project';
 import { Rng } from '../rng';
 import { Params, conv, convFlops, dense, upscale, type T4 } from './layers';
 import { buildSae, type SaeSpec } from './sae';
@@ -30,7 +31,11 @@ export interface AutoencoderConfig {
   sae?: SaeSpec;
 }
 
-export type Side = 'a' | 'b';
+/**
+ * Which identity's decoder: src-shared's `Side` in lower case, the spelling of the saved weight names
+ * (`decoder_a/...`, `decoder_b/...`).
+ */
+export type Side = Lowercase<IdentitySide>;
 
 export interface FaceModel {
   config: AutoencoderConfig;
