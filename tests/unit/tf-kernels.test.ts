@@ -209,6 +209,46 @@ describe('wasm BatchMatMul with transposed A (JS heap transpose)', () => {
   });
 });
 
+describe('wasm BatchMatMul with transposed B and DepthToSpace (wasm-conv.ts)', () => {
+  it('a b^T matches cpu (1e-5 relative) with a the smaller operand and with b the smaller one', async () => {
+    const shapes: Array<[[number, number, number], [number, number, number]]> = [
+      [
+        [1, 3, 40],
+        [1, 17, 40],
+      ],
+      [
+        [1, 19, 8],
+        [1, 5, 8],
+      ],
+      [
+        [1, 16, 64],
+        [1, 64, 64],
+      ],
+    ];
+    for (const [as, bs] of shapes) {
+      const run = () =>
+        tf.tidy(() => tf.matMul(tf.tensor3d(rand(as, 41), as), tf.tensor3d(rand(bs, 42), bs), false, true).dataSync());
+      const ref = await onBackend('cpu', run);
+      const got = await onBackend('wasm', run);
+      expect(got.length).toBe(as[1] * bs[1]);
+      expect(relErr(got, ref)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('DepthToSpace equals cpu exactly (blocks 2 and 3)', async () => {
+    for (const [shape, block] of [
+      [[2, 3, 4, 12], 2],
+      [[1, 2, 5, 18], 3],
+    ] as Array<[[number, number, number, number], number]>) {
+      const run = () => tf.tidy(() => tf.depthToSpace(tf.tensor4d(rand(shape, 43), shape), block).dataSync());
+      const ref = await onBackend('cpu', run);
+      const got = await onBackend('wasm', run);
+      expect(got.length).toBe(ref.length);
+      expect(relErr(got, ref)).toBe(0);
+    }
+  });
+});
+
 describe('DepthToSpace gradient', () => {
   it('is the exact inverse permutation (cpu and wasm)', async () => {
     for (const be of ['cpu', 'wasm']) {

@@ -248,6 +248,78 @@ function inputGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['ke
   };
 }
 
+/** A row-major [rows, cols] block of `src` from `from`, transposed into `dst` ([cols, rows]). */
+function transpose2d(src: Float32Array, from: number, rows: number, cols: number, dst: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const s = from + r * cols;
+    for (let c = 0; c < cols; c++) dst[c * rows + r] = src[s + c] as number;
+  }
+}
+
+/**
+ * a b^T (every dense layer's input gradient, dy W^T) takes a scalar loop in tfjs-wasm, 10-30x slower than a b:
+ * with a the smaller operand (the batch), compute (b a^T)^T, transposing a and the result in JS; else transpose b.
+ */
+function matMulTransposedB(prev: KFunc): KernelConfig['kernelFunc'] {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { a, b } = inputs as unknown as { a: TensorInfo; b: TensorInfo };
+    const at = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const plain =
+      !at.transposeB || at.transposeA || a.dtype !== 'float32' || a.shape.length !== 3 || b.shape.length !== 3;
+    if (plain || a.shape[0] !== 1 || b.shape[0] !== 1) return prev(args as never);
+    const be = backend as WasmBackendLike;
+    const [, m, k] = a.shape as [number, number, number];
+    const n = b.shape[1] as number;
+    const mul = (x: TensorInfo, y: TensorInfo) =>
+      prev({ inputs: { a: x, b: y }, backend, attrs: { transposeA: false, transposeB: false } });
+    const temps: TensorInfo[] = [];
+    try {
+      if (m <= n) {
+        const aT = heapTensor(be, [1, k, m], (o) => transpose2d(be.typedArrayFromHeap(a), 0, m, k, o));
+        temps.push(aT);
+        const cT = mul(b, aT); // [1, n, m]
+        temps.push(cT);
+        return heapTensor(be, [1, m, n], (o) => transpose2d(be.typedArrayFromHeap(cT), 0, n, m, o));
+      }
+      const bT = heapTensor(be, [1, k, n], (o) => transpose2d(be.typedArrayFromHeap(b), 0, n, k, o));
+      temps.push(bT);
+      return mul(a, bT);
+    } finally {
+      for (const t of temps) be.disposeData(t.dataId);
+    }
+  };
+}
+
+/**
+ * DepthToSpace (PixelShuffle, NHWC) as block copies on the heap: out[n, h*s + i, w*s + j, c] =
+ * x[n, h, w, (i*s + j)*C + c]. tfjs-wasm's kernel is a scalar index loop (10% of a lightweight step).
+ */
+function depthToSpace(prev: KFunc): KernelConfig['kernelFunc'] {
+  return (args) => {
+    const { inputs, backend, attrs } = args;
+    const { x } = inputs as unknown as { x: TensorInfo };
+    const { blockSize: s, dataFormat } = attrs as unknown as { blockSize: number; dataFormat: string };
+    if (dataFormat !== 'NHWC' || x.dtype !== 'float32') return prev(args as never);
+    const be = backend as WasmBackendLike;
+    const [n, h, w, d] = x.shape as [number, number, number, number];
+    const c = d / (s * s);
+    return heapTensor(be, [n, h * s, w * s, c], (out) => {
+      const src = be.typedArrayFromHeap(x);
+      let o = 0;
+      for (let row = 0; row < n * h; row++) {
+        for (let i = 0; i < s; i++) {
+          for (let col = 0; col < w; col++) {
+            const from = (row * w + col) * d + i * s * c;
+            out.set(src.subarray(from, from + s * c), o);
+            o += s * c;
+          }
+        }
+      }
+    });
+  };
+}
+
 let registered = false;
 
 /**
@@ -268,4 +340,7 @@ export function registerWasmConv(tf: Tf): void {
   };
   replace(filter, filterGradient(tf, mm, filter.kernelFunc as unknown as KFunc));
   replace(input, inputGradient(tf, mm, input.kernelFunc as unknown as KFunc));
+  replace(matMul, matMulTransposedB(mm));
+  const d2s = tf.getKernel('DepthToSpace', 'wasm');
+  if (d2s) replace(d2s, depthToSpace(d2s.kernelFunc as unknown as KFunc));
 }
