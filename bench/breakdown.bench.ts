@@ -18,6 +18,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench } from './types';
 import { hasTestdata, videos } from '../tests/helpers/testdata';
+import { cutClip, extractFaces, quickModel } from './fixtures';
 
 type Clip = '480p' | '720p' | '1080p';
 interface Setup {
@@ -45,40 +46,7 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRss
   }
 }
 
-async function cut(from: string, to: string, frames: number, scale?: [number, number]): Promise<void> {
-  const { decodeFrames } = await import('../src-main/engine/media/decode');
-  const { createVideoWriter } = await import('../src-main/engine/media/encode');
-  const { probeVideo } = await import('../src-main/engine/media/probe');
-  const sharp = (await import('sharp')).default;
-  const info = await probeVideo(from);
-  const [w, h] = scale ?? [info.width, info.height];
-  const out = await createVideoWriter({
-    path: to,
-    width: w,
-    height: h,
-    fps: info.fpsRational,
-    crf: 18,
-    preset: 'veryfast',
-  });
-  for await (const f of decodeFrames(from, { end: frames })) {
-    const data = scale
-      ? await sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } })
-          .resize(w, h)
-          .raw()
-          .toBuffer()
-      : f.data;
-    await out.write(data);
-  }
-  await out.close();
-}
-
 async function prepare(): Promise<Setup> {
-  const { runExtract } = await import('../src-main/engine/extract/run');
-  const { runTrain } = await import('../src-main/engine/train/run');
-  const { parseOptions } = await import('../src-shared/options');
-  const { extractStage } = await import('../src-shared/stages/extract');
-  const { trainStage } = await import('../src-shared/stages/train');
-  const { quietContext } = await import('../src-main/engine/stage');
   const dir = await mkdtemp(join(tmpdir(), 'fss-bench-breakdown-'));
   process.env.FSS_CONFIG_DIR = join(dir, 'config');
   const clips: Record<Clip, string> = {
@@ -87,23 +55,11 @@ async function prepare(): Promise<Setup> {
     '1080p': join(dir, 'vertical1080.mp4'),
   };
   await cp(videos.personA, clips['480p']);
-  await cut(videos.vertical, clips['720p'], 120);
-  await cut(videos.vertical, clips['1080p'], 60, [1080, 1920]);
+  await cutClip(videos.vertical, clips['720p'], 120);
+  await cutClip(videos.vertical, clips['1080p'], 60, [1080, 1920]);
   // Alignments for convert, and faces for the model (not timed).
-  for (const c of Object.values(clips))
-    await runExtract(parseOptions(extractStage.options, { input: c, output: `${c}.faces` }), quietContext());
-  const model = join(dir, 'model');
-  await runTrain(
-    parseOptions(trainStage.options, {
-      inputA: `${clips['480p']}.faces`,
-      inputB: `${clips['720p']}.faces`,
-      modelDir: model,
-      trainer: 'lightweight',
-      iterations: 1,
-      previewEvery: 0,
-    }),
-    quietContext(),
-  );
+  for (const c of Object.values(clips)) await extractFaces(c, `${c}.faces`);
+  const model = await quickModel(dir, `${clips['480p']}.faces`, `${clips['720p']}.faces`);
   return { dir, clips, model };
 }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench } from './types';
 import { hasTestdata, videos } from '../tests/helpers/testdata';
+import { cutClip, extractFaces, quickModel } from './fixtures';
 
 interface Setup {
   dir: string;
@@ -20,45 +21,15 @@ interface Setup {
 let setup: Promise<Setup> | null = null;
 
 async function prepare(): Promise<Setup> {
-  const { runExtract } = await import('../src-main/engine/extract/run');
-  const { runTrain } = await import('../src-main/engine/train/run');
-  const { parseOptions } = await import('../src-shared/options');
-  const { extractStage } = await import('../src-shared/stages/extract');
-  const { trainStage } = await import('../src-shared/stages/train');
-  const { quietContext } = await import('../src-main/engine/stage');
-  const { decodeFrames } = await import('../src-main/engine/media/decode');
-  const { createVideoWriter } = await import('../src-main/engine/media/encode');
-  const { probeVideo } = await import('../src-main/engine/media/probe');
   const dir = await mkdtemp(join(tmpdir(), 'fss-bench-convert-'));
   const a480 = join(dir, 'personA.mp4');
   await cp(videos.personA, a480);
   // 720p: the first 120 frames of the vertical clip.
   const v720 = join(dir, 'vertical720.mp4');
-  const info = await probeVideo(videos.vertical);
-  const w = await createVideoWriter({
-    path: v720,
-    width: info.width,
-    height: info.height,
-    fps: info.fpsRational,
-    crf: 18,
-    preset: 'veryfast',
-  });
-  for await (const f of decodeFrames(videos.vertical, { end: 120 })) await w.write(f.data);
-  await w.close();
-  await runExtract(parseOptions(extractStage.options, { input: a480, output: join(dir, 'facesA') }), quietContext());
-  await runExtract(parseOptions(extractStage.options, { input: v720, output: join(dir, 'facesV') }), quietContext());
-  const model = join(dir, 'model');
-  await runTrain(
-    parseOptions(trainStage.options, {
-      inputA: join(dir, 'facesA'),
-      inputB: join(dir, 'facesA'),
-      modelDir: model,
-      trainer: 'lightweight',
-      iterations: 1,
-      previewEvery: 0,
-    }),
-    quietContext(),
-  );
+  await cutClip(videos.vertical, v720, 120);
+  await extractFaces(a480, join(dir, 'facesA'));
+  await extractFaces(v720, join(dir, 'facesV'));
+  const model = await quickModel(dir, join(dir, 'facesA'), join(dir, 'facesA'));
   return { dir, model, a480, v720 };
 }
 
