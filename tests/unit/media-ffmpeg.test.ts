@@ -1,7 +1,6 @@
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isUserError } from '../../src-shared/errors';
 import {
   configureMediaTools,
   ffmpegFacts,
@@ -12,6 +11,7 @@ import {
   resolveFfprobe,
 } from '../../src-main/engine/media/ffmpeg';
 import { scratchDir } from '../helpers/testdata';
+import { expectUserError } from '../helpers/user-error';
 
 let dir: string;
 const savedEnv = { FSS_FFMPEG: process.env.FSS_FFMPEG, FSS_FFPROBE: process.env.FSS_FFPROBE };
@@ -29,20 +29,6 @@ afterEach(() => {
   }
   configureMediaTools({});
 });
-
-async function expectUserError(p: Promise<unknown>, code: string, mentions: string): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isUserError(e), String(e)).toBe(true);
-    const err = e as Error & { code: string };
-    expect(err.code).toBe(code);
-    expect(err.message).toContain(mentions);
-    expect(err.message).not.toContain('\n');
-    return err.message;
-  }
-  throw new Error('expected a UserError');
-}
 
 describe('ffmpeg / ffprobe resolution', () => {
   it('finds the bundled tools with a parsed version and their source', async () => {

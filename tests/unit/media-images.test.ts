@@ -14,6 +14,7 @@ import {
 } from '../../src-main/engine/media/images';
 import { openSource } from '../../src-main/engine/media/source';
 import { hasTestdata, scratchDir, td } from '../helpers/testdata';
+import { expectUserError } from '../helpers/user-error';
 
 let dir: string;
 beforeAll(async () => {
@@ -22,20 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function expectUserError(p: Promise<unknown>, code: string, mentions: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isUserError(e), String(e)).toBe(true);
-    const err = e as Error & { code: string };
-    expect(err.code).toBe(code);
-    expect(err.message).toContain(mentions);
-    expect(err.message).not.toContain('\n');
-    return;
-  }
-  throw new Error('expected a UserError');
-}
 
 /** A solid-colour RGB PNG. */
 function png(w: number, h: number, rgb: [number, number, number]): Promise<Buffer> {
