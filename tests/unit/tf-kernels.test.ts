@@ -151,15 +151,15 @@ function backprops(c: (typeof cases)[number]): Float32Array[] {
   });
 }
 
-// Convs whose backprop kernels take wasm-conv.ts's matrix-product form (dy with >= 32 channels; for the input
-// gradient a stride > 1 or a small picture); the last one also with its im2col cut into chunks of 1000 floats.
+// Convs whose backprop kernels both take wasm-conv.ts's matrix-product form (dy with >= 512 channels; for the
+// input gradient a stride > 1 or a small picture); the last one also with its im2col cut into chunks of 1000 floats.
 const matMulCases: typeof cases = [
-  { x: [2, 8, 8, 16], k: [5, 5, 16, 32], s: 2, pad: 'same' },
-  { x: [3, 4, 4, 24], k: [3, 3, 24, 40], s: 1, pad: 'same' },
-  { x: [2, 9, 7, 8], k: [3, 3, 8, 36], s: 2, pad: 'valid' },
-  { x: [2, 10, 10, 5], k: [4, 4, 5, 33], s: 2, pad: 'same' },
-  { x: [1, 12, 12, 4], k: [5, 5, 4, 32], s: 3, pad: 'same' },
-  { x: [3, 12, 10, 6], k: [3, 3, 6, 34], s: 2, pad: 'same' },
+  { x: [2, 8, 8, 16], k: [5, 5, 16, 512], s: 2, pad: 'same' },
+  { x: [3, 4, 4, 24], k: [3, 3, 24, 520], s: 1, pad: 'same' },
+  { x: [2, 9, 7, 8], k: [3, 3, 8, 516], s: 2, pad: 'valid' },
+  { x: [2, 10, 10, 5], k: [4, 4, 5, 513], s: 2, pad: 'same' },
+  { x: [1, 12, 12, 4], k: [5, 5, 4, 512], s: 3, pad: 'same' },
+  { x: [3, 12, 10, 6], k: [3, 3, 6, 514], s: 2, pad: 'same' },
 ];
 
 describe('wasm Conv2D backprop kernels as matrix products (wasm-conv.ts)', () => {

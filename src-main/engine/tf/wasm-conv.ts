@@ -9,8 +9,7 @@
  * only on the shapes, so one thread and N gradient workers still compute the same bits for the same share).
  * Measured (CPU ms per call, 2026-12-02, wasm SIMD, Original's layers at batch 8): filter gradient 417 -> ~270
  * (4x4x1024 -> 2048, 3x3), input gradient 600 -> ~270 (same layer), 524 -> ~200 (5x5 stride 2, 8x8x512 ->
- * 1024); see docs/performance.md. Where dy has few channels the matrix product is narrow and the convolution form
- * is kept. Checked against the cpu backend in tests/unit/tf-kernels.test.ts.
+ * 1024); see docs/performance.md. Elsewhere (useMatMul) the convolution forms are kept. Checked against the cpu backend in tests/unit/tf-kernels.test.ts.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
@@ -90,13 +89,14 @@ function geometry(tf: Tf, xShape: number[], filterShape: number[], a: ConvAttrs)
 
 /**
  * Whether the matrix-product form is the faster one for this layer (measured on Original's and lightweight's
- * layers): dy needs enough channels for a wide product, and a stride-1 conv with a large picture is already
- * as fast as the forward conv in the convolution form.
+ * layers; the JS im2col costs about as much per element as the product's 2 x co FLOPs save at co = 256): the
+ * filter gradient from 512 output channels on (Original's 512-2048: 15-30% less CPU; lightweight's 48-384:
+ * no gain), the input gradient from 32 on where the convolution form is slow (a stride > 1: four phase convs
+ * and an interleave; or a picture of at most 8 x 8, where the flipped filter's copy dominates).
  */
 function useMatMul(g: Geometry, kind: 'filter' | 'input'): boolean {
-  if (g.co < 32) return false;
-  if (kind === 'input') return g.sh > 1 || g.sw > 1 || g.oh * g.ow <= 64;
-  return true;
+  if (kind === 'filter') return g.co >= 512;
+  return g.co >= 32 && (g.sh > 1 || g.sw > 1 || g.oh * g.ow <= 64);
 }
 
 /** Whether the backprop kernel `kind` takes the matrix-product form for this conv (tests check that they do). */
