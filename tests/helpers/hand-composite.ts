@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Point2, RgbImage } from '../../src-main/engine/face/types';
+import { fillConvexPolygon, pointBounds } from '../../src-main/engine/image/raster';
 import { readImageRgb } from '../../src-main/engine/media/images';
 import { repoRoot, td } from './testdata';
 
@@ -81,4 +82,63 @@ export function composite(
       data.set(hand.rgb.subarray((v * hand.w + u) * 3, (v * hand.w + u) * 3 + 3), i * 3);
     }
   return { image: { width: base.width, height: base.height, data }, alpha };
+}
+
+/** Where the hand goes over a face: centre at fractions of its landmark box, height over the box's, angle. */
+export interface Placement {
+  fx: number;
+  fy: number;
+  size: number;
+  angle: number;
+}
+
+/** Pastes the hand over the face whose 68 landmarks are given, at `p` (see `composite`). */
+export function placeOverFace(
+  base: RgbImage,
+  hand: Cutout,
+  landmarks: readonly Point2[],
+  p: Placement,
+): { image: RgbImage; alpha: Uint8Array } {
+  const [x0, y0, x1, y1] = pointBounds(landmarks);
+  return composite(base, hand, {
+    cx: x0 + p.fx * (x1 - x0),
+    cy: y0 + p.fy * (y1 - y0),
+    scale: (p.size * (y1 - y0)) / hand.h,
+    angle: p.angle,
+  });
+}
+
+/** Pixel counts of a cut (hand polygons) against the pasted hand's alpha, over `region` (the whole frame if absent). */
+export interface CutCounts {
+  /** Hand pixels. */
+  hand: number;
+  /** Pixels inside the polygons. */
+  cut: number;
+  /** Hand pixels inside the polygons. */
+  handCut: number;
+  /** IoU of the visible pixels (not hand) and the kept ones (not cut). */
+  visibleIou: number;
+}
+
+export function countCut(
+  polygons: readonly Point2[][],
+  alpha: Uint8Array,
+  width: number,
+  height: number,
+  region?: Float32Array,
+): CutCounts {
+  const cutMask = new Float32Array(width * height);
+  for (const poly of polygons) fillConvexPolygon(poly, width, height, cutMask);
+  const n = { hand: 0, cut: 0, handCut: 0, inter: 0, union: 0 };
+  for (let i = 0; i < width * height; i++) {
+    if (region && !region[i]) continue;
+    const isHand = alpha[i] === 1,
+      isCut = cutMask[i]! > 0;
+    if (isHand) n.hand++;
+    if (isCut) n.cut++;
+    if (isHand && isCut) n.handCut++;
+    if (!isHand && !isCut) n.inter++;
+    if (!isHand || !isCut) n.union++;
+  }
+  return { hand: n.hand, cut: n.cut, handCut: n.handCut, visibleIou: n.inter / n.union };
 }

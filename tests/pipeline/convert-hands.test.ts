@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPreviewer } from '../../src-main/engine/convert/preview';
 import { runConvert } from '../../src-main/engine/convert/run';
 import { syntheticSwapper } from '../../src-main/engine/convert/swapper';
-import { detectHands, handHull } from '../../src-main/engine/face/hands';
+import { detectHands } from '../../src-main/engine/face/hands';
 import type { RgbImage } from '../../src-main/engine/face/types';
 import { convexHull, fillConvexPolygon } from '../../src-main/engine/image/raster';
 import { decodeFrames } from '../../src-main/engine/media/decode';
@@ -93,7 +93,7 @@ describe.skipIf(!hasTestdata)('convert --mask rect+hands on the clip with a hand
         H = input.height;
       const hands = await detectHands(input);
       const hand = new Float32Array(W * H);
-      for (const h of hands) fillConvexPolygon(convexHull(handHull(h.keypoints, 0)), W, H, hand);
+      for (const h of hands) fillConvexPolygon(convexHull(h.keypoints), W, H, hand);
       if (!hand.some((v) => v > 0)) {
         rows.push(`frame ${k}: no hand found`);
         continue;
@@ -119,7 +119,7 @@ describe.skipIf(!hasTestdata)('convert --mask rect+hands on the clip with a hand
     const input = inputs[0]!;
     const hand = new Float32Array(input.width * input.height);
     for (const h of await detectHands(input)) {
-      fillConvexPolygon(convexHull(handHull(h.keypoints, 0)), input.width, input.height, hand);
+      fillConvexPolygon(convexHull(h.keypoints), input.width, input.height, hand);
     }
     expect(hand.some((v) => v > 0)).toBe(true);
     const previewer = await createPreviewer(

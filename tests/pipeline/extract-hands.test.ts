@@ -11,10 +11,9 @@ import { runExtract } from '../../src-main/engine/extract/run';
 import { decodeFrames } from '../../src-main/engine/media/decode';
 import { quietContext } from '../../src-main/engine/stage';
 import { parseAlignments, type Alignments } from '../../src-shared/formats/alignments';
-import { fillConvexPolygon } from '../../src-main/engine/image/raster';
 import { parseOptions } from '../../src-shared/options';
 import { extractOptions } from '../../src-shared/stages/extract';
-import { composite, cutHand } from '../helpers/hand-composite';
+import { composite, countCut, cutHand } from '../helpers/hand-composite';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
 let dir = '';
@@ -63,26 +62,13 @@ describe.skipIf(!hasTestdata)('extract --hands', () => {
     expect(faces).toHaveLength(1);
     const hands = faces[0]!.masks?.hands ?? [];
     expect(hands.length).toBeGreaterThan(0);
-    // Most of the stored polygons' area is the pasted hand (480x480 frame).
-    const W = 480;
-    const cut = new Float32Array(W * W);
-    for (const poly of hands) fillConvexPolygon(poly, W, W, cut);
-    let inside = 0,
-      all = 0,
-      handPx = 0,
-      handCut = 0;
-    for (let i = 0; i < W * W; i++) {
-      if (handAlpha[i]) handPx++;
-      if (!cut[i]) continue;
-      all++;
-      if (handAlpha[i]) inside++;
-    }
-    for (let i = 0; i < W * W; i++) if (handAlpha[i] && cut[i]) handCut++;
+    // Most of the stored polygons' area is the pasted hand (480x480 frame), and they hold most of the hand.
+    const n = countCut(hands, handAlpha, 480, 480);
     console.log(
-      `${hands.length} polygons; ${((100 * inside) / all).toFixed(1)}% of their area is hand, ${((100 * handCut) / handPx).toFixed(1)}% of the hand is inside them`,
+      `${hands.length} polygons; ${((100 * n.handCut) / n.cut).toFixed(1)}% of their area is hand, ${((100 * n.handCut) / n.hand).toFixed(1)}% of the hand is inside them`,
     );
-    expect(inside / all).toBeGreaterThan(0.6);
-    expect(handCut / handPx).toBeGreaterThan(0.9);
+    expect(n.handCut / n.cut).toBeGreaterThan(0.6);
+    expect(n.handCut / n.hand).toBeGreaterThan(0.9);
     const without = await extract(false, 'without');
     expect(Object.values(without.frames).flatMap((f) => f.faces.map((x) => x.masks))).toEqual(
       Object.values(without.frames).flatMap((f) => f.faces.map(() => undefined)),
