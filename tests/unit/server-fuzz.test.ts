@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startServer, type RunningServer } from '../../src-main/server/server';
-import { SettingsStore } from '../../src-main/services/settings';
+import type { RunningServer } from '../../src-main/server/server';
 import { requestSchemas } from '../../src-shared/ipc';
 import { frame, prng, rawExchange, rawWebSocket } from '../helpers/raw-ws';
+import { startTestServer, trapCrashes } from '../helpers/server';
 
 const SEED = Number(process.env.FSS_FUZZ_SEED ?? 20261201);
 const TOTAL = 10_000;
@@ -17,28 +17,19 @@ const CONCURRENCY = 24;
 
 let dir: string;
 let server: RunningServer;
-const crashes: unknown[] = [];
-const trap = (e: unknown) => void crashes.push(e);
+let crashes: unknown[] = [];
+let release = () => {};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fss-fuzz-'));
-  await mkdir(join(dir, 'static'));
   await mkdir(join(dir, 'root'));
-  await writeFile(join(dir, 'static', 'index.html'), '<!doctype html><title>t</title>');
   await writeFile(join(dir, 'root', 'a.png'), Buffer.alloc(1000, 7));
-  server = await startServer({
-    staticDir: join(dir, 'static'),
-    roots: [join(dir, 'root')],
-    port: 0,
-    settings: new SettingsStore(join(dir, 'settings.json')),
-  });
-  process.on('uncaughtException', trap);
-  process.on('unhandledRejection', trap);
+  server = await startTestServer(dir, [join(dir, 'root')]);
+  ({ crashes, release } = trapCrashes());
 });
 
 afterAll(async () => {
-  process.off('uncaughtException', trap);
-  process.off('unhandledRejection', trap);
+  release();
   await server.close();
   await rm(dir, { recursive: true, force: true });
 });

@@ -1,42 +1,33 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { startServer, type RunningServer } from '../../src-main/server/server';
-import { SettingsStore } from '../../src-main/services/settings';
+import type { RunningServer } from '../../src-main/server/server';
 import { closeCode, frame, rawExchange, rawWebSocket } from '../helpers/raw-ws';
+import { startTestServer, trapCrashes } from '../helpers/server';
 
 let dir: string;
 let server: RunningServer;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fss-server-'));
-  await mkdir(join(dir, 'static'));
   await mkdir(join(dir, 'project', 'faces'), { recursive: true });
   await mkdir(join(dir, 'outside'));
-  await writeFile(join(dir, 'static', 'index.html'), '<!doctype html><title>t</title>');
   await symlink(join(dir, 'outside'), join(dir, 'project', 'escape'));
-  server = await startServer({
-    staticDir: join(dir, 'static'),
-    roots: [join(dir, 'project')],
-    port: 0,
-    settings: new SettingsStore(join(dir, 'settings.json')),
-  });
-  process.on('uncaughtException', trap);
-  process.on('unhandledRejection', trap);
+  server = await startTestServer(dir, [join(dir, 'project')]);
+  ({ crashes, release } = trapCrashes());
 });
 
 // A request that crashes the server shows up here (and the server would have exited outside the test runner).
-const crashes: unknown[] = [];
-const trap = (e: unknown) => void crashes.push(e);
+let crashes: unknown[] = [];
+let release = () => {};
 afterEach(() => {
   expect(crashes, 'uncaught errors in the server').toEqual([]);
 });
 
 afterAll(async () => {
-  process.off('uncaughtException', trap);
-  process.off('unhandledRejection', trap);
+  release();
   await server.close();
   await rm(dir, { recursive: true, force: true });
 });
