@@ -8,37 +8,27 @@
  * stay). Any page error or console error fails the step it happened in. Steps whose backend stage is not
  * registered yet are skipped, saying so. A screenshot of every view is kept in tests/artifacts/e2e/.
  */
-import { mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium, pickFile, watchPageErrors } from '../helpers/browser';
-import { startStudio, type StartedStudio } from '../helpers/studio';
-import { hasTestdata, repoRoot, testdataDir, videos } from '../helpers/testdata';
+import type { Page } from 'playwright-core';
+import { hasChromium, pickFile } from '../helpers/browser';
+import { openStudioPage, shot, type StudioPage } from '../helpers/studio';
+import { hasTestdata, videos } from '../helpers/testdata';
 import { findStage } from '../../src-main/engine/registry';
 
-const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
-const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
 const pngs = async (dir: string) => (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.png'));
 
 describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () => {
-  let studio: StartedStudio;
-  let browser: Browser;
+  let studioPage: StudioPage | undefined;
   let page: Page;
   let root: string;
   let projectDir: string;
   let errors: string[] = [];
 
   beforeAll(async () => {
-    root = await mkdtemp(join(tmpdir(), 'fss-flow-'));
-    await mkdir(artifacts, { recursive: true });
-    process.env.FSS_CONFIG_DIR = join(root, 'config'); // recent projects and settings stay in the scratch folder
-    studio = await startStudio(['--serve', '--port', '0', '--root', root, testdataDir]);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    errors = watchPageErrors(page);
-    await page.goto(studio.loginUrl);
+    studioPage = await openStudioPage('fss-flow-');
+    ({ root, page, errors } = studioPage);
   });
 
   // Each step owns the page errors and console errors it caused.
@@ -46,11 +36,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio flow in browser mode', () 
     expect(errors.splice(0)).toEqual([]);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    expect(await studio?.stop()).toBe(0);
-    await rm(root, { recursive: true, force: true });
-  });
+  afterAll(() => studioPage?.close());
 
   it('creates a project with identities A and B, their sources and consent', async () => {
     await page.locator('#proj-name').fill('flow');

@@ -8,30 +8,26 @@
  * saved mask (the corner is inside the mask on the canvas, the bottom-right outside). Screenshots in
  * tests/artifacts/e2e/.
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium, watchPageErrors } from '../helpers/browser';
-import { startStudio, type StartedStudio } from '../helpers/studio';
-import { hasTestdata, repoRoot, testdataDir, videos } from '../helpers/testdata';
+import type { Page } from 'playwright-core';
+import { hasChromium } from '../helpers/browser';
+import { openStudioPage, shot, type StudioPage } from '../helpers/studio';
+import { hasTestdata, videos } from '../helpers/testdata';
 import { parseAlignments } from '../../src-shared/formats/alignments';
 import { parseOptions } from '../../src-shared/options';
 import { extractStage } from '../../src-shared/stages/extract';
 import { runExtract } from '../../src-main/engine/extract/run';
 import { quietContext } from '../../src-main/engine/stage';
 
-const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
 /** expect.poll with room for a loaded machine. */
 const poll = <T>(fn: () => Promise<T>) => expect.poll(fn, { timeout: 20_000 });
-const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
 
 describe.skipIf(!hasChromium || !hasTestdata)('mask editor in browser mode', () => {
-  let studio: StartedStudio;
-  let browser: Browser;
+  let studioPage: StudioPage | undefined;
   let page: Page;
   let root: string;
   let projectDir: string;
@@ -40,33 +36,24 @@ describe.skipIf(!hasChromium || !hasTestdata)('mask editor in browser mode', () 
   let alignmentsFile = '';
 
   beforeAll(async () => {
-    root = await realpath(await mkdtemp(join(tmpdir(), 'fss-masks-')));
-    await mkdir(artifacts, { recursive: true });
-    process.env.FSS_CONFIG_DIR = join(root, 'config');
-    // Real faces and alignments: extract runs on a copy of the clip (the test data is read-only).
-    const src = join(root, 'extract', basename(videos.personA));
-    await mkdir(join(root, 'extract'), { recursive: true });
-    await copyFile(videos.personA, src);
-    await runExtract(
-      parseOptions(extractStage.options, { input: src, output: join(root, 'extract', 'faces'), everyN: 30 }),
-      quietContext(),
-    );
-    studio = await startStudio(['--serve', '--port', '0', '--root', root, testdataDir]);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    errors = watchPageErrors(page);
-    await page.goto(studio.loginUrl);
+    studioPage = await openStudioPage('fss-masks-', async (dir) => {
+      // Real faces and alignments: extract runs on a copy of the clip (the test data is read-only).
+      const src = join(dir, 'extract', basename(videos.personA));
+      await mkdir(join(dir, 'extract'), { recursive: true });
+      await copyFile(videos.personA, src);
+      await runExtract(
+        parseOptions(extractStage.options, { input: src, output: join(dir, 'extract', 'faces'), everyN: 30 }),
+        quietContext(),
+      );
+    });
+    ({ root, page, errors } = studioPage);
   });
 
   afterEach(() => {
     expect(errors.splice(0)).toEqual([]);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    expect(await studio?.stop()).toBe(0);
-    await rm(root, { recursive: true, force: true });
-  });
+  afterAll(() => studioPage?.close());
 
   /** Page coordinates of a point of the editor's canvas given in 0..1 face coordinates. */
   async function at(u: number, v: number): Promise<[number, number]> {

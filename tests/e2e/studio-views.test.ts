@@ -8,15 +8,14 @@
  * by pose from a real alignments file, and the faces trash (restore a batch, empty it after a confirmation).
  * Screenshots at 1440x900 in tests/artifacts/e2e/.
  */
-import { copyFile, mkdir, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, readdir, realpath, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { hasChromium, launchChromium, pickFile, watchPageErrors } from '../helpers/browser';
-import { startStudio, type StartedStudio } from '../helpers/studio';
-import { hasTestdata, repoRoot, td, testdataDir, videos } from '../helpers/testdata';
+import type { Page } from 'playwright-core';
+import { hasChromium, pickFile } from '../helpers/browser';
+import { openStudioPage, shot, type StudioPage } from '../helpers/studio';
+import { hasTestdata, td, videos } from '../helpers/testdata';
 import { decodeFrames } from '../../src-main/engine/media/decode';
 import { parseAlignments } from '../../src-shared/formats/alignments';
 import { parseOptions } from '../../src-shared/options';
@@ -24,13 +23,10 @@ import { extractStage } from '../../src-shared/stages/extract';
 import { runExtract } from '../../src-main/engine/extract/run';
 import { quietContext } from '../../src-main/engine/stage';
 
-const artifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
-const shot = (page: Page, name: string) => page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
 const stemOf = (p: string) => basename(p).replace(/\.[^.]+$/, '');
 
 describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no training)', () => {
-  let studio: StartedStudio;
-  let browser: Browser;
+  let studioPage: StudioPage | undefined;
   let page: Page;
   let root: string;
   let projectDir: string;
@@ -38,16 +34,11 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
   let fake: string;
 
   beforeAll(async () => {
-    root = await realpath(await mkdtemp(join(tmpdir(), 'fss-views-')));
-    await mkdir(artifacts, { recursive: true });
-    fake = join(root, 'notes.mp4');
-    await writeFile(fake, 'this is a text file with a video name\n');
-    process.env.FSS_CONFIG_DIR = join(root, 'config');
-    studio = await startStudio(['--serve', '--port', '0', '--root', root, testdataDir]);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    errors = watchPageErrors(page);
-    await page.goto(studio.loginUrl);
+    studioPage = await openStudioPage('fss-views-', async (dir) => {
+      fake = join(dir, 'notes.mp4');
+      await writeFile(fake, 'this is a text file with a video name\n');
+    });
+    ({ root, page, errors } = studioPage);
   });
 
   // Each step owns the errors it caused.
@@ -55,11 +46,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     expect(errors.splice(0)).toEqual([]);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    expect(await studio?.stop()).toBe(0);
-    await rm(root, { recursive: true, force: true });
-  });
+  afterAll(() => studioPage?.close());
 
   it('new project: marks an empty name, refuses a text file named .mp4 with its reason, resets after creation', async () => {
     await page.locator('#proj-loc').fill(root);

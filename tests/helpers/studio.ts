@@ -1,7 +1,22 @@
-/** Starts the studio exactly as `npm start -- --serve` does, and reads the URL it prints. */
+/**
+ * Starts the studio exactly as `npm start -- --serve` does, and reads the URL it prints; `openStudioPage` adds a
+ * scratch folder and Chromium on the studio's page (the end-to-end tests' common set-up).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from './testdata';
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { launchChromium, watchPageErrors } from './browser';
+import { repoRoot, testdataDir } from './testdata';
+
+/** Where the end-to-end tests keep their screenshots. */
+export const e2eArtifacts = join(repoRoot, 'tests', 'artifacts', 'e2e');
+
+/** A screenshot of the page's viewport as `<e2eArtifacts>/<name>.png`. */
+export const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(e2eArtifacts, `${name}.png`), fullPage: false });
 
 export interface StartedStudio {
   loginUrl: string;
@@ -42,4 +57,46 @@ export async function startStudio(args: string[]): Promise<StartedStudio> {
         child.kill('SIGINT');
       }),
   };
+}
+
+export interface StudioPage {
+  /** The scratch folder (its real path): the studio's `--root` besides the test data, settings in `config/`. */
+  root: string;
+  /** Chromium at 1440x900 on the studio's page, logged in. */
+  page: Page;
+  /** The page errors and console errors so far (a test splices out what it owns). */
+  errors: string[];
+  /** Closes Chromium, stops the studio (expecting exit code 0) and removes `root`. */
+  close(): Promise<void>;
+}
+
+/**
+ * The studio in browser mode over a new scratch folder (`mkdtemp` with `prefix`; recent projects and settings in
+ * `<root>/config` through FSS_CONFIG_DIR), opened in Chromium. `prepare(root)` runs before the studio starts.
+ */
+export async function openStudioPage(prefix: string, prepare?: (root: string) => Promise<void>): Promise<StudioPage> {
+  const root = await realpath(await mkdtemp(join(tmpdir(), prefix)));
+  await mkdir(e2eArtifacts, { recursive: true });
+  process.env.FSS_CONFIG_DIR = join(root, 'config');
+  await prepare?.(root);
+  const studio = await startStudio(['--serve', '--port', '0', '--root', root, testdataDir]);
+  const browser = await launchChromium().catch(async (e: unknown) => {
+    await studio.stop();
+    throw e;
+  });
+  const close = async () => {
+    await browser.close();
+    expect(await studio.stop()).toBe(0);
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const errors = watchPageErrors(page);
+    await page.goto(studio.loginUrl);
+    return { root, page, errors, close };
+  } catch (e) {
+    await browser.close();
+    await studio.stop();
+    throw e;
+  }
 }
