@@ -2,7 +2,8 @@
  * A data-parallel gradient worker (see parallel.ts): owns a tfjs instance (its own wasm heap) with a replica of
  * the model. Per step: `grad` writes this worker's weighted share gradient into its slot of the shared gradient
  * buffer; `update` sums every slot, in slot order, over this worker's range of the parameters (into slot 0) and
- * runs Adam on that range of the shared weights and moments; `load` copies the shared weights into the replica.
+ * runs Adam on that range of the shared weights and moments; the next `grad` (with `load`) first copies the shared
+ * weights into the replica.
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { TrainOptions } from '../../../src-shared/stages/train';
@@ -49,6 +50,8 @@ export interface GradShare {
 export interface GradBlock {
   shares: GradShare[];
   poison?: boolean;
+  /** Take the shared weights into the replica first (they changed since the last step). */
+  load?: boolean;
 }
 
 export interface ShareLoss {
@@ -120,6 +123,7 @@ const handlers = {
     const { tf, init, params } = s;
     const before = tf.memory().numTensors;
     const poison = block.poison ?? false;
+    if (block.load) assignWeights(tf, s.vars, new Float32Array(init.weights));
     const slot = new Float64Array(init.grads, init.slot * params * 8, params);
     const out: ShareLoss[] = [];
     for (const [k, share] of block.shares.entries()) {
@@ -157,12 +161,6 @@ const handlers = {
     if (r.lrT === undefined) return;
     const w = new Float32Array(init.weights);
     adamUpdate(init.adam, r.lrT, sum, new Float32Array(init.m), new Float32Array(init.v), w, r.from, r.to);
-  },
-
-  /** The replica takes the shared weights (after every worker's `update`). */
-  load(): void {
-    const { tf, vars, init } = state();
-    assignWeights(tf, vars, new Float32Array(init.weights));
   },
 
   /** Frees the replica; returns the tensors left over the baseline (0 unless something leaked). */
