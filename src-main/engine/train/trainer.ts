@@ -569,6 +569,8 @@ export function gradientTensors(
     let lb: TfCore.Scalar | null = null;
     let ga: ReturnType<typeof tf.variableGrads> | null = null;
     let gb: ReturnType<typeof tf.variableGrads> | null = null;
+    // One side's gradients returned as they are (no copy: a decoder's, 6 M floats in Original's), not disposed.
+    const kept = new Set<TfCore.Tensor>();
     try {
       ga = tf.variableGrads(() => {
         const l = sideLoss('a', a);
@@ -587,15 +589,16 @@ export function gradientTensors(
         const q = y.grads[v.name] ?? null;
         if (p && q) return tf.add(p, q);
         const one = p ?? q;
-        return one ? tf.clone(one) : tf.zerosLike(v);
+        if (!one) return tf.zerosLike(v);
+        kept.add(one);
+        return one;
       });
       return {
         losses: tf.stack([la as unknown as TfCore.Scalar, lb as unknown as TfCore.Scalar]) as TfCore.Tensor1D,
         grads,
       };
     } finally {
-      if (ga) tf.dispose([ga.value, ...Object.values(ga.grads)]);
-      if (gb) tf.dispose([gb.value, ...Object.values(gb.grads)]);
+      for (const g of [ga, gb]) if (g) tf.dispose([g.value, ...Object.values(g.grads).filter((t) => !kept.has(t))]);
       tf.dispose([...(la ? [la] : []), ...(lb ? [lb] : [])]);
     }
   }
