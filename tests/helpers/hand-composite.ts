@@ -142,3 +142,11 @@ export function countCut(
   }
   return { hand: n.hand, cut: n.cut, handCut: n.handCut, visibleIou: n.inter / n.union };
 }
+
+/** A polygon's pixels (centres inside it, even-odd), 1 inside and 0 outside. */
+export function polygonMask(poly: readonly Point2[], width: number, height: number): Float32Array {
+  const out = new Float32Array(width * height);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) if (inside(poly, x + 0.5, y + 0.5)) out[y * width + x] = 1;
+  return out;
+}
