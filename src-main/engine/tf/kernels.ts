@@ -156,7 +156,7 @@ function kernelOf(tf: Tf, name: string): KFunc {
 }
 
 /** The attributes the Conv2D backprop kernels read (besides the input's or the filter's shape). */
-interface ConvAttrs {
+export interface ConvAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | TfCore.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
@@ -164,7 +164,7 @@ interface ConvAttrs {
 }
 
 /** The forward convolution's geometry: tfjs's Conv2DInfo and its filter, stride and output sizes. */
-function convGeometry(tf: Tf, xShape: readonly number[], filterShape: readonly number[], a: ConvAttrs) {
+export function convGeometry(tf: Tf, xShape: readonly number[], filterShape: readonly number[], a: ConvAttrs) {
   const info = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     filterShape as [number, number, number, number],

@@ -13,6 +13,7 @@
  */
 import type * as TfCore from '@tensorflow/tfjs-core';
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import { convGeometry, type ConvAttrs } from './kernels';
 
 type Tf = typeof TfCore;
 type KFunc = (args: {
@@ -37,14 +38,6 @@ export function setChunkFloats(n: number): number {
   return before;
 }
 
-/** The attributes both backprop kernels read. */
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | TfCore.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
 interface Geometry {
   n: number;
   inH: number;
@@ -62,29 +55,9 @@ interface Geometry {
 }
 
 function geometry(tf: Tf, xShape: number[], filterShape: number[], a: ConvAttrs): Geometry {
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
-  return {
-    n: info.batchSize,
-    inH: info.inHeight,
-    inW: info.inWidth,
-    ci: info.inChannels,
-    kh: info.filterHeight,
-    kw: info.filterWidth,
-    co: info.outChannels,
-    sh: info.strideHeight,
-    sw: info.strideWidth,
-    oh: info.outHeight,
-    ow: info.outWidth,
-    pt: info.padInfo.top,
-    pl: info.padInfo.left,
-  };
+  const { info, kh, kw, sh, sw, oh, ow } = convGeometry(tf, xShape, filterShape, a);
+  const { batchSize: n, inHeight: inH, inWidth: inW, inChannels: ci, outChannels: co, padInfo } = info;
+  return { n, inH, inW, ci, kh, kw, co, sh, sw, oh, ow, pt: padInfo.top, pl: padInfo.left };
 }
 
 /**
@@ -168,6 +141,22 @@ function im2col(
   }
 }
 
+/**
+ * The layer's geometry, im2col height k = kh x kw x ci and width rows = n x oh x ow when backprop kernel `kind`
+ * takes the matrix-product form for it; null when the convolution form is kept.
+ */
+function plan(
+  tf: Tf,
+  kind: 'filter' | 'input',
+  xShape: number[],
+  filterShape: number[],
+  a: ConvAttrs,
+): { g: Geometry; k: number; rows: number } | null {
+  if (a.dataFormat !== 'NHWC') return null;
+  const g = geometry(tf, xShape, filterShape, a);
+  return useMatMul(g, kind) ? { g, k: g.kh * g.kw * g.ci, rows: g.n * g.oh * g.ow } : null;
+}
+
 /** A [rows, cols] float32 tensor on the heap filled by `fill` (views are taken after the allocation). */
 function heapTensor(be: WasmBackendLike, shape: number[], fill: (out: Float32Array) => void): TensorInfo {
   const t = be.makeOutput(shape, 'float32');
@@ -180,11 +169,10 @@ function filterGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['k
     const { inputs, backend, attrs } = args;
     const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-    const g = a.dataFormat === 'NHWC' ? geometry(tf, x.shape, a.filterShape, a) : null;
-    if (!g || !useMatMul(g, 'filter')) return fallback(args as never);
+    const p = plan(tf, 'filter', x.shape, a.filterShape, a);
+    if (!p) return fallback(args as never);
+    const { g, k, rows } = p;
     const be = backend as WasmBackendLike;
-    const k = g.kh * g.kw * g.ci;
-    const rows = g.n * g.oh * g.ow;
     const out = be.makeOutput([g.kh, g.kw, g.ci, g.co], 'float32');
     for (const [i, [from, to]] of chunks(rows, k).entries()) {
       const colsT = heapTensor(be, [1, k, to - from], (o) =>
@@ -218,11 +206,10 @@ function inputGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['ke
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
     const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-    const g = a.dataFormat === 'NHWC' ? geometry(tf, a.inputShape, filter.shape, a) : null;
-    if (!g || !useMatMul(g, 'input')) return fallback(args as never);
+    const p = plan(tf, 'input', a.inputShape, filter.shape, a);
+    if (!p) return fallback(args as never);
+    const { g, k, rows } = p;
     const be = backend as WasmBackendLike;
-    const k = g.kh * g.kw * g.ci;
-    const rows = g.n * g.oh * g.ow;
     const w2: TensorInfo = { dataId: filter.dataId, shape: [1, k, g.co], dtype: 'float32' };
     const dx = be.makeOutput(a.inputShape, 'float32');
     be.typedArrayFromHeap(dx).fill(0);
