@@ -12,12 +12,17 @@ import { runExtract } from '../../src-main/engine/extract/run';
 import { SMOOTHING, smoothSequence } from '../../src-main/engine/extract/tracker';
 import { ImagePyramid } from '../../src-main/engine/face/image';
 import { measureSpeeds } from '../../src-main/engine/face/stabilize';
-import { applyMatrix } from '../../src-main/engine/face/umeyama';
 import { decodeFrames } from '../../src-main/engine/media/decode';
 import { loadFaceModels } from '../../src-main/engine/face/human';
-import { jitterAt, landmarkLag, residualJitterAt, stillestWindow } from '../../src-main/engine/face/jitter';
+import {
+  headMotionAt,
+  jitterAt,
+  landmarkLag,
+  residualJitterAt,
+  stillestWindow,
+} from '../../src-main/engine/face/jitter';
 import { interPupilDistance } from '../../src-main/engine/face/ibug68';
-import type { Matrix2x3, Point2 } from '../../src-main/engine/face/types';
+import type { Point2 } from '../../src-main/engine/face/types';
 import { quietContext, recordingContext } from '../../src-main/engine/stage';
 import { isUserError } from '../../src-shared/errors';
 import { parseOptions } from '../../src-shared/options';
@@ -81,30 +86,6 @@ function jitterFloorAt(track: ReadonlyArray<readonly Point2[] | null>, start: nu
   let m = 0;
   for (let j = 0; j < 68; j++) m += Math.hypot(b[j]![0] - a[j]![0], b[j]![1] - a[j]![1]);
   return m / 68 / interPupilDistance(a) / (len - 1);
-}
-
-/** Mean movement of the 68 points that the face's image-measured motion gives, over the inter-ocular distance. */
-function headMotionAt(
-  track: ReadonlyArray<readonly Point2[] | null>,
-  motions: ReadonlyArray<Matrix2x3 | undefined>,
-  start: number,
-  len: number,
-): number {
-  let sum = 0,
-    n = 0;
-  for (let i = start + 1; i < start + len; i++) {
-    const a = track[i - 1],
-      M = motions[i];
-    if (!a || !M) continue;
-    let m = 0;
-    for (const p of a) {
-      const q = applyMatrix(M, p);
-      m += Math.hypot(q[0] - p[0], q[1] - p[1]);
-    }
-    sum += m / 68 / interPupilDistance(a);
-    n++;
-  }
-  return sum / n;
 }
 
 async function load(path: string): Promise<Alignments> {

@@ -7,21 +7,46 @@ import { interPupilDistance } from './ibug68';
 import type { Matrix2x3, Point2 } from './types';
 import { applyMatrix } from './umeyama';
 
-/** Mean normalised frame-to-frame movement over frames [start, start + len) of a track (null = no face). */
-export function jitterAt(track: ReadonlyArray<readonly Point2[] | null>, start: number, len: number): number {
+type Track = ReadonlyArray<readonly Point2[] | null>;
+
+/**
+ * The mean over frames [start, start + len) of `move(a, b, i)`: the summed movement of the 68 points from frame
+ * i - 1 (`a`) to frame i (`b`), over 68 and the mean inter-ocular distance of the two; frames where either has no
+ * face, or `move` gives undefined, are left out. NaN when none is left.
+ */
+function meanMovement(
+  track: Track,
+  start: number,
+  len: number,
+  move: (a: readonly Point2[], b: readonly Point2[], i: number) => number | undefined,
+): number {
   let sum = 0,
     n = 0;
   for (let i = start + 1; i < Math.min(track.length, start + len); i++) {
     const a = track[i - 1],
       b = track[i];
     if (!a || !b) continue;
-    const iod = (interPupilDistance(a) + interPupilDistance(b)) / 2;
-    let m = 0;
-    for (let k = 0; k < 68; k++) m += Math.hypot(b[k]![0] - a[k]![0], b[k]![1] - a[k]![1]);
-    sum += m / 68 / iod;
+    const m = move(a, b, i);
+    if (m === undefined) continue;
+    sum += m / 68 / ((interPupilDistance(a) + interPupilDistance(b)) / 2);
     n++;
   }
   return n > 0 ? sum / n : Number.NaN;
+}
+
+/** Summed distance from each point of `from` (carried by `M` when given) to the same point of `to`. */
+function distances(from: readonly Point2[], to: readonly Point2[], M?: Matrix2x3): number {
+  let m = 0;
+  for (let k = 0; k < 68; k++) {
+    const p = M ? applyMatrix(M, from[k]!) : from[k]!;
+    m += Math.hypot(to[k]![0] - p[0], to[k]![1] - p[1]);
+  }
+  return m;
+}
+
+/** Mean normalised frame-to-frame movement over frames [start, start + len) of a track (null = no face). */
+export function jitterAt(track: Track, start: number, len: number): number {
+  return meanMovement(track, start, len, (a, b) => distances(a, b));
 }
 
 /**
@@ -31,28 +56,33 @@ export function jitterAt(track: ReadonlyArray<readonly Point2[] | null>, start: 
  * not the head moving (noise, and expressions: a mouth that opens). Frames without a motion are left out.
  */
 export function residualJitterAt(
-  track: ReadonlyArray<readonly Point2[] | null>,
+  track: Track,
   motions: ReadonlyArray<Matrix2x3 | undefined>,
   start: number,
   len: number,
 ): number {
-  let sum = 0,
-    n = 0;
-  for (let i = start + 1; i < Math.min(track.length, start + len); i++) {
-    const a = track[i - 1],
-      b = track[i],
-      M = motions[i];
-    if (!a || !b || !M) continue;
-    const iod = (interPupilDistance(a) + interPupilDistance(b)) / 2;
-    let m = 0;
-    for (let k = 0; k < 68; k++) {
-      const p = applyMatrix(M, a[k]!);
-      m += Math.hypot(b[k]![0] - p[0], b[k]![1] - p[1]);
-    }
-    sum += m / 68 / iod;
-    n++;
-  }
-  return n > 0 ? sum / n : Number.NaN;
+  return meanMovement(track, start, len, (a, b, i) => (motions[i] ? distances(a, b, motions[i]) : undefined));
+}
+
+/**
+ * The head's own motion over frames [start, start + len): the mean movement the image-registered motion of the face
+ * (`motions[i]`) gives the points of frame i - 1, normalised as `jitterAt`. Frames without a motion are left out.
+ */
+export function headMotionAt(
+  track: Track,
+  motions: ReadonlyArray<Matrix2x3 | undefined>,
+  start: number,
+  len: number,
+): number {
+  return meanMovement(track, start, len, (a, _b, i) => {
+    const M = motions[i];
+    return M
+      ? distances(
+          a,
+          a.map((p) => applyMatrix(M, p)),
+        )
+      : undefined;
+  });
 }
 
 /** Start of the one-second window (of `fps` frames, all with a face) with the lowest jitter. */
