@@ -108,32 +108,30 @@ function im2col(
   const cols = to - from;
   const ohw = g.oh * g.ow;
   const gather = mode === 'gather';
-  // One run of output positions with the same (n, oh) at a time.
+  // One run of output positions with the same (n, oh) at a time; channels innermost (contiguous in x), so each
+  // x element still meets its contributions in the same order (oh, kh, kw, ow) as any other loop order would.
   for (let p = from; p < to;) {
     const n = Math.floor(p / ohw);
     const oy = Math.floor((p - n * ohw) / g.ow);
     const ox0 = p - n * ohw - oy * g.ow;
     const len = Math.min(g.ow - ox0, to - p);
     const q = p - from;
-    let r = 0;
     for (let a = 0; a < g.kh; a++) {
       const iy = oy * g.sh + a - g.pt;
       const inside = iy >= 0 && iy < g.inH;
+      const row0 = (n * g.inH + iy) * g.inW;
       for (let b = 0; b < g.kw; b++) {
-        const row0 = (n * g.inH + iy) * g.inW;
-        for (let c = 0; c < g.ci; c++, r++) {
-          const d = r * cols + q;
-          if (!inside) {
-            if (gather) colsT.fill(0, d, d + len);
+        const r0 = (a * g.kw + b) * g.ci * cols + q;
+        for (let j = 0; j < len; j++) {
+          const ix = (ox0 + j) * g.sw + b - g.pl;
+          let d = r0 + j;
+          if (!inside || ix < 0 || ix >= g.inW) {
+            if (gather) for (let c = 0; c < g.ci; c++, d += cols) colsT[d] = 0;
             continue;
           }
-          for (let j = 0; j < len; j++) {
-            const ix = (ox0 + j) * g.sw + b - g.pl;
-            const ok = ix >= 0 && ix < g.inW;
-            const i = (row0 + ix) * g.ci + c;
-            if (gather) colsT[d + j] = ok ? (x[i] as number) : 0;
-            else if (ok) x[i] = (x[i] as number) + (colsT[d + j] as number);
-          }
+          const i0 = (row0 + ix) * g.ci;
+          if (gather) for (let c = 0; c < g.ci; c++, d += cols) colsT[d] = x[i0 + c] as number;
+          else for (let c = 0; c < g.ci; c++, d += cols) x[i0 + c] = (x[i0 + c] as number) + (colsT[d] as number);
         }
       }
     }
