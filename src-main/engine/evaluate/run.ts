@@ -19,7 +19,7 @@ import { isImagePath, listImages, readImage } from '../media/images';
 import { probeVideo } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
 import { writeJsonAtomic } from '../util/atomic-write';
-import { frameCountingWorker } from '../util/worker-rpc';
+import { openPool } from '../util/worker-rpc';
 import { Measurer, type FrameMeasure, type MeasureRange, type MeasureSetup } from './measure';
 import type { MeasureWorkerApi, MeasureWorkerEvents } from './measure-worker';
 import { landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics';
@@ -60,25 +60,23 @@ async function measureAll(
   signal: AbortSignal,
 ): Promise<FrameMeasure[]> {
   const n = Math.max(1, Math.min(workers, ranges.length));
-  const apis: Array<{ measure(r: MeasureRange): Promise<FrameMeasure[]>; close(): Promise<void> }> = [];
-  if (n === 1) {
-    const m = new Measurer(onFrame, signal);
-    await m.init(setup);
-    apis.push({ measure: (r) => m.measure(r), close: async () => undefined });
-  } else {
-    for (let i = 0; i < n; i++) {
-      const w = frameCountingWorker<MeasureWorkerApi, MeasureWorkerEvents>(
-        new URL('./measure-worker.ts', import.meta.url),
-        'quality report worker',
-        onFrame,
-      );
-      apis.push({ measure: (r) => w.call('measure', r), close: () => w.close() });
-      await w.call('init', setup).catch(async (e: unknown) => {
-        await Promise.all(apis.map((a) => a.close()));
-        throw e;
-      });
-    }
-  }
+  const apis = await openPool<
+    { measure(r: MeasureRange): Promise<FrameMeasure[]> },
+    MeasureWorkerApi,
+    MeasureWorkerEvents
+  >({
+    n,
+    entry: new URL('./measure-worker.ts', import.meta.url),
+    name: 'quality report worker',
+    onFrame,
+    local: async () => {
+      const m = new Measurer(onFrame, signal);
+      await m.init(setup);
+      return { measure: (r) => m.measure(r) };
+    },
+    remote: (w) => ({ measure: (r) => w.call('measure', r) }),
+    init: (w) => w.call('init', setup),
+  });
   const abort = () => void Promise.all(apis.map((a) => a.close()));
   signal.addEventListener('abort', abort, { once: true });
   const out: FrameMeasure[][] = [];
@@ -90,7 +88,7 @@ async function measureAll(
           throwIfCancelled(signal);
           const r = ranges[next++];
           if (!r) return;
-          out[r.chunk] = await a.measure(r);
+          out[r.chunk] = await a.api.measure(r);
         }
       }),
     );

@@ -17,7 +17,7 @@ import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { boxIou } from '../face/detector';
 import { OneEuroFilter } from '../face/one-euro';
 import { throwIfCancelled } from '../stage';
-import { frameCountingWorker } from '../util/worker-rpc';
+import { openPool } from '../util/worker-rpc';
 import type { ChunkWorkerApi, ChunkWorkerEvents } from './chunk-worker';
 import { ChunkRunner, WARM_UP, type ChunkApi, type ChunkRange, type ChunkSetup, type PlannedFrame } from './chunks';
 import type { FaceToWrite } from './face-writer';
@@ -105,27 +105,18 @@ export async function runVideoPipeline(o: VideoPipelineOptions): Promise<VideoPi
   const onFrame = () => o.onProgress(++done);
 
   // One worker runs in this thread (no second copy of the models); more run in worker threads.
-  const apis: Array<{ api: ChunkApi; close(): Promise<void> }> = [];
-  if (n === 1) {
-    const runner = new ChunkRunner(onFrame, o.signal);
-    apis.push({ api: runner, close: async () => undefined });
-  } else {
-    for (let i = 0; i < n; i++) {
-      const w = frameCountingWorker<ChunkWorkerApi, ChunkWorkerEvents>(
-        new URL('./chunk-worker.ts', import.meta.url),
-        'extract worker',
-        onFrame,
-      );
-      apis.push({
-        api: {
-          init: (s) => w.call('init', s),
-          detect: (r) => w.call('detect', r),
-          write: (r) => w.call('write', r),
-        },
-        close: () => w.close(),
-      });
-    }
-  }
+  const apis = await openPool<ChunkApi, ChunkWorkerApi, ChunkWorkerEvents>({
+    n,
+    entry: new URL('./chunk-worker.ts', import.meta.url),
+    name: 'extract worker',
+    onFrame,
+    local: () => new ChunkRunner(onFrame, o.signal),
+    remote: (w) => ({
+      init: (s) => w.call('init', s),
+      detect: (r) => w.call('detect', r),
+      write: (r) => w.call('write', r),
+    }),
+  });
   // A cancel stops the workers at once (a face PNG cut short is a temporary file, swept by the next run).
   const abort = () => void Promise.all(apis.map((a) => a.close()));
   o.signal.addEventListener('abort', abort, { once: true });

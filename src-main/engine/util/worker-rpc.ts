@@ -147,18 +147,43 @@ export class RpcWorker<A extends Api, E extends Events = Events> {
   }
 }
 
-/** A pipeline's worker whose `frame` events each call `onFrame` (its per-frame progress). */
-export function frameCountingWorker<A extends Api, E extends Events>(
-  entry: URL,
-  name: string,
-  onFrame: () => void,
-): RpcWorker<A, E> {
-  return new RpcWorker<A, E>(entry, {
-    name,
-    onEvent: (event) => {
-      if (event === 'frame') onFrame();
-    },
-  });
+/** One of a pipeline's workers: the calls the pipeline makes on it, and how to stop it. */
+export interface PoolMember<T> {
+  api: T;
+  close(): Promise<void>;
+}
+
+/**
+ * The workers a frame pipeline (extract, the quality report) runs on: with `n` = 1 one in this thread (`local`: no
+ * second copy of the models, no thread to start), else `n` worker threads of `entry`, each `frame` event of which
+ * calls `onFrame` (the per-frame progress); `remote` wraps one's calls in the pipeline's interface, and `init`, when
+ * given, runs on each as it starts: one that fails closes every worker started before its error goes on.
+ */
+export async function openPool<T, A extends Api, E extends Events>(o: {
+  n: number;
+  entry: URL;
+  name: string;
+  onFrame: () => void;
+  local: () => T | Promise<T>;
+  remote: (w: RpcWorker<A, E>) => T;
+  init?: (w: RpcWorker<A, E>) => Promise<unknown>;
+}): Promise<Array<PoolMember<T>>> {
+  if (o.n <= 1) return [{ api: await o.local(), close: async () => undefined }];
+  const pool: Array<PoolMember<T>> = [];
+  for (let i = 0; i < o.n; i++) {
+    const w = new RpcWorker<A, E>(o.entry, {
+      name: o.name,
+      onEvent: (event) => {
+        if (event === 'frame') o.onFrame();
+      },
+    });
+    pool.push({ api: o.remote(w), close: () => w.close() });
+    await o.init?.(w).catch(async (e: unknown) => {
+      await Promise.all(pool.map((m) => m.close()));
+      throw e;
+    });
+  }
+  return pool;
 }
 
 /** In a worker: what the parent passed as `data`. */
