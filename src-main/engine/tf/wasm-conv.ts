@@ -162,15 +162,36 @@ function heapTensor(be: WasmBackendLike, shape: number[], fill: (out: Float32Arr
   return t;
 }
 
-function filterGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['kernelFunc'] {
+/** The attributes of both backprop kernels (each has one of the two shapes). */
+type BackpropAttrs = ConvAttrs & { filterShape: number[]; inputShape: [number, number, number, number] };
+
+/**
+ * Backprop kernel `kind`: `body` where plan() takes the matrix-product form, else the convolution form
+ * (`fallback`). `body` gets the plan, the inputs (x and dy, or dy and filter), the backend and the attributes.
+ */
+function backpropKernel(
+  tf: Tf,
+  kind: 'filter' | 'input',
+  fallback: KFunc,
+  body: (
+    p: NonNullable<ReturnType<typeof plan>>,
+    t: Record<'x' | 'dy' | 'filter', TensorInfo>,
+    be: WasmBackendLike,
+    backend: unknown,
+    a: BackpropAttrs,
+  ) => TensorInfo,
+): KernelConfig['kernelFunc'] {
   return (args) => {
-    const { inputs, backend, attrs } = args;
-    const { x, dy } = inputs as unknown as { x: TensorInfo; dy: TensorInfo };
-    const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-    const p = plan(tf, 'filter', x.shape, a.filterShape, a);
-    if (!p) return fallback(args as never);
-    const { g, k, rows } = p;
-    const be = backend as WasmBackendLike;
+    const t = args.inputs as unknown as Record<'x' | 'dy' | 'filter', TensorInfo>;
+    const a = args.attrs as unknown as BackpropAttrs;
+    const p =
+      kind === 'filter' ? plan(tf, kind, t.x.shape, a.filterShape, a) : plan(tf, kind, a.inputShape, t.filter.shape, a);
+    return p ? body(p, t, args.backend as WasmBackendLike, args.backend, a) : fallback(args as never);
+  };
+}
+
+function filterGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['kernelFunc'] {
+  return backpropKernel(tf, 'filter', fallback, ({ g, k, rows }, { x, dy }, be, backend) => {
     const out = be.makeOutput([g.kh, g.kw, g.ci, g.co], 'float32');
     for (const [i, [from, to]] of chunks(rows, k).entries()) {
       const colsT = heapTensor(be, [1, k, to - from], (o) =>
@@ -196,18 +217,11 @@ function filterGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['k
       }
     }
     return out;
-  };
+  });
 }
 
 function inputGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['kernelFunc'] {
-  return (args) => {
-    const { inputs, backend, attrs } = args;
-    const { dy, filter } = inputs as unknown as { dy: TensorInfo; filter: TensorInfo };
-    const a = attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-    const p = plan(tf, 'input', a.inputShape, filter.shape, a);
-    if (!p) return fallback(args as never);
-    const { g, k, rows } = p;
-    const be = backend as WasmBackendLike;
+  return backpropKernel(tf, 'input', fallback, ({ g, k, rows }, { dy, filter }, be, backend, a) => {
     const w2: TensorInfo = { dataId: filter.dataId, shape: [1, k, g.co], dtype: 'float32' };
     const dx = be.makeOutput(a.inputShape, 'float32');
     be.typedArrayFromHeap(dx).fill(0);
@@ -230,7 +244,7 @@ function inputGradient(tf: Tf, matMul: KFunc, fallback: KFunc): KernelConfig['ke
       }
     }
     return dx;
-  };
+  });
 }
 
 /** A row-major [rows, cols] block of `src` from `from`, transposed into `dst` ([cols, rows]). */
