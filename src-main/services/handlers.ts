@@ -70,10 +70,12 @@ export function createServices(ctx: ServiceContext): Services {
   let doctor: Promise<ResponseMap['app:doctor']> | undefined;
   let current: OpenProject | undefined;
   const settings = ctx.settings ?? new SettingsStore();
+  let ratesWritten = Promise.resolve();
   const jobs = new JobQueue({
     emit: (e) => {
       ctx.emit(e);
-      if (e.type === 'job:done') void recordRate(e.jobId, e.result);
+      // Chained, so `train:rates` answers after the last finished job's rate is written.
+      if (e.type === 'job:done') ratesWritten = ratesWritten.then(() => recordRate(e.jobId, e.result));
     },
   });
   // A training job's measured rate is kept for the Train view's estimate (`train:rates`). Not keeping one (a full
@@ -225,14 +227,17 @@ export function createServices(ctx: ServiceContext): Services {
       return { ok: true as const };
     },
     'job:list': async () => ({ jobs: jobs.list() }),
-    'train:rates': async () => ({
-      rates: (await settings.get()).trainingRates.map((r) => ({
-        trainer: r.trainer,
-        egs: r.egs,
-        backend: r.backend,
-        source: `a training job of ${r.date.slice(0, 10)} (${r.iterations} iterations, ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'})`,
-      })),
-    }),
+    'train:rates': async () => {
+      await ratesWritten;
+      return {
+        rates: (await settings.get()).trainingRates.map((r) => ({
+          trainer: r.trainer,
+          egs: r.egs,
+          backend: r.backend,
+          source: `a training job of ${r.date.slice(0, 10)} (${r.iterations} iterations, ${r.backend}, ${r.threads} thread${r.threads === 1 ? '' : 's'})`,
+        })),
+      };
+    },
     'settings:get': async () => {
       const s = await settings.get();
       return { backend: s.backend, ffmpegPath: s.ffmpegPath, projectsDir: s.projectsDir };
