@@ -479,7 +479,10 @@ describe.skipIf(!hasTestdata)('on real faces (seeded)', () => {
       cold.model.dispose();
       warm.model.dispose();
       expect(spike(cold.losses)).toBeGreaterThan(1.2);
-      expect(spike(warm.losses)).toBeLessThan(1.02);
+      // Warmed up, the loss never rises 10% above its start (cold: 35%). Not tighter: past ~3e-3 this fixed-batch
+      // loss wobbles by up to a third of its current level, and which wobble is largest moves with float32 rounding
+      // (0.994 before the wasm kernels of issue 11 changed a product's summation order, 1.037 after).
+      expect(spike(warm.losses)).toBeLessThan(1.1);
     },
   );
 });
