@@ -4,14 +4,15 @@
  * NaN guard and the leak check work with them. Three workers (the design has to scale past this machine's two
  * cores). Faces are crops of real photos from the shared test data.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import sharp from 'sharp';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src-shared/errors';
 import { parseOptions } from '../../src-shared/options';
 import type { Progress } from '../../src-shared/progress';
 import { DEFAULT_LOSS, trainStage } from '../../src-shared/stages/train';
+import { writeFaceCrops } from '../helpers/face-crops';
 import { hasTestdata, scratchDir, td } from '../helpers/testdata';
 import { loadTf } from '../../src-main/engine/tf/backend';
 import { Adam } from '../../src-main/engine/train/adam';
@@ -33,15 +34,7 @@ let dir = '';
 beforeAll(async () => {
   if (!hasTestdata) return;
   dir = await scratchDir('train-parallel');
-  for (const [side, files] of Object.entries(photos)) {
-    await mkdir(join(dir, side));
-    for (const [i, f] of files.entries()) {
-      await sharp(td('faces', f))
-        .resize(96, 96, { fit: 'cover' })
-        .png()
-        .toFile(join(dir, side, `f_${String(i).padStart(6, '0')}_0.png`));
-    }
-  }
+  await writeFaceCrops(dir, photos);
 }, 60_000);
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });

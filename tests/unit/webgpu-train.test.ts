@@ -13,9 +13,8 @@
  * host) ends 2.8e-3 apart, as far as webgpu against wasm (docs/performance.md, "Training on webgpu").
  * Faces are crops of real photos from the shared test data.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src-shared/options';
 import { trainStage } from '../../src-shared/stages/train';
@@ -24,7 +23,8 @@ import { ssim } from '../../src-main/engine/train/loss';
 import { readModelFiles } from '../../src-main/engine/train/model-io';
 import { buildAutoencoder, trainers } from '../../src-main/engine/train/models/index';
 import { trainLoop, type TrainResult } from '../../src-main/engine/train/trainer';
-import { hasTestdata, scratchDir, td } from '../helpers/testdata';
+import { writeFaceCrops } from '../helpers/face-crops';
+import { hasTestdata, scratchDir } from '../helpers/testdata';
 import { useSoftwareVulkan } from '../helpers/vulkan';
 
 const vulkan = useSoftwareVulkan();
@@ -40,15 +40,7 @@ let tf: Tf;
 beforeAll(async () => {
   if (vulkan.skip || !hasTestdata) return;
   dir = await scratchDir('webgpu-train');
-  for (const [side, files] of Object.entries(photos)) {
-    await mkdir(join(dir, side));
-    for (const [i, f] of files.entries()) {
-      await sharp(td('faces', f))
-        .resize(96, 96, { fit: 'cover' })
-        .png()
-        .toFile(join(dir, side, `f_${String(i).padStart(6, '0')}_0.png`));
-    }
-  }
+  await writeFaceCrops(dir, photos);
   tf = (await loadTf({ backend: 'webgpu' })).tf;
   // SSIM's Gaussian window is a kept tensor, one per backend for the process: made here, so the leak check below
   // counts only what a run leaves.
