@@ -61,12 +61,17 @@ export function downsample<T>(points: readonly T[], max: number): T[] {
   return out;
 }
 
+/** One decimal, never "-0.0": a debiased EMA can sit a rounding error above the raw maximum. */
+function coord(v: number): string {
+  return (Math.round(v * 10) / 10 + 0).toFixed(1);
+}
+
 /** SVG path `M x y L x y ...` of a series in a width x height box. */
 export function linePath(points: readonly Point[], s: Scale, width: number, height: number): string {
   const sx = (x: number) => ((x - s.x0) / (s.x1 - s.x0)) * width;
   const sy = (y: number) => height - ((y - s.y0) / (s.y1 - s.y0)) * height;
   return points
     .filter((p) => Number.isFinite(p.y))
-    .map((p, i) => `${i === 0 ? 'M' : 'L'}${sx(p.x).toFixed(1)} ${sy(p.y).toFixed(1)}`)
+    .map((p, i) => `${i === 0 ? 'M' : 'L'}${coord(sx(p.x))} ${coord(sy(p.y))}`)
     .join(' ');
 }

@@ -132,6 +132,10 @@ describe('loss chart helpers', () => {
     ];
     const d = linePath(pts, extent([pts]), 100, 50);
     expect(d).toBe('M0.0 0.0 L100.0 50.0');
+    // A smoothed point a rounding error above the raw maximum still draws at 0.0, not "-0.0"
+    // (CI saw "M0.0 -0.0 L..." from a debiased EMA).
+    const top = { x0: 0, x1: 1, y0: 0.1, y1: 0.3 };
+    expect(linePath([{ x: 0, y: 0.30000000000000004 }], top, 100, 200)).toBe('M0.0 0.0');
     const many = Array.from({ length: 10_000 }, (_, i) => i);
     const ds = downsample(many, 500);
     expect(ds).toHaveLength(500);
