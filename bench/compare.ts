@@ -1,16 +1,27 @@
 /**
  * Bench results against a committed baseline (bench/baselines/<machine>.json): which figures are speeds (higher is
- * better) or times (lower is better), each one's ratio to the baseline, and the flag for more than 5% worse.
- * Counts, sizes and quality figures are not compared here (the tests hold those).
+ * better) or times (lower is better), the median of repeated runs with its spread, each figure's ratio to the
+ * baseline, and the flag for a figure that is worse beyond noise. Counts, sizes and quality figures are not
+ * compared here (the tests hold those).
+ *
+ * A figure is flagged only when both hold:
+ *   - its median is more than 5% (`TOLERANCE`) worse than the baseline's median, and
+ *   - that is outside the noise either side saw: this run's median lies outside the baseline's runs (min..max)
+ *     and the baseline's median outside this run's. Single runs (a result without `spread`) are points, so one
+ *     run against one run is the plain 5% rule.
  */
-
 export interface BenchResult {
   name: string;
   description: string;
   ok: boolean;
   result?: Record<string, unknown>;
   error?: string;
+  /** Wall time of all its runs together, ms. */
   wallMs: number;
+  /** How many runs each figure of `result` is the median of (absent in files from before repeated runs: 1). */
+  runs?: number;
+  /** Each compared figure's lowest and highest value over the runs, by dotted path (only when runs > 1). */
+  spread?: Record<string, [min: number, max: number]>;
 }
 
 export interface BenchDoc {
@@ -54,7 +65,52 @@ export function figures(result: Record<string, unknown> | undefined, prefix = ''
   return out;
 }
 
-/** One line per compared figure: `name key: now / baseline = ratio [WORSE]`; counts the flagged ones. */
+/** The middle value (the mean of the middle two for an even count), without float noise in its last digits. */
+export function median(values: readonly number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  if (v.length === 0) throw new Error('median of no values');
+  return v.length % 2 ? (v[mid] as number) : +(((v[mid - 1] as number) + (v[mid] as number)) / 2).toPrecision(12);
+}
+
+/**
+ * One result from several runs of a bench: the first run's shape with every numeric leaf replaced by its median
+ * over the runs (text such as the backend's name is the first run's), and the spread (min, max) of each speed or
+ * time figure.
+ */
+export function combineRuns(runs: readonly Record<string, unknown>[]): {
+  result: Record<string, unknown>;
+  spread?: Record<string, [number, number]>;
+} {
+  const [first] = runs;
+  if (!first) throw new Error('no runs to combine');
+  if (runs.length === 1) return { result: first };
+  const each = runs.map((r) => figures(r));
+  const spread: Record<string, [number, number]> = {};
+  const walk = (node: Record<string, unknown>, prefix: string): Record<string, unknown> =>
+    Object.fromEntries(
+      Object.entries(node).map(([k, v]) => {
+        const key = prefix ? `${prefix}.${k}` : k;
+        if (typeof v === 'number' && Number.isFinite(v)) {
+          const values = each.map((f) => f.get(key)).filter((x): x is number => x !== undefined);
+          if (direction(key)) spread[key] = [Math.min(...values), Math.max(...values)];
+          return [k, median(values)];
+        }
+        if (v && typeof v === 'object' && !Array.isArray(v)) return [k, walk(v as Record<string, unknown>, key)];
+        return [k, v];
+      }),
+    );
+  const result = walk(first, '');
+  return Object.keys(spread).length ? { result, spread } : { result };
+}
+
+const range = ([lo, hi]: readonly [number, number]) => (lo === hi ? `${lo}` : `${lo}-${hi}`);
+
+/**
+ * One line per compared figure, `name key (higher is better): now [min-max] / baseline [min-max] = ratio`, then
+ * for a median more than 5% worse either `WORSE ...` (flagged, counted) or why it is taken as noise (inside the
+ * baseline's spread, or inside this run's).
+ */
 export function compareToBaseline(doc: BenchDoc, baseline: BenchDoc): { lines: string[]; worse: number } {
   const lines: string[] = [];
   let worse = 0;
@@ -70,10 +126,23 @@ export function compareToBaseline(doc: BenchDoc, baseline: BenchDoc): { lines: s
       const then = was.get(key);
       if (!dir || then === undefined || then === 0) continue;
       const ratio = now / then;
-      const bad = dir === 'higher' ? ratio < 1 - TOLERANCE : ratio > 1 + TOLERANCE;
-      if (bad) worse++;
+      const nowSpread = r.spread?.[key] ?? [now, now];
+      const thenSpread = base.spread?.[key] ?? [then, then];
+      const shown = (v: number, s: [number, number]) => (s[0] === s[1] ? `${v}` : `${v} [${range(s)}]`);
+      let verdict = '';
+      if (dir === 'higher' ? ratio < 1 - TOLERANCE : ratio > 1 + TOLERANCE) {
+        const inside = (v: number, [lo, hi]: [number, number]) => v >= lo && v <= hi;
+        if (inside(now, thenSpread))
+          verdict = `  more than 5% worse, but inside the baseline's spread (${range(thenSpread)}): noise`;
+        else if (inside(then, nowSpread))
+          verdict = `  more than 5% worse, but the baseline's median is inside this run's spread (${range(nowSpread)}): noise`;
+        else {
+          worse++;
+          verdict = `  WORSE by more than 5%, outside the spread of both`;
+        }
+      }
       lines.push(
-        `  ${r.name} ${key} (${dir} is better): ${now} / ${then} = ${ratio.toFixed(3)}${bad ? '  WORSE by more than 5%' : ''}`,
+        `  ${r.name} ${key} (${dir} is better): ${shown(now, nowSpread)} / ${shown(then, thenSpread)} = ${ratio.toFixed(3)}${verdict}`,
       );
     }
   }

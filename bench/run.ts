@@ -1,24 +1,50 @@
 /**
- * `npm run bench [-- filter...] [--compare] [--save-baseline]`: runs every bench in bench/*.bench.ts (or those
- * whose name starts with one of the filters), prints one JSON document on stdout and writes it to
+ * `npm run bench [-- filter...] [--runs N] [--compare] [--save-baseline]`: runs every bench in bench/*.bench.ts (or
+ * those whose name starts with one of the filters), prints one JSON document on stdout and writes it to
  * bench/results/<timestamp>.json and latest.json. Progress lines go to stderr so stdout stays valid JSON.
+ *
+ * `--runs N` (or `FSS_BENCH_RUNS=N`; default 1) runs each bench N times in a row: each figure of its result is the
+ * median of the N runs, `runs` says N and `spread` holds each speed or time figure's min and max.
  *
  * Baselines are committed per machine kind: bench/baselines/<machine>.json, the machine named by its CPU model and
  * core count (`machineId`). `--compare` prints, on stderr, each speed figure's ratio to that baseline and flags
- * those more than 5% worse (the exit code is then 1); `--save-baseline` merges this run's results into it.
+ * those more than 5% worse beyond the spread of either side (compare.ts; the exit code is then 1);
+ * `--save-baseline` merges this run's results into it.
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compareToBaseline, machineId, mergeBaseline, type BenchDoc, type BenchResult } from './compare';
+import { parseArgs } from 'node:util';
+import { writeFileAtomicSafe } from '../src-main/engine/util/atomic-write';
+import { combineRuns, compareToBaseline, machineId, mergeBaseline, type BenchDoc, type BenchResult } from './compare';
 import type { Bench } from './types';
 
 const dir = import.meta.dirname;
-const args = process.argv.slice(2);
-const compare = args.includes('--compare');
-const saveBaseline = args.includes('--save-baseline');
-const filters = args.filter((a) => !a.startsWith('--'));
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      compare: { type: 'boolean', default: false },
+      'save-baseline': { type: 'boolean', default: false },
+      runs: { type: 'string', default: process.env.FSS_BENCH_RUNS ?? '1' },
+    },
+  });
+} catch (e) {
+  const why = (e instanceof Error ? e.message : String(e)).split(/\.\s|\n/)[0];
+  process.stderr.write(
+    `error: ${why} (usage: npm run bench [-- filter...] [--runs N] [--compare] [--save-baseline])\n`,
+  );
+  process.exit(2);
+}
+const { compare, 'save-baseline': saveBaseline } = parsed.values;
+const filters = parsed.positionals;
+const runs = Number(parsed.values.runs);
+if (!Number.isInteger(runs) || runs < 1) {
+  process.stderr.write(`error: --runs (or FSS_BENCH_RUNS) takes a whole number from 1, not "${parsed.values.runs}"\n`);
+  process.exit(2);
+}
 
 const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts')).sort();
 const results: BenchResult[] = [];
@@ -36,28 +62,25 @@ for (const file of files) {
   }
   for (const bench of mod.benches ?? []) {
     if (filters.length && !filters.some((f) => bench.name.startsWith(f))) continue;
-    process.stderr.write(`bench ${bench.name}...\n`);
+    process.stderr.write(`bench ${bench.name}${runs > 1 ? ` (${runs} runs)` : ''}...\n`);
     const t0 = performance.now();
-    try {
-      const result = await bench.run();
-      results.push({
-        name: bench.name,
-        description: bench.description,
-        ok: true,
-        result,
-        wallMs: Math.round(performance.now() - t0),
-      });
-    } catch (e) {
-      results.push({
-        name: bench.name,
-        description: bench.description,
-        ok: false,
-        error: e instanceof Error ? e.message : String(e),
-        wallMs: Math.round(performance.now() - t0),
-      });
+    const each: Record<string, unknown>[] = [];
+    let error: string | undefined;
+    for (let k = 1; k <= runs && error === undefined; k++) {
+      try {
+        each.push(await bench.run());
+        process.stderr.write(`  ${runs > 1 ? `run ${k}: ` : ''}${JSON.stringify(each[each.length - 1])}\n`);
+      } catch (e) {
+        error = `${runs > 1 ? `run ${k} of ${runs}: ` : ''}${e instanceof Error ? e.message : String(e)}`;
+        process.stderr.write(`  ${JSON.stringify(error)}\n`);
+      }
     }
-    process.stderr.write(
-      `  ${JSON.stringify(results[results.length - 1]?.result ?? results[results.length - 1]?.error)}\n`,
+    const common = { name: bench.name, description: bench.description };
+    const wallMs = Math.round(performance.now() - t0);
+    results.push(
+      error === undefined
+        ? { ...common, ok: true, ...combineRuns(each), runs, wallMs }
+        : { ...common, ok: false, error, runs, wallMs },
     );
   }
 }
@@ -77,8 +100,8 @@ const doc: BenchDoc = {
 const out = join(dir, 'results');
 await mkdir(out, { recursive: true });
 const json = JSON.stringify(doc, null, 2);
-await writeFile(join(out, `${doc.date.replace(/[:.]/g, '-')}.json`), json);
-await writeFile(join(out, 'latest.json'), json);
+await writeFileAtomicSafe(join(out, `${doc.date.replace(/[:.]/g, '-')}.json`), json);
+await writeFileAtomicSafe(join(out, 'latest.json'), json);
 process.stdout.write(`${json}\n`);
 let ok = results.every((r) => r.ok);
 
@@ -91,16 +114,20 @@ if (compare) {
   if (!baseline) process.stderr.write(`\nno baseline for this machine (${baselinePath}): nothing to compare\n`);
   else {
     const report = compareToBaseline(doc, baseline);
-    process.stderr.write(`\ncompared with ${baselinePath} (${baseline.date}):\n${report.lines.join('\n')}\n`);
+    process.stderr.write(
+      `\ncompared with ${baselinePath} (${baseline.date}): now (median of ${runs} run(s)) / baseline (median of ${[...new Set(baseline.results.map((b) => b.runs ?? 1))].join(' or ')} run(s)), [min-max] of the runs:\n${report.lines.join('\n')}\n`,
+    );
     if (report.worse > 0) {
-      process.stderr.write(`${report.worse} figure(s) more than 5% worse than the baseline\n`);
+      process.stderr.write(
+        `${report.worse} figure(s) more than 5% worse than the baseline, beyond the spread of both\n`,
+      );
       ok = false;
     }
   }
 }
 if (saveBaseline) {
   await mkdir(join(dir, 'baselines'), { recursive: true });
-  await writeFile(baselinePath, `${JSON.stringify(mergeBaseline(baseline, doc), null, 2)}\n`);
+  await writeFileAtomicSafe(baselinePath, `${JSON.stringify(mergeBaseline(baseline, doc), null, 2)}\n`);
   process.stderr.write(`baseline written: ${baselinePath}\n`);
 }
 process.exitCode = ok ? 0 : 1;

@@ -1,6 +1,15 @@
-// `npm run bench -- --compare`: which figures count, which way is better, and the 5% flag.
+// `npm run bench -- --compare`: which figures count, which way is better, the median of repeated runs and its
+// spread, and the flag for more than 5% worse beyond the spread of either side.
 import { describe, expect, it } from 'vitest';
-import { compareToBaseline, direction, machineId, mergeBaseline, type BenchDoc } from '../../bench/compare';
+import {
+  combineRuns,
+  compareToBaseline,
+  direction,
+  machineId,
+  median,
+  mergeBaseline,
+  type BenchDoc,
+} from '../../bench/compare';
 
 const doc = (date: string, results: BenchDoc['results']): BenchDoc => ({
   date,
@@ -55,5 +64,73 @@ describe('bench baseline comparison', () => {
       ['a', { fps: 1 }],
       ['b', { fps: 3 }],
     ]);
+  });
+
+  it('combines runs into medians, keeps text from the first run and the spread of speed and time figures', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4.22, 3.96])).toBe(4.09);
+    expect(median([0.1, 0.2])).toBe(0.15); // not 0.15000000000000002
+    // Three recorded runs of media.decode.480p's shape, one nested figure as the train benches have.
+    const runs = [
+      { video: 'personA.mp4', frames: 216, seconds: 0.591, framesPerSec: 365.2, t: { batch16: { egs: 33.8 } } },
+      { video: 'personA.mp4', frames: 216, seconds: 0.499, framesPerSec: 433, t: { batch16: { egs: 30 } } },
+      { video: 'other', frames: 216, seconds: 0.52, framesPerSec: 415.4, t: { batch16: { egs: 31.2 } } },
+    ];
+    const { result, spread } = combineRuns(runs);
+    expect(result).toEqual({
+      video: 'personA.mp4',
+      frames: 216,
+      seconds: 0.52,
+      framesPerSec: 415.4,
+      t: { batch16: { egs: 31.2 } },
+    });
+    expect(spread).toEqual({ seconds: [0.499, 0.591], framesPerSec: [365.2, 433], 't.batch16.egs': [30, 33.8] });
+    expect(combineRuns([runs[0]!])).toEqual({ result: runs[0] }); // one run: as before, no spread
+  });
+
+  it('flags a median more than 5% worse only outside the spread of both (recorded preview runs)', () => {
+    // convert.preview.720p re-blend, three runs each (docs: the stop-19 note): 9baeb58 74, 73, 51 ms; HEAD 96,
+    // 123, 71 ms. Medians 96 / 73 = 1.315, but HEAD's runs reach down to 71: noise, not flagged.
+    const preview = (runs: number[], key = 'reblendMs') => ({
+      ...run('convert.preview.720p', {}),
+      ...combineRuns(runs.map((v) => ({ [key]: v, faces: 1 }))),
+      runs: runs.length,
+    });
+    const reblend = compareToBaseline(doc('HEAD', [preview([96, 123, 71])]), doc('9baeb58', [preview([74, 73, 51])]));
+    expect(reblend.worse).toBe(0);
+    expect(reblend.lines).toEqual([
+      "  convert.preview.720p reblendMs (lower is better): 96 [71-123] / 73 [51-74] = 1.315  more than 5% worse, but the baseline's median is inside this run's spread (71-123): noise",
+    ]);
+    // Seamless re-blend runs of 05:06-05:13: a baseline of 157, 177, 227 ms (median 177) and a run of 195, 227,
+    // 178 (median 195, 1.10x): 195 ms is inside what the baseline's own runs did.
+    const seamless = compareToBaseline(
+      doc('now', [preview([195, 227, 178], 'reblendSeamlessMs')]),
+      doc('then', [preview([157, 177, 227], 'reblendSeamlessMs')]),
+    );
+    expect(seamless.worse).toBe(0);
+    expect(seamless.lines[0]).toContain("inside the baseline's spread (157-227): noise");
+    // openMs: five runs of 794-945 ms against runs of 787, 770, 781: every run slower, flagged.
+    const open = compareToBaseline(
+      doc('now', [preview([794, 850, 945, 866, 924], 'openMs')]),
+      doc('then', [preview([787, 770, 781], 'openMs')]),
+    );
+    expect(open.worse).toBe(1);
+    expect(open.lines[0]).toBe(
+      '  convert.preview.720p openMs (lower is better): 866 [794-945] / 781 [770-787] = 1.109  WORSE by more than 5%, outside the spread of both',
+    );
+    // The same medians with overlapping runs on the baseline's side: noise.
+    const overlap = compareToBaseline(
+      doc('now', [preview([794, 850, 945, 866, 924], 'openMs')]),
+      doc('then', [preview([787, 770, 781, 880, 760], 'openMs')]),
+    );
+    expect(overlap.worse).toBe(0);
+    // Speeds the same way round: media.encode.720p 31.9 fps against 34.3 (single runs, 0.930) is flagged; with
+    // the baseline's runs reaching 31.5 it is not.
+    const encode = (fps: number[]) => ({
+      ...run('media.encode.720p', {}),
+      ...combineRuns(fps.map((v) => ({ framesPerSec: v }))),
+    });
+    expect(compareToBaseline(doc('now', [encode([31.9])]), doc('then', [encode([34.3])])).worse).toBe(1);
+    expect(compareToBaseline(doc('now', [encode([31.9])]), doc('then', [encode([34.3, 31.5, 35])])).worse).toBe(0);
   });
 });
