@@ -164,6 +164,18 @@ describe('wasm Conv2D backprop kernels as matrix products (wasm-conv.ts)', () =>
       if (c.s > 1) expect(usesMatMul(tf, 'input', c.x, c.k, c.s, c.pad)).toBe(true);
     }
   });
+  it('take it for the filter gradient from 96 channels where the im2col is small (<= 1 M floats)', () => {
+    // lightweight's layers at batch 8 (a gradient worker's share at batch 16): 4x4 to 16x16, 96-384 channels.
+    expect(usesMatMul(tf, 'filter', [8, 4, 4, 192], [3, 3, 192, 384], 1, 'same')).toBe(true);
+    expect(usesMatMul(tf, 'filter', [8, 8, 8, 96], [3, 3, 96, 192], 1, 'same')).toBe(true);
+    expect(usesMatMul(tf, 'filter', [8, 16, 16, 48], [3, 3, 48, 96], 1, 'same')).toBe(true);
+    // The same at batch 16 only where the im2col stays small.
+    expect(usesMatMul(tf, 'filter', [16, 8, 8, 96], [5, 5, 96, 192], 2, 'same')).toBe(true);
+    expect(usesMatMul(tf, 'filter', [16, 16, 16, 48], [3, 3, 48, 96], 1, 'same')).toBe(false);
+    // Narrower layers and bigger pictures keep the convolution form (there the JS im2col costs what it saves).
+    expect(usesMatMul(tf, 'filter', [8, 32, 32, 24], [3, 3, 24, 48], 1, 'same')).toBe(false);
+    expect(usesMatMul(tf, 'filter', [8, 32, 32, 128], [5, 5, 128, 256], 2, 'same')).toBe(false);
+  });
   for (const c of matMulCases) {
     it(`match cpu for x ${c.x.join('x')} k ${c.k.join('x')} s${c.s} ${c.pad} within 1e-5`, async () => {
       const ref = await onBackend('cpu', () => backprops(c));

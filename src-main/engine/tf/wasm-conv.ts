@@ -63,12 +63,17 @@ function geometry(tf: Tf, xShape: number[], filterShape: number[], a: ConvAttrs)
 /**
  * Whether the matrix-product form is the faster one for this layer (measured on Original's and lightweight's
  * layers; the JS im2col costs about as much per element as the product's 2 x co FLOPs save at co = 256): the
- * filter gradient from 512 output channels on (Original's 512-2048: 15-30% less CPU; lightweight's 48-384:
- * no gain), the input gradient from 32 on where the convolution form is slow (a stride > 1: four phase convs
- * and an interleave; or a picture of at most 8 x 8, where the flipped filter's copy dominates).
+ * filter gradient from 512 output channels on (Original's 512-2048: 15-30% less CPU), and from 96 on where the
+ * im2col is small (at most 1 M floats: a deep layer or a small share of the batch), where the convolution form's
+ * fixed costs (its parameter-sized output written and transposed, an XNNPACK operator made for dy every call,
+ * the batch as its inner dimension) outweigh the im2col: lightweight's layers of 96-384 channels at batch 8
+ * (a gradient worker's share) 1-49% less CPU, at batch 16 (4x4 to 8x8 pictures) 0-41% (2026-12-02,
+ * docs/performance.md); wider pictures and narrower layers keep the convolution form. The input gradient from
+ * 32 on where the convolution form is slow (a stride > 1: four phase convs and an interleave; or a picture of
+ * at most 8 x 8, where the flipped filter's copy dominates).
  */
 function useMatMul(g: Geometry, kind: 'filter' | 'input'): boolean {
-  if (kind === 'filter') return g.co >= 512;
+  if (kind === 'filter') return g.co >= 512 || (g.co >= 96 && g.kh * g.kw * g.ci * g.n * g.oh * g.ow <= 2 ** 20);
   return g.co >= 32 && (g.sh > 1 || g.sw > 1 || g.oh * g.ow <= 64);
 }
 
