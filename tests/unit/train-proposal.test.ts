@@ -105,10 +105,12 @@ describe("the Train view's estimate line", () => {
   it('gives the time with its sources, or why there is none', () => {
     const rate = planningRate('lightweight', cpu2);
     const line = estimateText('lightweight', 16, rate);
-    // 8000 faces at 40.4 EGs/s: 198 s.
-    expect(line).toMatch(/^about 3 min \(iteration 250\) at 40\.4 EGs\/s, estimated from the reference 2-core machine/);
-    expect(line).toContain("curve: issue 12's run");
-    expect(estimateText('lightweight', 16, rate, 300)).toMatch(/^reached \(iteration 250\)/);
+    // 47,424 faces at 40.4 EGs/s: 1174 s.
+    expect(line).toMatch(
+      /^about 20 min \(iteration 1482\) at 40\.4 EGs\/s, estimated from the reference 2-core machine/,
+    );
+    expect(line).toContain('curve: the quality bench');
+    expect(estimateText('lightweight', 16, rate, 1500)).toMatch(/^reached \(iteration 1482\)/);
     expect(estimateText('masked128', 16, rate)).toBe('no estimate: masked128 has no measured quality curve yet');
     expect(estimateText('lightweight', 16, undefined)).toMatch(/^no estimate: no training rate/);
     expect(roughDuration(3 * 3600 + 5 * 60)).toBe('3h 05m');
