@@ -134,6 +134,9 @@ async function measure(
       // CPU time of the whole process (every thread) per step: on a busy machine, where wall time says little,
       // one thread vs N at about equal CPU seconds means the work split without overhead.
       cpuSecondsPerIteration: +(cpuUs / 1e6 / n).toFixed(3),
+      // Cores kept busy during the step (CPU seconds / wall seconds): with N workers, N minus this is the time
+      // they waited for each other (the slowest share, the round trips) or for other threads.
+      coresBusy: +(cpuUs / 1e6 / stepS).toFixed(2),
       warmupSeconds: +warm.toFixed(2),
       batchPrepMsPerIteration: +(prepMs / n).toFixed(1),
       adam: mode,

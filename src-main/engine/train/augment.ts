@@ -271,6 +271,12 @@ export interface Batch {
   maskLoss?: boolean;
 }
 
+/** The buffers of a batch's arrays, to move it to another thread (each array owns its buffer). */
+export function batchBuffers(b: Batch): ArrayBuffer[] {
+  const arrays = [b.input, b.target, ...(b.mask ? [b.mask] : []), ...(b.regions ?? []).map((r) => r.plane)];
+  return arrays.map((x) => x.buffer as ArrayBuffer);
+}
+
 export function makeBatch(
   faces: readonly CachedFace[],
   n: number,

@@ -3,7 +3,7 @@
  * `batch`, buffers moved, not copied), so the training thread only trains.
  */
 import { serve, transfer, workerInput } from '../util/worker-rpc';
-import type { Batch, CachedFace } from './augment';
+import { batchBuffers, type Batch, type CachedFace } from './augment';
 import { batchMaker, type BatchPlan } from './batches';
 
 export interface FeederInput {
@@ -18,11 +18,7 @@ const make = batchMaker(data.facesA, data.facesB, data.plan);
 const handlers = {
   batch(iteration: number): [Batch, Batch] {
     const [a, b] = make(iteration);
-    const buffers = [a.input, a.target, b.input, b.target, ...(a.mask ? [a.mask] : []), ...(b.mask ? [b.mask] : [])];
-    return transfer(
-      [a, b],
-      buffers.map((x) => x.buffer as ArrayBuffer),
-    );
+    return transfer([a, b], [...batchBuffers(a), ...batchBuffers(b)]);
   },
 };
 

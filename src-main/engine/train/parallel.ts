@@ -27,7 +27,7 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import type { TfBackendName } from '../tf/backend';
 import { RpcWorker } from '../util/worker-rpc';
 import { adamStepSize, type Adam, type AdamConfig } from './adam';
-import type { Batch } from './augment';
+import { batchBuffers, type Batch } from './augment';
 import type { GradInit, GradWorkerApi, ReplicaSetup } from './grad-worker';
 import type { FaceModel } from './models/index';
 
@@ -243,17 +243,19 @@ export class GradientPool {
     const shares = split(n, Math.min(this.shares, n));
     const blocks = split(shares.length, this.workers.length).filter((k) => k.to > k.from);
     const results = await Promise.all(
-      blocks.map((k, i) =>
-        (this.workers[i] as RpcWorker<GradWorkerApi>).call('grad', {
-          shares: shares.slice(k.from, k.to).map((s) => ({
-            a: shareOf(a, s.from, s.to),
-            b: shareOf(b, s.from, s.to),
-            weight: (s.to - s.from) / n,
-          })),
-          poison,
-          ...(this.stale ? { load: true } : {}),
-        }),
-      ),
+      blocks.map((k, i) => {
+        const block = shares.slice(k.from, k.to).map((s) => ({
+          a: shareOf(a, s.from, s.to),
+          b: shareOf(b, s.from, s.to),
+          weight: (s.to - s.from) / n,
+        }));
+        // The shares are copies made for this worker: moved to it, not cloned a second time.
+        return (this.workers[i] as RpcWorker<GradWorkerApi>).call(
+          'grad',
+          { shares: block, poison, ...(this.stale ? { load: true } : {}) },
+          block.flatMap((s) => [...batchBuffers(s.a), ...batchBuffers(s.b)]),
+        );
+      }),
     );
     // Every worker that computed has reloaded; one that did not (a batch smaller than the pool) reloads later.
     if (blocks.length === this.workers.length) this.stale = false;
