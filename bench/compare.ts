@@ -104,6 +104,27 @@ export function combineRuns(runs: readonly Record<string, unknown>[]): {
   return Object.keys(spread).length ? { result, spread } : { result };
 }
 
+/**
+ * Each bench's results from several rounds (one run of every bench each) as one result: medians and spread
+ * (`combineRuns`), `wallMs` the sum; a bench that failed in any round fails, saying in which.
+ */
+export function combineRounds(rounds: readonly (readonly BenchResult[])[]): BenchResult[] {
+  const [first = []] = rounds;
+  return first.map((r) => {
+    const each = rounds.map((round) => round.find((x) => x.name === r.name));
+    const common = {
+      name: r.name,
+      description: r.description,
+      runs: rounds.length,
+      wallMs: each.reduce((s, x) => s + (x?.wallMs ?? 0), 0),
+    };
+    const bad = each.findIndex((x) => !x?.ok);
+    if (bad >= 0)
+      return { ...common, ok: false, error: `run ${bad + 1} of ${rounds.length}: ${each[bad]?.error ?? 'no result'}` };
+    return { ...common, ok: true, ...combineRuns(each.map((x) => x?.result ?? {})) };
+  });
+}
+
 const range = ([lo, hi]: readonly [number, number]) => (lo === hi ? `${lo}` : `${lo}-${hi}`);
 
 /**

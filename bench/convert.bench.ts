@@ -132,7 +132,6 @@ export const benches: Bench[] = [
       const r = await fullConvert((s) => s.v720);
       const s = await setup;
       if (s) await rm(s.dir, { recursive: true, force: true });
-      setup = null; // a next run (`--runs N`) prepares again
       return r;
     },
   },

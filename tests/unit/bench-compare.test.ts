@@ -2,6 +2,7 @@
 // spread, and the flag for more than 5% worse beyond the spread of either side.
 import { describe, expect, it } from 'vitest';
 import {
+  combineRounds,
   combineRuns,
   compareToBaseline,
   direction,
@@ -132,5 +133,24 @@ describe('bench baseline comparison', () => {
     });
     expect(compareToBaseline(doc('now', [encode([31.9])]), doc('then', [encode([34.3])])).worse).toBe(1);
     expect(compareToBaseline(doc('now', [encode([31.9])]), doc('then', [encode([34.3, 31.5, 35])])).worse).toBe(0);
+  });
+
+  it('combines rounds of every bench by name; a bench that failed in one round fails, saying which', () => {
+    // convert.preview.720p's openMs in three rounds of 05:09-05:12 (794, 850, 945 ms), each round a fresh process.
+    const round = (openMs: number, c2pa?: string) => [
+      { ...run('convert.preview.720p', { openMs, faces: 1 }), wallMs: 30_000 },
+      c2pa ? { ...run('convert.c2pa', {}), ok: false, error: c2pa } : run('convert.c2pa', { mp4Ms: 9 }),
+    ];
+    const [preview, c2pa] = combineRounds([round(850), round(794, 'c2pa-rs did not load'), round(945)]);
+    expect(preview).toEqual({
+      name: 'convert.preview.720p',
+      description: '',
+      runs: 3,
+      wallMs: 90_000,
+      ok: true,
+      result: { openMs: 850, faces: 1 },
+      spread: { openMs: [794, 945] },
+    });
+    expect(c2pa).toMatchObject({ ok: false, error: 'run 2 of 3: c2pa-rs did not load', runs: 3 });
   });
 });
