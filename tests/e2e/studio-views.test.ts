@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     // The pipeline stepper: sources done, faces next.
     expect(await page.getByTestId('step-sources').getAttribute('data-done')).toBe('true');
     expect(await page.getByTestId('step-faces-go').getAttribute('class')).toContain('primary');
-    await shot(page, 'projects');
+    await shot(page, 'views-projects');
   });
 
   it('edits the consent of an open project, and a reload keeps the project open', async () => {
@@ -158,7 +158,7 @@ describe.skipIf(!hasChromium || !hasTestdata)('studio views in browser mode (no 
     await page.getByTestId('face-large').locator('img').waitFor();
     await shot(page, 'faces-large');
     await page.getByTestId('face-large').getByRole('button', { name: 'Close' }).click();
-    await shot(page, 'faces');
+    await shot(page, 'views-faces');
   });
 
   it('convert: the probed frame count and rate of each clip, frames left original, a bad target refused', async () => {

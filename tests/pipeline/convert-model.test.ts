@@ -43,8 +43,19 @@ beforeAll(async () => {
   await cp(videos.personA, inputA);
   await cp(videos.personB, inputB);
   const t0 = performance.now();
-  await runExtract(parseOptions(extractStage.options, { input: inputA, output: join(dir, 'facesA') }), quietContext());
-  await runExtract(parseOptions(extractStage.options, { input: inputB, output: join(dir, 'facesB') }), quietContext());
+  // In this thread: two extract workers would each load the face models (~3 CPU s each) for the same faces, byte
+  // for byte (extract-parallel.test.ts).
+  const inThread = { workers: 1 };
+  await runExtract(
+    parseOptions(extractStage.options, { input: inputA, output: join(dir, 'facesA') }),
+    quietContext(),
+    inThread,
+  );
+  await runExtract(
+    parseOptions(extractStage.options, { input: inputB, output: join(dir, 'facesB') }),
+    quietContext(),
+    inThread,
+  );
   al = parseAlignments(JSON.parse(await readFile(`${inputA}.alignments.json`, 'utf8')), 'alignments');
   const t1 = performance.now();
   modelDir = join(dir, 'model');

@@ -170,6 +170,10 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
             smooth: false,
           }),
           quietContext(),
+          // In this thread, with the models beforeAll loaded: two workers would each load their own for every clip
+          // (~3 CPU s each) while another test file keeps the other core busy. Workers write what this thread writes
+          // (extract-parallel.test.ts); the cancel test above and the identity filter below run them.
+          { workers: 1 },
         );
         fps = r.framesPerSecond;
         al = await load(join(out, 'a.json'));
