@@ -70,7 +70,9 @@ beforeAll(async () => {
   input = join(dir, 'personA.mp4');
   await cp(videos.personA, input);
   facesDir = join(dir, 'faces');
-  await runExtract(parseOptions(extractStage.options, { input, output: facesDir }), quietContext());
+  // In this thread: two extract workers would each load the face models (~3 CPU s each) for the same faces, byte
+  // for byte (extract-parallel.test.ts).
+  await runExtract(parseOptions(extractStage.options, { input, output: facesDir }), quietContext(), { workers: 1 });
   alPath = `${input}.alignments.json`;
   al = parseAlignments(JSON.parse(await readFile(alPath, 'utf8')), alPath);
   // Plain re-encode of the input with the same settings: the reference outside the swapped regions.
