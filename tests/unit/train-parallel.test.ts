@@ -5,8 +5,8 @@
  * cores). Faces are crops of real photos from the shared test data.
  */
 import { rm } from 'node:fs/promises';
-import sharp from 'sharp';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src-shared/errors';
 import { parseOptions } from '../../src-shared/options';
