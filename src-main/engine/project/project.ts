@@ -72,7 +72,7 @@ export async function openProject(dir: string): Promise<OpenProject> {
   return { dir, project: r.data };
 }
 
-export async function saveProject(p: OpenProject): Promise<void> {
+async function saveProject(p: OpenProject): Promise<void> {
   await writeJsonAtomic(join(p.dir, PROJECT_FILE), projectSchema.parse(p.project), { backup: true });
 }
 
