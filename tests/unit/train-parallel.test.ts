@@ -1,8 +1,8 @@
 /**
  * Every core trains, exactly: data-parallel gradient workers (train/parallel.ts) give the gradients and the loss
  * history of the one-thread trainer for the same seed and global batch, and resume, Save now, the preview, the
- * NaN guard and the leak check work with them. Three workers (the design has to scale past this machine's two
- * cores). Faces are crops of real photos from the shared test data.
+ * NaN guard and the leak check work with them. Three and four workers (the design has to scale past this machine's
+ * two cores). Faces are crops of real photos from the shared test data.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,11 +20,12 @@ import { makeBatch, type Batch, type CachedFace } from '../../src-main/engine/tr
 import { reconstructionLoss } from '../../src-main/engine/train/loss';
 import { readModelFiles } from '../../src-main/engine/train/model-io';
 import { buildAutoencoder, trainers } from '../../src-main/engine/train/models/index';
-import { GradientPool, split } from '../../src-main/engine/train/parallel';
+import { GradientPool, shareSpecs, split } from '../../src-main/engine/train/parallel';
 import { Rng } from '../../src-main/engine/train/rng';
 import { ADAM_DEFAULTS, batchGradients, trainLoop, type TrainHooks } from '../../src-main/engine/train/trainer';
 
-const WORKERS = 3;
+/** The loss-history run's workers: four, so each side's samples are cut in two (shareSpecs). */
+const WORKERS = 4;
 const photos = {
   A: ['single_tom-cruise_dlib.jpg', 'pose_three-quarter-right_insightface.png', 'occl_partial-face-1_fr.jpg'],
   B: ['pose_pitch-up_insightface.jpeg', 'pose_roll-tilt_insightface.png', 'edge_lowres-240p_fr.jpg'],
@@ -105,6 +106,23 @@ describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
     expect(split(2, 3).map((s) => s.to - s.from)).toEqual([1, 1, 0]);
   });
 
+  it('cuts an even number of shares by side first (each share one side at the full or half batch)', () => {
+    expect(shareSpecs(16, 2)).toEqual([
+      { side: 'a', from: 0, to: 16 },
+      { side: 'b', from: 0, to: 16 },
+    ]);
+    expect(shareSpecs(5, 4).map((s) => `${s.side}${s.from}-${s.to}`)).toEqual(['a0-3', 'a3-5', 'b0-3', 'b3-5']);
+    expect(shareSpecs(5, 3).map((s) => `${s.side}${s.from}-${s.to}`)).toEqual(['both0-2', 'both2-4', 'both4-5']);
+    // Every sample of each side exactly once, whatever the count.
+    for (const shares of [1, 2, 3, 4, 5, 6, 8])
+      for (const side of ['a', 'b'] as const) {
+        const rows = shareSpecs(7, shares)
+          .filter((s) => s.side === side || s.side === 'both')
+          .flatMap((s) => Array.from({ length: s.to - s.from }, (_, i) => s.from + i));
+        expect(rows, `${shares} shares, side ${side}`).toEqual([0, 1, 2, 3, 4, 5, 6]);
+      }
+  });
+
   /** A plane per sample, 1 at (cx + sample, cy) falling to 0 at radius r: a stand-in mask or eye/mouth region. */
   const disc = (n: number, size: number, cx: number, cy: number, r: number) => {
     const p = new Float32Array(n * size * size);
@@ -126,11 +144,14 @@ describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
 
   // The stage default, and a mix with MS-SSIM over the masked face with eye and mouth multipliers (every reduction
   // the loss list has: windowed means, per-plane scale products, masks, region terms).
-  for (const [loss, extra] of [
-    [DEFAULT_LOSS, false],
-    ['mae:1,mse:1,ms-ssim:0.5', true],
+  // Three workers cut the samples (each share both sides); two and four cut by side first (shareSpecs).
+  for (const [loss, extra, workers] of [
+    [DEFAULT_LOSS, false, 3],
+    [DEFAULT_LOSS, false, 4],
+    ['mae:1,mse:1,ms-ssim:0.5', true, 3],
+    ['mae:1,mse:1,ms-ssim:0.5', true, 2],
   ] as const) {
-    const name = `${WORKERS} workers sum to the one-thread gradient (1e-5 relative), loss ${loss}${extra ? ', masked, eye x3, mouth x2' : ''}`;
+    const name = `${workers} workers sum to the one-thread gradient (1e-5 relative), loss ${loss}${extra ? ', masked, eye x3, mouth x2' : ''}`;
     it(name, { timeout: 300_000 }, async () => {
       const { tf } = await loadTf({ backend: 'wasm' });
       // SSIM's window is cached for the life of the thread: made before the count starts.
@@ -160,8 +181,8 @@ describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
       }
       tf.dispose(one.grads);
       const pool = await GradientPool.start({
-        threads: WORKERS,
-        shares: WORKERS,
+        threads: workers,
+        shares: workers,
         config: cfg,
         backend: 'wasm',
         seed: 5,

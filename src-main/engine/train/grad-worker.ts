@@ -13,7 +13,7 @@ import { adamUpdate, type AdamConfig } from './adam';
 import type { Batch } from './augment';
 import { buildAutoencoder, type AutoencoderConfig, type FaceModel } from './models/index';
 import { addSlots, assignWeights } from './parallel';
-import { gradientTensors } from './trainer';
+import { gradientTensors, shareLoss } from './trainer';
 
 /** What builds a replica of the model and its training step: the same for the pool and each of its workers. */
 export interface ReplicaSetup {
@@ -39,9 +39,10 @@ export interface GradInit extends ReplicaSetup {
   v: SharedArrayBuffer;
 }
 
+/** A share's samples of side A, of side B, or of both (parallel.ts shareBatches). */
 export interface GradShare {
-  a: Batch;
-  b: Batch;
+  a?: Batch;
+  b?: Batch;
   /** share / global batch. */
   weight: number;
 }
@@ -54,9 +55,10 @@ export interface GradBlock {
   load?: boolean;
 }
 
+/** A share's mean losses over its samples (absent for a side it does not hold) and its weight. */
 export interface ShareLoss {
-  lossA: number;
-  lossB: number;
+  lossA?: number;
+  lossB?: number;
   weight: number;
 }
 
@@ -90,11 +92,10 @@ async function shareGradient(
   share: GradShare,
   poison: boolean,
   add: (values: Float32Array[]) => void,
-): Promise<{ lossA: number; lossB: number }> {
+): Promise<ShareLoss> {
   const { tf, model, init } = s;
   const t = gradientTensors(tf, model, {
-    a: share.a,
-    b: share.b,
+    ...share,
     loss: init.loss,
     weight: share.weight,
     poison,
@@ -107,7 +108,7 @@ async function shareGradient(
       ...(view ? [] : t.grads.map((g) => g.data())),
     ])) as Float32Array[];
     add(view ? t.grads.map(view) : values);
-    return poison ? { lossA: NaN, lossB: NaN } : { lossA: losses?.[0] ?? NaN, lossB: losses?.[1] ?? NaN };
+    return shareLoss(share, losses ?? [], poison);
   } finally {
     tf.dispose([t.losses, ...t.grads]);
   }
@@ -154,7 +155,7 @@ const handlers = {
           o += size;
         }
       });
-      out.push({ lossA: r.lossA, lossB: r.lossB, weight: share.weight });
+      out.push(r);
     }
     // A step leaves nothing behind but, the first time, the caches the losses keep (their SSIM windows).
     const kept = tf.memory().numTensors - before;

@@ -11,7 +11,8 @@
  *
  * One step, N workers (each a grad-worker.ts with its own tfjs and a replica of the model):
  *  1. the global batch (the same samples and augmentation as a one-thread run: the feeder is unchanged) is cut
- *     into N consecutive shares; worker i computes the gradient of (share_i / batch) x its share's mean loss, so
+ *     into N shares (shareSpecs: by side first, A's samples then B's, when N is even); worker i computes the
+ *     gradient of (share_i / batch) x its share's mean loss, so
  *     the shares' gradients sum to the global batch's mean-loss gradient, and writes it into slot i of a
  *     SharedArrayBuffer;
  *  2. each worker sums slot 0 + slot 1 + ... (always that order: the sum is deterministic) over its own range
@@ -28,7 +29,7 @@ import type { TfBackendName } from '../tf/backend';
 import { RpcWorker } from '../util/worker-rpc';
 import { adamStepSize, type Adam, type AdamConfig } from './adam';
 import { batchBuffers, type Batch } from './augment';
-import type { GradInit, GradWorkerApi, ReplicaSetup } from './grad-worker';
+import type { GradInit, GradShare, GradWorkerApi, ReplicaSetup, ShareLoss } from './grad-worker';
 import type { FaceModel } from './models/index';
 
 type Tf = typeof TfCore;
@@ -96,6 +97,44 @@ export function split(total: number, n: number): Array<{ from: number; to: numbe
   return out;
 }
 
+/**
+ * One share of a step's batch pair: samples [from, to) of side A, of side B, or of both. Its gradient is that of
+ * (share / batch) x the mean loss of each side it holds over its samples, so the shares' gradients sum to the
+ * global batch's.
+ */
+export interface ShareSpec {
+  side: 'a' | 'b' | 'both';
+  from: number;
+  to: number;
+}
+
+/**
+ * The shares a global batch of `n` samples per side is cut into (`shares` from gradientShares).
+ *
+ * An even count cuts by side first: A's samples in `shares / 2` parts, then B's. Why: a share of both sides runs
+ * each side's kernels at half the batch a plain step runs them at, and the kernels' fixed costs (the filter
+ * gradient's parameter-sized output, an XNNPACK operator per call: docs/performance.md) do not halve with the
+ * batch; lightweight's two workers then spent 1.14x one thread's CPU on a step. With one side per share, two
+ * workers each run one side at the full batch, as the plain step does (the two sides' models are the same size,
+ * so the workers stay balanced). An odd count (3 workers) cuts the samples, each share holding both sides.
+ */
+export function shareSpecs(n: number, shares: number): ShareSpec[] {
+  if (shares >= 2 && shares % 2 === 0) {
+    const parts = split(n, Math.min(shares / 2, n));
+    return [...parts.map((s) => ({ side: 'a' as const, ...s })), ...parts.map((s) => ({ side: 'b' as const, ...s }))];
+  }
+  return split(n, Math.min(shares, n)).map((s) => ({ side: 'both' as const, ...s }));
+}
+
+/** A share's samples of a batch pair (copies: they cross to a worker) and its weight, share / global batch. */
+export function shareBatches(a: Batch, b: Batch, s: ShareSpec): GradShare {
+  return {
+    ...(s.side !== 'b' ? { a: shareOf(a, s.from, s.to) } : {}),
+    ...(s.side !== 'a' ? { b: shareOf(b, s.from, s.to) } : {}),
+    weight: (s.to - s.from) / a.n,
+  };
+}
+
 /** Samples [from, to) of a batch (copies: a share crosses to its worker). */
 export function shareOf(b: Batch, from: number, to: number): Batch {
   const px = b.size * b.size;
@@ -132,15 +171,16 @@ export function addSlots(sum: Float64Array, slots: readonly Float64Array[], from
   }
 }
 
-/** The global batch's losses from its shares' (in share order; each share's loss weighted by its size). */
-export function combineLosses(
-  shares: ReadonlyArray<{ lossA: number; lossB: number; weight: number }>,
-): [number, number] {
+/**
+ * The global batch's losses from its shares' (in share order; each share's loss weighted by its size; a share
+ * without a side adds nothing to that side).
+ */
+export function combineLosses(shares: readonly ShareLoss[]): [number, number] {
   let la = 0;
   let lb = 0;
   for (const s of shares) {
-    la += s.weight * s.lossA;
-    lb += s.weight * s.lossB;
+    if (s.lossA !== undefined) la += s.weight * s.lossA;
+    if (s.lossB !== undefined) lb += s.weight * s.lossB;
   }
   return [la, lb];
 }
@@ -235,25 +275,20 @@ export class GradientPool {
   /**
    * The global batch's gradients, summed into `sum` (with `lrT`, Adam's update of the shared weights as well);
    * returns the two losses (mean over the global batch), NaN when a share's loss is not finite (then nothing
-   * is summed or updated). The batch is cut into `shares` consecutive shares and each worker computes a
+   * is summed or updated). The batch is cut into `shares` shares (shareSpecs) and each worker computes a
    * consecutive block of them, so the result does not depend on the number of workers.
    */
   async gradients(a: Batch, b: Batch, poison = false, lrT?: number): Promise<[number, number]> {
-    const n = a.n;
-    const shares = split(n, Math.min(this.shares, n));
+    const shares = shareSpecs(a.n, this.shares);
     const blocks = split(shares.length, this.workers.length).filter((k) => k.to > k.from);
     const results = await Promise.all(
       blocks.map((k, i) => {
-        const block = shares.slice(k.from, k.to).map((s) => ({
-          a: shareOf(a, s.from, s.to),
-          b: shareOf(b, s.from, s.to),
-          weight: (s.to - s.from) / n,
-        }));
+        const block = shares.slice(k.from, k.to).map((s) => shareBatches(a, b, s));
         // The shares are copies made for this worker: moved to it, not cloned a second time.
         return (this.workers[i] as RpcWorker<GradWorkerApi>).call(
           'grad',
           { shares: block, poison, ...(this.stale ? { load: true } : {}) },
-          block.flatMap((s) => [...batchBuffers(s.a), ...batchBuffers(s.b)]),
+          block.flatMap((s) => [...(s.a ? batchBuffers(s.a) : []), ...(s.b ? batchBuffers(s.b) : [])]),
         );
       }),
     );

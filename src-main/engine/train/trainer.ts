@@ -20,7 +20,8 @@ import { cacheSizeFor, linkPartners, listFaces, loadFaces } from './data';
 import { batchLoss, parseLossSpec } from './loss';
 import { hasModel, importWeights, readModelFiles, saveModel, snapshotModel, type StateFields } from './model-io';
 import { buildAutoencoder, modelOptions, trainerConfig, type FaceModel } from './models/index';
-import { combineLosses, GradientPool, gradientShares, shareOf, split, trainThreads } from './parallel';
+import type { GradShare, ShareLoss } from './grad-worker';
+import { combineLosses, GradientPool, gradientShares, shareBatches, shareSpecs, trainThreads } from './parallel';
 import { previewPng, type PreviewFaces } from './preview';
 import { previewDue } from './schedule';
 
@@ -458,18 +459,15 @@ export async function trainStepShares(
   const { a, b, loss, shares, poison = false, splitSides = false } = input;
   const vars = [...model.params.vars.values()];
   const acc = new Float64Array(vars.reduce((n, v) => n + v.size, 0));
-  const n = a.n;
-  const losses: Array<{ lossA: number; lossB: number; weight: number }> = [];
-  for (const [k, s] of split(n, Math.min(shares, n)).entries()) {
-    const weight = (s.to - s.from) / n;
-    const sa = shareOf(a, s.from, s.to);
-    const sb = shareOf(b, s.from, s.to);
-    const t = gradientTensors(tf, model, { a: sa, b: sb, loss, weight, poison, splitSides });
+  const losses: ShareLoss[] = [];
+  for (const [k, spec] of shareSpecs(a.n, shares).entries()) {
+    const share = shareBatches(a, b, spec);
+    const t = gradientTensors(tf, model, { ...share, loss, poison, splitSides });
     try {
       const [l, ...values] = (await Promise.all([t.losses.data(), ...t.grads.map((g) => g.data())])) as Float32Array[];
-      const [lossA, lossB] = lossValues(l as Float32Array, poison);
-      losses.push({ lossA, lossB, weight });
-      if (!Number.isFinite(lossA) || !Number.isFinite(lossB)) return [NaN, NaN];
+      const sl = shareLoss(share, l as Float32Array, poison);
+      losses.push(sl);
+      if (!Number.isFinite(sl.lossA ?? 0) || !Number.isFinite(sl.lossB ?? 0)) return [NaN, NaN];
       let o = 0;
       for (const x of values) {
         if (k === 0) acc.set(x, o);
@@ -512,6 +510,12 @@ function lossValues(losses: ArrayLike<number>, poison: boolean): [number, number
   return poison ? [NaN, NaN] : [losses[0] ?? NaN, losses[1] ?? NaN];
 }
 
+/** A share's losses as read back from gradientTensors' `losses` (only the sides it holds). */
+export function shareLoss(share: GradShare, losses: ArrayLike<number>, poison: boolean): ShareLoss {
+  const [lossA, lossB] = lossValues(losses, poison);
+  return { ...(share.a ? { lossA } : {}), ...(share.b ? { lossB } : {}), weight: share.weight };
+}
+
 function settle(tf: Tf, t: GradientTensors, losses: ArrayLike<number>, poison: boolean): BatchGradients {
   tf.dispose(t.losses);
   const [lossA, lossB] = lossValues(losses, poison);
@@ -546,9 +550,16 @@ export function batchGradients(
 export function gradientTensors(
   tf: Tf,
   model: FaceModel,
-  s: StepInput & { /** share / global batch (1: the whole batch). */ weight?: number },
+  s: Omit<StepInput, 'a' | 'b'> & {
+    /** The samples of either side or both (a share of side A alone leaves decoder B's gradients at zero). */
+    a?: Batch;
+    b?: Batch;
+    /** share / global batch (1: the whole batch). */
+    weight?: number;
+  },
 ): GradientTensors {
   const { a, b, loss, weight = 1, splitSides = false } = s;
+  if (!a && !b) throw new Error('gradientTensors: a share holds no samples');
   const vars = [...model.params.vars.values()];
   const S = model.config.size;
   const scaled = (l: TfCore.Scalar) => (weight === 1 ? l : (tf.mul(l, weight) as TfCore.Scalar));
@@ -572,31 +583,32 @@ export function gradientTensors(
     // One side's gradients returned as they are (no copy: a decoder's, 6 M floats in Original's), not disposed.
     const kept = new Set<TfCore.Tensor>();
     try {
-      ga = tf.variableGrads(() => {
-        const l = sideLoss('a', a);
-        la = tf.keep(l);
-        return scaled(l);
-      }, vars);
-      gb = tf.variableGrads(() => {
-        const l = sideLoss('b', b);
-        lb = tf.keep(l);
-        return scaled(l);
-      }, vars);
+      if (a) {
+        ga = tf.variableGrads(() => {
+          const l = sideLoss('a', a);
+          la = tf.keep(l);
+          return scaled(l);
+        }, vars);
+      }
+      if (b) {
+        gb = tf.variableGrads(() => {
+          const l = sideLoss('b', b);
+          lb = tf.keep(l);
+          return scaled(l);
+        }, vars);
+      }
       const [x, y] = [ga, gb];
       // Each decoder only gets a gradient from its own side; the shared encoder from both.
       const grads = vars.map((v) => {
-        const p = x.grads[v.name] ?? null;
-        const q = y.grads[v.name] ?? null;
+        const p = x?.grads[v.name] ?? null;
+        const q = y?.grads[v.name] ?? null;
         if (p && q) return tf.add(p, q);
         const one = p ?? q;
         if (!one) return tf.zerosLike(v);
         kept.add(one);
         return one;
       });
-      return {
-        losses: tf.stack([la as unknown as TfCore.Scalar, lb as unknown as TfCore.Scalar]) as TfCore.Tensor1D,
-        grads,
-      };
+      return { losses: stackLosses(tf, la, lb), grads };
     } finally {
       for (const g of [ga, gb]) if (g) tf.dispose([g.value, ...Object.values(g.grads).filter((t) => !kept.has(t))]);
       tf.dispose([...(la ? [la] : []), ...(lb ? [lb] : [])]);
@@ -605,13 +617,19 @@ export function gradientTensors(
   let la: TfCore.Scalar | null = null;
   let lb: TfCore.Scalar | null = null;
   const { value, grads } = tf.variableGrads(() => {
-    const l1 = sideLoss('a', a);
-    const l2 = sideLoss('b', b);
-    la = tf.keep(l1);
-    lb = tf.keep(l2);
-    return scaled(tf.add(l1, l2) as TfCore.Scalar);
+    const l1 = a ? sideLoss('a', a) : null;
+    const l2 = b ? sideLoss('b', b) : null;
+    if (l1) la = tf.keep(l1);
+    if (l2) lb = tf.keep(l2);
+    return scaled(l1 && l2 ? (tf.add(l1, l2) as TfCore.Scalar) : ((l1 ?? l2) as TfCore.Scalar));
   }, vars);
-  const losses = tf.stack([la as unknown as TfCore.Scalar, lb as unknown as TfCore.Scalar]) as TfCore.Tensor1D;
+  const losses = stackLosses(tf, la, lb);
   tf.dispose([value, ...(la ? [la] : []), ...(lb ? [lb] : [])]);
-  return { losses, grads: vars.map((v) => grads[v.name] as TfCore.Tensor) };
+  // One side's share does not reach the other side's decoder: its gradient there is zero.
+  return { losses, grads: vars.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
+}
+
+/** [lossA, lossB] as one tensor, 0 for a side the share does not hold. */
+function stackLosses(tf: Tf, la: TfCore.Scalar | null, lb: TfCore.Scalar | null): TfCore.Tensor1D {
+  return tf.tidy(() => tf.stack([la ?? tf.scalar(0), lb ?? tf.scalar(0)]) as TfCore.Tensor1D);
 }
