@@ -22,13 +22,23 @@
  */
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 import { isUserError, UserError } from '../../../src-shared/errors';
 import { X264_PRESETS, type X264Preset } from '../../../src-shared/stages/media';
-import { canCopyAudio, containerArgs, containerOf, encodeArgs, fpsToRational, muxArgs, sizePlan } from './encode-args';
+import {
+  canCopyAudio,
+  containerArgs,
+  containerOf,
+  encodeArgs,
+  fpsToRational,
+  muxArgs,
+  sizePlan,
+  type Container,
+} from './encode-args';
 import { ffmpegForEncoding } from './ffmpeg';
 import { ensureDir } from './fs';
 import { parseRate, probeAudio, probeVideo } from './probe';
-import { cleanToolMessage, spawnTool } from './proc';
+import { cleanToolMessage, spawnTool, type Spawned } from './proc';
 
 export type { X264Preset };
 
@@ -73,6 +83,54 @@ export interface VideoWriter {
 
 export async function createVideoWriter(opts: VideoWriterOptions): Promise<VideoWriter> {
   const path = resolve(opts.path);
+  const { width, height, crf, preset, rate } = checkOptions(opts);
+  const container = containerOf(path);
+  if (opts.signal?.aborted) throw cancelled();
+  const ff = await ffmpegForEncoding();
+  const plan = sizePlan(width, height, opts.oddSize);
+  checkSize(path, width, height, plan, opts.onWarning);
+  const { stem, tmp } = await createTemp(path);
+  const audio = await audioPlan(opts, container, tmp);
+  const videoTmp = audio ? `${stem}.video.part` : tmp;
+  const meta = Object.entries(opts.metadata ?? {});
+  for (const [k] of meta)
+    if (!/^[A-Za-z0-9_.-]+$/.test(k)) {
+      await rm(tmp, { force: true });
+      throw new UserError('bad-option', `metadata: '${k}' is not a valid tag name`);
+    }
+  /** Container flags and tags of the final file. */
+  const finalArgs = containerArgs(container, meta, tmp);
+  const args = encodeArgs({
+    width,
+    height,
+    rate,
+    plan,
+    preset,
+    crf,
+    output: audio ? ['-f', 'mp4', videoTmp] : finalArgs,
+  });
+  return new FfmpegPipe({
+    ffmpeg: ff.path,
+    args,
+    path,
+    tmp,
+    videoTmp,
+    width,
+    height,
+    rate,
+    plan,
+    finalArgs,
+    audio,
+    opts,
+  });
+}
+
+function cancelled(): UserError {
+  return new UserError('cancelled', 'cancelled by the user');
+}
+
+/** The frame size, crf, preset and rate of `opts`, checked (the rate as a rational string). */
+function checkOptions(opts: VideoWriterOptions) {
   const { width, height } = opts;
   for (const [k, v] of [
     ['width', width],
@@ -83,24 +141,32 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
   if (!Number.isFinite(crf) || crf < 0 || crf > 51) throw new UserError('bad-option', `crf: ${crf} is outside 0..51`);
   const preset = opts.preset ?? 'medium';
   if (!X264_PRESETS.includes(preset)) throw new UserError('bad-option', `preset: '${preset}' is not an x264 preset`);
-  const rate = fpsToRational(opts.fps);
-  const container = containerOf(path);
-  const signal = opts.signal;
-  if (signal?.aborted) throw new UserError('cancelled', 'cancelled by the user');
-  const ff = await ffmpegForEncoding();
+  return { width, height, crf, preset, rate: fpsToRational(opts.fps) };
+}
 
-  const plan = sizePlan(width, height, opts.oddSize);
-  const { odd, crop, pixFmt, outputWidth, outputHeight } = plan;
+/** Refuses a frame too small to encode; warns of an odd size's crop or 4:4:4 (see the file comment). */
+function checkSize(
+  path: string,
+  width: number,
+  height: number,
+  { odd, crop, outputWidth, outputHeight }: ReturnType<typeof sizePlan>,
+  onWarning: VideoWriterOptions['onWarning'],
+): void {
   if (outputWidth < 2 || outputHeight < 2)
     throw new UserError('bad-option', `${path}: a ${width}x${height} frame is too small to encode`, path);
   if (crop)
-    opts.onWarning?.(`${path}: odd frame size ${width}x${height} cropped to ${outputWidth}x${outputHeight} for 4:2:0`);
+    onWarning?.(`${path}: odd frame size ${width}x${height} cropped to ${outputWidth}x${outputHeight} for 4:2:0`);
   if (odd && !crop)
-    opts.onWarning?.(
+    onWarning?.(
       `${path}: odd frame size ${width}x${height} is encoded as H.264 4:4:4 to keep it exact; browsers, QuickTime and phones may not play it (crop the odd row/column for a playable 4:2:0 file)`,
     );
+}
 
-  // Output folder and temporary files beside the target (same filesystem, so the final rename is atomic).
+/**
+ * The hidden temporary file beside `path` (same filesystem, so the final rename is atomic), created empty, and
+ * the stem other temporary names share. `path` must not be a folder.
+ */
+async function createTemp(path: string): Promise<{ stem: string; tmp: string }> {
   const dir = dirname(path);
   try {
     const st = await stat(path);
@@ -123,103 +189,227 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
       path,
     );
   }
+  return { stem, tmp };
+}
 
-  // Audio is added in a second, stream-copy pass once the frame count (hence the duration) is known: a single
-  // pass with -shortest ends the video early, because the encoder's look-ahead lets the audio reach its end
-  // first.
-  let audio: { index: number; codec: string; offset: number; copy: boolean } | undefined;
+/** The audio track to add (see muxArgs). */
+interface AudioPlan {
+  index: number;
+  codec: string;
+  offset: number;
+  copy: boolean;
+}
+
+/**
+ * The audio of `opts.audioFrom`, if any, with a warning when it has none or must be re-encoded; `tmp` is removed
+ * when the probe fails. Audio is added in a second, stream-copy pass once the frame count (hence the duration) is
+ * known: a single pass with -shortest ends the video early, because the encoder's look-ahead lets the audio reach
+ * its end first.
+ */
+async function audioPlan(opts: VideoWriterOptions, container: Container, tmp: string): Promise<AudioPlan | undefined> {
+  if (!opts.audioFrom) return undefined;
   try {
-    if (opts.audioFrom) {
-      const a = await probeVideoOrAudio(opts.audioFrom);
-      if (a.audioStreamIndex === undefined) {
-        opts.onWarning?.(`${opts.audioFrom}: has no audio track; the output has none`);
-      } else {
-        const copy = canCopyAudio(container, a.audioCodec ?? '');
-        if (!copy)
-          opts.onWarning?.(
-            `${opts.audioFrom}: ${a.audioCodec} audio cannot go into ${container} as is; re-encoded to AAC`,
-          );
-        audio = {
-          index: a.audioStreamIndex,
-          codec: a.audioCodec ?? '',
-          offset: a.startTimeSec + (opts.audioOffsetSec ?? 0),
-          copy,
-        };
-      }
+    const a = await probeVideoOrAudio(opts.audioFrom);
+    if (a.audioStreamIndex === undefined) {
+      opts.onWarning?.(`${opts.audioFrom}: has no audio track; the output has none`);
+      return undefined;
     }
+    const copy = canCopyAudio(container, a.audioCodec ?? '');
+    if (!copy)
+      opts.onWarning?.(`${opts.audioFrom}: ${a.audioCodec} audio cannot go into ${container} as is; re-encoded to AAC`);
+    return {
+      index: a.audioStreamIndex,
+      codec: a.audioCodec ?? '',
+      offset: a.startTimeSec + (opts.audioOffsetSec ?? 0),
+      copy,
+    };
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
   }
-  const videoTmp = audio ? `${stem}.video.part` : tmp;
+}
 
-  const meta = Object.entries(opts.metadata ?? {});
-  for (const [k] of meta)
-    if (!/^[A-Za-z0-9_.-]+$/.test(k)) {
-      await rm(tmp, { force: true });
-      throw new UserError('bad-option', `metadata: '${k}' is not a valid tag name`);
+/** What the pipe needs from createVideoWriter: the encode command, the files and the frame format. */
+interface PipeSetup {
+  ffmpeg: string;
+  args: string[];
+  /** The target, and the temporary file renamed over it when done. */
+  path: string;
+  tmp: string;
+  /** Where the encode pass writes: `tmp`, or a second temporary file when the audio is muxed in afterwards. */
+  videoTmp: string;
+  width: number;
+  height: number;
+  rate: string;
+  plan: ReturnType<typeof sizePlan>;
+  /** The final file's container arguments (for the audio pass). */
+  finalArgs: string[];
+  audio: AudioPlan | undefined;
+  opts: VideoWriterOptions;
+}
+
+/**
+ * The ffmpeg pipe's state machine: `open` (frames written with back-pressure) -> `closing` (stdin ended, the
+ * audio pass, the rename) -> `closed`, or `aborted` from any state but `closed` (ffmpeg killed, temporary files
+ * removed). The abort signal aborts too.
+ */
+class FfmpegPipe implements VideoWriter {
+  readonly outputWidth: number;
+  readonly outputHeight: number;
+  readonly pixFmt: 'yuv420p' | 'yuv444p';
+  private proc: Spawned;
+  private readonly stdin: Writable;
+  private stdinError: Error | undefined;
+  private state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
+  private written = 0;
+  private readonly frameBytes: number;
+  /** Concurrent aborts (the signal's listener and the caller's catch) share one clean-up, and all wait for it. */
+  private aborting: Promise<void> | undefined;
+  private readonly onAbort = () => void this.abort();
+
+  constructor(private readonly s: PipeSetup) {
+    ({ outputWidth: this.outputWidth, outputHeight: this.outputHeight, pixFmt: this.pixFmt } = s.plan);
+    this.frameBytes = s.width * s.height * 3;
+    this.proc = spawnTool(s.ffmpeg, s.args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const stdin = this.proc.child.stdin;
+    if (!stdin) throw new Error('ffmpeg stdin is not a pipe');
+    this.stdin = stdin;
+    stdin.on('error', (e) => (this.stdinError = e));
+    s.opts.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get framesWritten(): number {
+    return this.written;
+  }
+
+  async write(frame: Buffer): Promise<void> {
+    const { signal } = this.s.opts;
+    if (this.state === 'aborted' || signal?.aborted) {
+      await this.abort();
+      throw cancelled();
     }
-  /** Container flags and tags of the final file. */
-  const finalArgs = containerArgs(container, meta, tmp);
-  const args = encodeArgs({
-    width,
-    height,
-    rate,
-    plan,
-    preset,
-    crf,
-    output: audio ? ['-f', 'mp4', videoTmp] : finalArgs,
-  });
+    if (this.state !== 'open') throw new Error('write after close');
+    if (frame.length !== this.frameBytes)
+      throw new Error(
+        `frame ${this.written}: ${frame.length} bytes, expected ${this.frameBytes} (${this.s.width}x${this.s.height} RGB24)`,
+      );
+    if (this.proc.done || this.stdinError || this.stdin.destroyed) await this.fail();
+    const ok = this.stdin.write(frame);
+    this.written++;
+    if (!ok) await this.waitDrain();
+    if (this.aborted() || signal?.aborted) throw cancelled();
+    if (this.proc.done && this.proc.child.exitCode !== 0) await this.fail();
+  }
 
-  let proc = spawnTool(ff.path, args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  const stdin = proc.child.stdin;
-  if (!stdin) throw new Error('ffmpeg stdin is not a pipe');
-  let stdinError: Error | undefined;
-  stdin.on('error', (e) => (stdinError = e));
-  let state: 'open' | 'closing' | 'closed' | 'aborted' = 'open';
-  let framesWritten = 0;
-  const frameBytes = width * height * 3;
-  const cleanup = async () => {
-    await rm(tmp, { force: true });
-    if (videoTmp !== tmp) await rm(videoTmp, { force: true });
+  async close(): Promise<void> {
+    if (this.state === 'aborted') {
+      await this.aborting;
+      throw cancelled();
+    }
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    const { signal } = this.s.opts;
+    if (this.written === 0) {
+      await this.abort();
+      signal?.removeEventListener('abort', this.onAbort);
+      throw new UserError('unwritable', `${this.s.path}: nothing to encode (no frames were written)`, this.s.path);
+    }
+    try {
+      await this.finish();
+      this.state = 'closed';
+    } catch (e) {
+      await this.abort();
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', this.onAbort);
+    }
+  }
+
+  readonly abort = (): Promise<void> => {
+    if (this.aborting) return this.aborting;
+    if (this.state === 'closed') return Promise.resolve();
+    this.state = 'aborted';
+    this.aborting = (async () => {
+      this.stdin.destroy();
+      await this.proc.kill();
+      await rm(this.s.tmp, { force: true });
+      if (this.s.videoTmp !== this.s.tmp) await rm(this.s.videoTmp, { force: true });
+    })();
+    return this.aborting;
   };
 
-  const failure = (): UserError => {
-    const text = proc.stderr.toString();
-    const lines = proc.stderr.lines();
+  /** Read after an await: `state` may have changed meanwhile. */
+  private aborted(): boolean {
+    return this.state === 'aborted';
+  }
+
+  /** Ends the encode, runs the audio pass if any, and moves the file into place. */
+  private async finish(): Promise<void> {
+    const { ffmpeg, path, tmp, videoTmp, audio } = this.s;
+    this.stdin.end();
+    let exit = await this.proc.exited;
+    if (this.aborted()) throw cancelled();
+    if (exit.code === 0 && audio) {
+      const mux = muxArgs({
+        videoTmp,
+        audioPath: resolve(this.s.opts.audioFrom as string),
+        audio,
+        durationSec: this.written / parseRate(this.s.rate),
+        output: this.s.finalArgs,
+      });
+      this.proc = spawnTool(ffmpeg, mux);
+      exit = await this.proc.exited;
+      if (this.aborted()) throw cancelled();
+    }
+    if (exit.code !== 0) {
+      throw exit.error
+        ? new UserError('unavailable', `${ffmpeg}: ffmpeg could not be started (${exit.error.message})`)
+        : this.failure();
+    }
+    try {
+      await rename(tmp, path);
+    } catch (e) {
+      throw new UserError(
+        'unwritable',
+        `${path}: cannot replace the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        path,
+      );
+    }
+    if (videoTmp !== tmp) await rm(videoTmp, { force: true });
+  }
+
+  /** Aborts and throws ffmpeg's failure (read before the abort kills it). */
+  private async fail(): Promise<never> {
+    const err = this.failure();
+    await this.abort();
+    throw err;
+  }
+
+  /** ffmpeg's failure as a user error: the last line of its stderr, with the temporary names as the target's. */
+  private failure(): UserError {
+    const { path, tmp, videoTmp } = this.s;
+    const { audioFrom } = this.s.opts;
+    const text = this.proc.stderr.toString();
+    const lines = this.proc.stderr.lines();
     const last = cleanToolMessage(lines[lines.length - 1] ?? '', tmp)
       .replaceAll(videoTmp, path)
       .replaceAll(tmp, path);
     if (/No space left|Permission denied|Read-only file system|Disk quota/i.test(text))
       return new UserError('unwritable', `${path}: cannot write the video (ffmpeg: ${last})`, path);
-    if (opts.audioFrom && text.includes(resolve(opts.audioFrom)))
+    if (audioFrom && text.includes(resolve(audioFrom)))
       return new UserError(
         'bad-media',
-        `${opts.audioFrom}: cannot read its audio (ffmpeg: ${cleanToolMessage(last, opts.audioFrom)})`,
-        opts.audioFrom,
+        `${audioFrom}: cannot read its audio (ffmpeg: ${cleanToolMessage(last, audioFrom)})`,
+        audioFrom,
       );
-    const why = last || (stdinError ? stdinError.message : 'ffmpeg stopped');
+    const why = last || (this.stdinError ? this.stdinError.message : 'ffmpeg stopped');
     return new UserError('unwritable', `${path}: encoding failed (ffmpeg: ${why})`, path);
-  };
+  }
 
-  // Concurrent calls (the signal's listener and the caller's catch) share one clean-up, and all wait for it.
-  let aborting: Promise<void> | undefined;
-  const abort = (): Promise<void> => {
-    if (aborting) return aborting;
-    if (state === 'closed') return Promise.resolve();
-    state = 'aborted';
-    aborting = (async () => {
-      stdin.destroy();
-      await proc.kill();
-      await cleanup();
-    })();
-    return aborting;
-  };
-  const onAbort = () => void abort();
-  signal?.addEventListener('abort', onAbort, { once: true });
-
-  const waitDrain = () =>
-    new Promise<void>((res) => {
+  /** Resolves when stdin can take more, or is closed or failed. */
+  private waitDrain(): Promise<void> {
+    const stdin = this.stdin;
+    return new Promise<void>((res) => {
       const done = () => {
         stdin.off('drain', done);
         stdin.off('close', done);
@@ -230,94 +420,7 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
       stdin.on('close', done);
       stdin.on('error', done);
     });
-
-  const cancelled = () => new UserError('cancelled', 'cancelled by the user');
-
-  return {
-    get framesWritten() {
-      return framesWritten;
-    },
-    outputWidth,
-    outputHeight,
-    pixFmt,
-    async write(frame: Buffer) {
-      if (state === 'aborted' || signal?.aborted) {
-        await abort();
-        throw cancelled();
-      }
-      if (state !== 'open') throw new Error('write after close');
-      if (frame.length !== frameBytes)
-        throw new Error(
-          `frame ${framesWritten}: ${frame.length} bytes, expected ${frameBytes} (${width}x${height} RGB24)`,
-        );
-      if (proc.done || stdinError || stdin.destroyed) {
-        const err = failure();
-        await abort();
-        throw err;
-      }
-      const ok = stdin.write(frame);
-      framesWritten++;
-      if (!ok) await waitDrain();
-      if ((state as string) === 'aborted' || signal?.aborted) throw cancelled();
-      if (proc.done && proc.child.exitCode !== 0) {
-        const err = failure();
-        await abort();
-        throw err;
-      }
-    },
-    async close() {
-      if (state === 'aborted') {
-        await aborting;
-        throw cancelled();
-      }
-      if (state !== 'open') return;
-      state = 'closing';
-      if (framesWritten === 0) {
-        await abort();
-        signal?.removeEventListener('abort', onAbort);
-        throw new UserError('unwritable', `${path}: nothing to encode (no frames were written)`, path);
-      }
-      try {
-        stdin.end();
-        let exit = await proc.exited;
-        if ((state as string) === 'aborted') throw cancelled();
-        if (exit.code === 0 && audio) {
-          const mux = muxArgs({
-            videoTmp,
-            audioPath: resolve(opts.audioFrom as string),
-            audio,
-            durationSec: framesWritten / parseRate(rate),
-            output: finalArgs,
-          });
-          proc = spawnTool(ff.path, mux);
-          exit = await proc.exited;
-          if ((state as string) === 'aborted') throw cancelled();
-        }
-        if (exit.code !== 0) {
-          throw exit.error
-            ? new UserError('unavailable', `${ff.path}: ffmpeg could not be started (${exit.error.message})`)
-            : failure();
-        }
-        try {
-          await rename(tmp, path);
-        } catch (e) {
-          throw new UserError(
-            'unwritable',
-            `${path}: cannot replace the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
-            path,
-          );
-        }
-        if (videoTmp !== tmp) await rm(videoTmp, { force: true });
-        state = 'closed';
-      } catch (e) {
-        await abort();
-        throw e;
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-    },
-    abort,
-  };
+  }
 }
 
 /** Audio facts of a file: a video (probeVideo) or, failing that, an audio-only file. */
