@@ -67,9 +67,9 @@ export function figures(result: Record<string, unknown> | undefined, prefix = ''
 
 /** The middle value (the mean of the middle two for an even count), without float noise in its last digits. */
 export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of no values');
   const v = [...values].sort((a, b) => a - b);
   const mid = v.length >> 1;
-  if (v.length === 0) throw new Error('median of no values');
   return v.length % 2 ? (v[mid] as number) : +(((v[mid - 1] as number) + (v[mid] as number)) / 2).toPrecision(12);
 }
 
