@@ -7,7 +7,7 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
-import { UserError } from '../../../src-shared/errors';
+import { isUserError, UserError } from '../../../src-shared/errors';
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import type { QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
@@ -499,8 +499,14 @@ async function writeQualityReport(o: {
           phase: { title: 'Quality report', fraction: p.fraction },
         }),
     },
-  )) as QualityReport;
-  return { path: report, verdict: q.verdict };
+  ).catch((e: unknown) => {
+    // The converted video is written; a report that finds no swapped face (a model trained for a few minutes
+    // draws none the detector knows) is a warning about the model, not a failed conversion.
+    if (!isUserError(e) || e.code !== 'no-faces') throw e;
+    o.ctx.log('warn', `no quality report: ${e.message} (the swapped faces were not found: train the model longer)`);
+    return undefined;
+  })) as QualityReport | undefined;
+  return q && { path: report, verdict: q.verdict };
 }
 
 function countInRanges(ranges: ReadonlyArray<readonly [number, number]>, total: number): number {
