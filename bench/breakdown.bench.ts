@@ -13,12 +13,13 @@
  * 1 iteration: speed does not depend on training), with the quality report off (`.q0`) and on (`.default`).
  * `FSS_BENCH_WORKERS=1,2` chooses the worker counts (default: 1 and every core).
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bench } from './types';
 import { hasTestdata, videos } from '../tests/helpers/testdata';
-import { cutClip, extractFaces, quickModel } from './fixtures';
+import { cutClip, extractFaces, loopClip, quickModel } from './fixtures';
 
 type Clip = '480p' | '720p' | '1080p';
 interface Setup {
@@ -33,14 +34,54 @@ const workerCounts = (process.env.FSS_BENCH_WORKERS ?? `1,${availableParallelism
   .map(Number)
   .filter((n, i, a) => n >= 1 && a.indexOf(n) === i);
 
-/** Peak RSS (MiB) while `fn` runs, sampled every 50 ms. */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRssMiB: number }> {
+/**
+ * Resident memory (bytes) of the processes this one started and theirs (the ffmpeg decoders and encoders), from
+ * Linux's /proc (`task/<tid>/children`, `VmRSS`); 0 where /proc has no such files.
+ */
+function childrenRss(pid = process.pid): number {
+  let total = 0;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const tid of tids) {
+    let kids: string[] = [];
+    try {
+      kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean);
+    } catch {
+      continue; // the thread ended, or no such file
+    }
+    for (const kid of kids) {
+      try {
+        const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${kid}/status`, 'utf8'))?.[1];
+        total += Number(kb ?? 0) * 1024 + childrenRss(Number(kid));
+      } catch {
+        // the process ended between the two reads
+      }
+    }
+  }
+  return total;
+}
+
+/**
+ * Peak RSS (MiB) while `fn` runs, sampled every 50 ms: this process (worker threads included) and, as
+ * `peakTreeRssMiB`, with the processes it started (ffmpeg) added.
+ */
+async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRssMiB: number; peakTreeRssMiB: number }> {
   let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  let peakTree = peak;
+  const sample = () => {
+    const own = process.memoryUsage.rss();
+    peak = Math.max(peak, own);
+    peakTree = Math.max(peakTree, own + childrenRss());
+  };
+  const timer = setInterval(sample, 50);
   try {
     const value = await fn();
-    peak = Math.max(peak, process.memoryUsage.rss());
-    return { value, peakRssMiB: Math.round(peak / 2 ** 20) };
+    sample();
+    return { value, peakRssMiB: Math.round(peak / 2 ** 20), peakTreeRssMiB: Math.round(peakTree / 2 ** 20) };
   } finally {
     clearInterval(timer);
   }
@@ -78,7 +119,11 @@ async function extractAt(clip: Clip): Promise<Record<string, unknown>> {
   for (const workers of workerCounts) {
     const dir = join(s.dir, `x-${clip}-${workers}`);
     const t0 = performance.now();
-    const { value: r, peakRssMiB } = await withPeakRss(() =>
+    const {
+      value: r,
+      peakRssMiB,
+      peakTreeRssMiB,
+    } = await withPeakRss(() =>
       runExtract(
         parseOptions(extractOptions, { input: s.clips[clip], output: dir, alignments: `${dir}.json` }),
         quietContext(),
@@ -92,6 +137,7 @@ async function extractAt(clip: Clip): Promise<Record<string, unknown>> {
       workers: r.workers,
       msPerFrame: perFrame(r.steps, r.framesProcessed),
       peakRssMiB,
+      peakTreeRssMiB,
     };
     await rm(dir, { recursive: true, force: true });
   }
@@ -117,7 +163,11 @@ async function convertAt(clip: Clip, qualityReport: boolean): Promise<Record<str
   const out: Record<string, unknown> = {};
   for (const workers of workerCounts) {
     const t0 = performance.now();
-    const { value: r, peakRssMiB } = await withPeakRss(() =>
+    const {
+      value: r,
+      peakRssMiB,
+      peakTreeRssMiB,
+    } = await withPeakRss(() =>
       runConvert(
         parseOptions(convertOptions, {
           input: s.clips[clip],
@@ -136,12 +186,71 @@ async function convertAt(clip: Clip, qualityReport: boolean): Promise<Record<str
       workers: r.workers,
       msPerFrame: perFrame(r.steps, r.frames),
       peakRssMiB,
+      peakTreeRssMiB,
     };
   }
   return withSpeedup(out);
 }
 
+/**
+ * Peak memory of a 1080p conversion against the clip's length: 120 frames of the vertical clip at 1080x1920, and
+ * the same frames looped three times (360), default options (quality report on), every core. The queues are fixed,
+ * so the peak should not grow with the length.
+ */
+async function convertRss1080p(): Promise<Record<string, unknown>> {
+  if (!hasTestdata) return { skipped: 'test data not found' };
+  const dir = await mkdtemp(join(tmpdir(), 'fss-bench-rss-'));
+  process.env.FSS_CONFIG_DIR = join(dir, 'config');
+  try {
+    const once = join(dir, 'vertical1080.mp4');
+    const thrice = join(dir, 'vertical1080x3.mp4');
+    await cutClip(videos.vertical, once, 120, [1080, 1920]);
+    await loopClip(once, thrice, 3);
+    for (const c of [once, thrice]) await extractFaces(c, `${c}.faces`);
+    const model = await quickModel(dir, `${once}.faces`, `${thrice}.faces`);
+    const { runConvert } = await import('../src-main/engine/convert/run');
+    const { parseOptions } = await import('../src-shared/options');
+    const { convertOptions } = await import('../src-shared/stages/convert');
+    const { quietContext } = await import('../src-main/engine/stage');
+    const out: Record<string, unknown> = {};
+    for (const [name, input] of [
+      ['frames120', once],
+      ['frames360', thrice],
+    ] as const) {
+      const t0 = performance.now();
+      const {
+        value: r,
+        peakRssMiB,
+        peakTreeRssMiB,
+      } = await withPeakRss(() =>
+        runConvert(
+          parseOptions(convertOptions, { input, output: join(dir, `out-${name}.mp4`), model }),
+          quietContext(),
+        ),
+      );
+      out[name] = {
+        frames: r.frames,
+        workers: r.workers,
+        framesPerSecond: +(r.frames / ((performance.now() - t0) / 1000)).toFixed(2),
+        peakRssMiB,
+        peakTreeRssMiB,
+      };
+    }
+    const tree = (k: string) => (out[k] as { peakTreeRssMiB: number }).peakTreeRssMiB;
+    out.treeGrowth = +(tree('frames360') / tree('frames120')).toFixed(3);
+    return out;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export const benches: Bench[] = [
+  {
+    name: 'breakdown.convert.rss.1080p',
+    description:
+      'peak RSS of a 1080p conversion (default options, every core), this process and with its ffmpeg processes, for 120 frames and the same frames looped three times',
+    run: convertRss1080p,
+  },
   ...(['480p', '720p', '1080p'] as const).map((clip) => ({
     name: `breakdown.extract.${clip}`,
     description: `extract frames/s, ms per frame per step and peak RSS at 1 worker and every core, ${clip}, every frame, default options`,

@@ -33,6 +33,24 @@ export async function cutClip(from: string, to: string, frames: number, scale?: 
   await out.close();
 }
 
+/** `from`'s frames `times` times over, one after the other, into `to` (a longer clip of the same content). */
+export async function loopClip(from: string, to: string, times: number): Promise<void> {
+  const { decodeFrames } = await import('../src-main/engine/media/decode');
+  const { createVideoWriter } = await import('../src-main/engine/media/encode');
+  const { probeVideo } = await import('../src-main/engine/media/probe');
+  const info = await probeVideo(from);
+  const out = await createVideoWriter({
+    path: to,
+    width: info.width,
+    height: info.height,
+    fps: info.fpsRational,
+    crf: 18,
+    preset: 'veryfast',
+  });
+  for (let k = 0; k < times; k++) for await (const f of decodeFrames(from)) await out.write(f.data);
+  await out.close();
+}
+
 /** Extracts the faces of `input` into `output` at the defaults (its alignments beside `input`). */
 export async function extractFaces(input: string, output: string): Promise<void> {
   const { runExtract } = await import('../src-main/engine/extract/run');
