@@ -9,10 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
-import { extractStage } from '../../src-shared/stages/extract';
 import { trainStage } from '../../src-shared/stages/train';
 import { parseAlignments, type Alignments } from '../../src-shared/formats/alignments';
-import { runExtract } from '../../src-main/engine/extract/run';
 import { runTrain } from '../../src-main/engine/train/run';
 import { runConvert } from '../../src-main/engine/convert/run';
 import type { QualityReport } from '../../src-shared/formats/quality';
@@ -26,6 +24,7 @@ import { resolveFfprobe } from '../../src-main/engine/media/ffmpeg';
 import { runTool } from '../../src-main/engine/media/proc';
 import { quietContext } from '../../src-main/engine/stage';
 import { isUserError } from '../../src-shared/errors';
+import { extractInThread } from '../helpers/extract';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
 const TRAIN_ITERS = Number(process.env.FSS_CONVERT_TRAIN_ITERS ?? 120);
@@ -43,19 +42,8 @@ beforeAll(async () => {
   await cp(videos.personA, inputA);
   await cp(videos.personB, inputB);
   const t0 = performance.now();
-  // In this thread: two extract workers would each load the face models (~3 CPU s each) for the same faces, byte
-  // for byte (extract-parallel.test.ts).
-  const inThread = { workers: 1 };
-  await runExtract(
-    parseOptions(extractStage.options, { input: inputA, output: join(dir, 'facesA') }),
-    quietContext(),
-    inThread,
-  );
-  await runExtract(
-    parseOptions(extractStage.options, { input: inputB, output: join(dir, 'facesB') }),
-    quietContext(),
-    inThread,
-  );
+  await extractInThread({ input: inputA, output: join(dir, 'facesA') });
+  await extractInThread({ input: inputB, output: join(dir, 'facesB') });
   al = parseAlignments(JSON.parse(await readFile(`${inputA}.alignments.json`, 'utf8')), 'alignments');
   const t1 = performance.now();
   modelDir = join(dir, 'model');

@@ -10,9 +10,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
-import { extractStage } from '../../src-shared/stages/extract';
 import { parseAlignments, type Alignments } from '../../src-shared/formats/alignments';
-import { runExtract } from '../../src-main/engine/extract/run';
 import { runConvert } from '../../src-main/engine/convert/run';
 import { syntheticSwapper } from '../../src-main/engine/convert/swapper';
 import { DIGITAL_SOURCE_TYPE, readContentCredentials } from '../../src-main/engine/convert/content-credentials';
@@ -25,6 +23,7 @@ import { resolveFfprobe } from '../../src-main/engine/media/ffmpeg';
 import { runTool } from '../../src-main/engine/media/proc';
 import { quietContext, recordingContext } from '../../src-main/engine/stage';
 import { isUserError } from '../../src-shared/errors';
+import { extractInThread } from '../helpers/extract';
 import { hasTestdata, scratchDir, td, videos } from '../helpers/testdata';
 
 let dir = '';
@@ -70,9 +69,7 @@ beforeAll(async () => {
   input = join(dir, 'personA.mp4');
   await cp(videos.personA, input);
   facesDir = join(dir, 'faces');
-  // In this thread: two extract workers would each load the face models (~3 CPU s each) for the same faces, byte
-  // for byte (extract-parallel.test.ts).
-  await runExtract(parseOptions(extractStage.options, { input, output: facesDir }), quietContext(), { workers: 1 });
+  await extractInThread({ input, output: facesDir });
   alPath = `${input}.alignments.json`;
   al = parseAlignments(JSON.parse(await readFile(alPath, 'utf8')), alPath);
   // Plain re-encode of the input with the same settings: the reference outside the swapped regions.

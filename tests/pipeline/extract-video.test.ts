@@ -8,6 +8,7 @@ import { readFile, readdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { allVideos, hasTestdata, scratchDir, td, videos } from '../helpers/testdata';
+import { extractInThread } from '../helpers/extract';
 import { runExtract } from '../../src-main/engine/extract/run';
 import { SMOOTHING, smoothSequence } from '../../src-main/engine/extract/tracker';
 import { ImagePyramid } from '../../src-main/engine/face/image';
@@ -162,19 +163,14 @@ describe.skipIf(!hasTestdata)('extract on video', () => {
       let fps = 0;
       if (!al) {
         const out = join(dir, name);
-        const r = await runExtract(
-          parseOptions(extractOptions, {
-            input: v,
-            output: join(out, 'faces'),
-            alignments: join(out, 'a.json'),
-            smooth: false,
-          }),
-          quietContext(),
-          // In this thread, with the models beforeAll loaded: two workers would each load their own for every clip
-          // (~3 CPU s each) while another test file keeps the other core busy. Workers write what this thread writes
-          // (extract-parallel.test.ts); the cancel test above and the identity filter below run them.
-          { workers: 1 },
-        );
+        // In this thread, with the models beforeAll loaded, while another test file keeps the other core busy; the
+        // cancel test above and the identity filter below run the workers.
+        const r = await extractInThread({
+          input: v,
+          output: join(out, 'faces'),
+          alignments: join(out, 'a.json'),
+          smooth: false,
+        });
         fps = r.framesPerSecond;
         al = await load(join(out, 'a.json'));
         raw.set(name, al);

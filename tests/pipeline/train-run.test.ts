@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src-shared/options';
 import type { PreviewEvent, Progress } from '../../src-shared/progress';
 import { trainStage } from '../../src-shared/stages/train';
+import { extractInThread } from '../helpers/extract';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 import { loadTf } from '../../src-main/engine/tf/backend';
 import { centreCrop } from '../../src-main/engine/train/augment';
@@ -28,17 +29,12 @@ let dir = '';
 const extractor = 'runExtract';
 
 async function extractFaces(video: string, out: string): Promise<void> {
-  const { runExtract } = await import('../../src-main/engine/extract/run');
-  const { extractStage } = await import('../../src-shared/stages/extract');
-  const opts = parseOptions(extractStage.options, {
+  await extractInThread({
     input: video,
     output: out,
     everyN: 3,
     alignments: join(out, '..', `${out.split('/').pop()}.alignments.json`),
   });
-  // In this thread: two extract workers would each load the face models (~3 CPU s each) for the same faces, byte
-  // for byte (extract-parallel.test.ts).
-  await runExtract(opts, { signal: new AbortController().signal, progress: () => {}, log: () => {} }, { workers: 1 });
 }
 
 beforeAll(async () => {

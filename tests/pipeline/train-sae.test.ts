@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
-import { extractStage } from '../../src-shared/stages/extract';
 import { trainStage } from '../../src-shared/stages/train';
 import { runConvert } from '../../src-main/engine/convert/run';
-import { runExtract } from '../../src-main/engine/extract/run';
 import { decodeFrames } from '../../src-main/engine/media/decode';
 import { runTrain } from '../../src-main/engine/train/run';
 import { quietContext } from '../../src-main/engine/stage';
+import { extractInThread } from '../helpers/extract';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
 const ITERATIONS = Number(process.env.FSS_SAE_ITERS ?? 80);
@@ -35,10 +34,7 @@ beforeAll(async () => {
   await cp(videos.personA, inputA);
   const t0 = performance.now();
   const extract = (input: string, output: string, alignments?: string) =>
-    // in this thread: two extract workers would each load the face models (~3 CPU s each) for the same faces
-    runExtract(parseOptions(extractStage.options, { input, output, everyN: 3, alignments }), quietContext(), {
-      workers: 1,
-    });
+    extractInThread({ input, output, everyN: 3, alignments });
   await extract(inputA, join(dir, 'A')); // its alignments beside the copy, where the conversion below reads them
   // B's in the scratch folder, not beside the clip in the read-only test data
   await extract(videos.personB, join(dir, 'B'), join(dir, 'B.alignments.json'));
