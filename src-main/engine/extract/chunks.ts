@@ -115,7 +115,14 @@ export class ChunkRunner implements ChunkApi {
     return timedIterator(
       steps,
       'decode',
-      decodeFrames(s.path, { start: from, end, every: r.every, ...(this.signal ? { signal: this.signal } : {}) }),
+      // Each frame is done with before the next is decoded (the tracker and the motion meter keep copies).
+      decodeFrames(s.path, {
+        start: from,
+        end,
+        every: r.every,
+        recycle: true,
+        ...(this.signal ? { signal: this.signal } : {}),
+      }),
     );
   }
 
@@ -132,9 +139,11 @@ export class ChunkRunner implements ChunkApi {
       steps,
     });
     const out: RawFrame[] = [];
+    let done: ImagePyramid | undefined; // the previous frame's, whose level buffers the next one reuses
     for await (const f of this.frames(r, r.warmFrom, r.end, steps)) {
       if (this.signal) throwIfCancelled(this.signal);
-      const pyr = new ImagePyramid({ width: f.width, height: f.height, data: f.data });
+      const pyr = new ImagePyramid({ width: f.width, height: f.height, data: f.data }, done);
+      done = pyr;
       const tracked = await tracker.process(pyr, f.timeSec);
       if (f.index < r.start) continue;
       const faces: RawFace[] = [];
@@ -171,12 +180,14 @@ export class ChunkRunner implements ChunkApi {
     if (planned.size > 0) {
       // Decoded up to the last frame with a face to write.
       const last = Math.max(...planned.keys());
+      let done: ImagePyramid | undefined;
       for await (const f of this.frames(req.range, req.range.start, last + 1, steps)) {
         if (this.signal) throwIfCancelled(this.signal);
         const plan = planned.get(f.index);
         if (!plan) continue;
         const image = { width: f.width, height: f.height, data: f.data };
-        const pyr = new ImagePyramid(image);
+        const pyr = new ImagePyramid(image, done);
+        done = pyr;
         const frame = { index: f.index, key: String(f.index), stem: s.stem };
         const faces: AlignedFace[] = [];
         for (const face of plan) faces.push(await alignAndWrite(pyr, frame, face, faces.length, target, steps));

@@ -192,11 +192,20 @@ function bbox(pts: readonly (readonly number[])[]): BoxXYWH {
 }
 
 export class FaceDetector {
+  /** Model input buffers by side, reused: each call turns its buffer into a tensor, runs and disposes it before any await. */
+  private readonly inputs = new Map<number, Float32Array>();
+
   constructor(readonly models: FaceModels) {}
+
+  private input(side: number): Float32Array {
+    let b = this.inputs.get(side);
+    if (!b) this.inputs.set(side, (b = new Float32Array(side * side * 3)));
+    return b;
+  }
 
   /** BlazeFace on one square region of the frame; returns candidates in source pixels. */
   private async runBlazeface(pyr: ImagePyramid, m: Matrix2x3, minScore: number): Promise<Candidate[]> {
-    const input = warpToFloat(pyr, m, BF_SIZE, BF_SIZE, { mul: 1 / 127.5, add: -1 });
+    const input = warpToFloat(pyr, m, BF_SIZE, BF_SIZE, { mul: 1 / 127.5, add: -1, out: this.input(BF_SIZE) });
     const outs = tf.tidy(() => {
       const x = tf.tensor4d(input, [1, BF_SIZE, BF_SIZE, 3]);
       const res = this.models.blazeface.execute(x) as tf.Tensor[];
@@ -283,7 +292,7 @@ export class FaceDetector {
   async meshAt(pyr: ImagePyramid, roi: Roi, mirror = false): Promise<{ mesh: Point3[]; score: number } | null> {
     const r = roiMatrix(roi, MESH_SIZE);
     const m: Matrix2x3 = mirror ? [[-r[0][0], -r[0][1], MESH_SIZE - 1 - r[0][2]], r[1]] : r;
-    const input = warpToFloat(pyr, m, MESH_SIZE, MESH_SIZE, { mul: 1 / 255, add: 0 });
+    const input = warpToFloat(pyr, m, MESH_SIZE, MESH_SIZE, { mul: 1 / 255, add: 0, out: this.input(MESH_SIZE) });
     const [meshT, scoreT] = tf.tidy(() => {
       const res = this.models.facemesh.execute(tf.tensor4d(input, [1, MESH_SIZE, MESH_SIZE, 3])) as tf.Tensor[];
       const mesh = res.find((t) => t.shape[t.shape.length - 1] === 1404)!;
@@ -386,7 +395,11 @@ export class FaceDetector {
     // Human feeds faceres its mesh crop (detector box x1.4, levelled); the mesh extent is larger than the
     // detector box, so 1.2x of it frames the face about the same.
     const roi = roiFromMesh(face.mesh, 1.2);
-    const input = warpToFloat(pyr, roiMatrix(roi, DESC_SIZE), DESC_SIZE, DESC_SIZE, { mul: 1, add: 0 });
+    const input = warpToFloat(pyr, roiMatrix(roi, DESC_SIZE), DESC_SIZE, DESC_SIZE, {
+      mul: 1,
+      add: 0,
+      out: this.input(DESC_SIZE),
+    });
     const descT = tf.tidy(() => {
       const res = this.models.faceres.execute(tf.tensor4d(input, [1, DESC_SIZE, DESC_SIZE, 3])) as tf.Tensor[];
       return tf.clone(res.find((t) => t.shape[1] === 1024)!);

@@ -12,12 +12,53 @@ import type { Matrix2x3, RgbImage } from './types';
 import { invertMatrix, matrixScale } from './umeyama';
 import { bilinearTap, newTap } from '../image/bilinear';
 
-/** A frame with lazily built half-size levels (level k is 2^-k of the frame). */
+/**
+ * A pyramid level whose pixels are built on demand: `data` is valid only inside the regions passed to `ensure`
+ * (or everywhere for a level returned by `ImagePyramid.level`).
+ */
+export interface LazyRgbImage extends RgbImage {
+  /** Builds at least the pixels [x0, x1] x [y0, y1] (inclusive, level pixels; clamped to the level). */
+  ensure(x0: number, y0: number, x1: number, y1: number): void;
+}
+
+/** Side of the square blocks a level is built in (level pixels). */
+const BLOCK = 32;
+
+interface Level {
+  view: LazyRgbImage;
+  /** Blocks per row and per column. */
+  bw: number;
+  bh: number;
+  /** 1 for each block built; null once the whole level is. */
+  built: Uint8Array | null;
+}
+
+/**
+ * A frame with half-size levels (level k is 2^-k of the frame, each pixel the rounded mean of 2x2 of the level
+ * below), built lazily and only where they are read: a face warp or the motion meter reads a face-sized region of
+ * a level, so on video most of a level is never built (block by block, BLOCK x BLOCK level pixels; the values are
+ * those of the whole level built at once).
+ */
 export class ImagePyramid {
-  private levels: RgbImage[];
-  constructor(readonly base: RgbImage) {
+  private levels: Level[];
+  /** Level buffers of a finished pyramid of the same size, taken over as its levels are needed. */
+  private spare: Uint8Array[];
+
+  /**
+   * `recycle`: a pyramid of an earlier frame that is no longer used; its level buffers are reused (a video loop
+   * saves allocating, and the garbage collector collecting, about half a frame per frame).
+   */
+  constructor(
+    readonly base: RgbImage,
+    recycle?: ImagePyramid,
+  ) {
     if (base.data.length < base.width * base.height * 3) throw new Error('RGB buffer is smaller than width*height*3');
-    this.levels = [base];
+    this.levels = [{ view: { ...base, ensure: () => undefined }, bw: 0, bh: 0, built: null }];
+    this.spare =
+      recycle && recycle.width === base.width && recycle.height === base.height
+        ? recycle.levels.slice(1).map((l) => l.view.data)
+        : [];
+    if (recycle) recycle.levels.length = 1;
   }
 
   get width(): number {
@@ -27,40 +68,103 @@ export class ImagePyramid {
     return this.base.height;
   }
 
+  /** Level k, all of it built (the smallest level when the frame has fewer: one side under 4 pixels stops). */
   level(k: number): RgbImage {
+    const view = this.view(k);
+    if (view === this.levels[0]!.view) return this.base;
+    view.ensure(0, 0, view.width - 1, view.height - 1);
+    return view;
+  }
+
+  /** Level k (or the smallest, as `level`) with nothing built yet but what earlier calls built. */
+  view(k: number): LazyRgbImage {
     while (this.levels.length <= k) {
-      const prev = this.levels[this.levels.length - 1]!;
+      const prev = this.levels[this.levels.length - 1]!.view;
       if (prev.width < 4 || prev.height < 4) return prev;
-      this.levels.push(halve(prev));
+      const i = this.levels.length;
+      const width = prev.width >> 1,
+        height = prev.height >> 1;
+      const bw = Math.ceil(width / BLOCK),
+        bh = Math.ceil(height / BLOCK);
+      this.levels.push({
+        view: {
+          width,
+          height,
+          data: this.spare[i - 1] ?? new Uint8Array(width * height * 3),
+          ensure: (x0, y0, x1, y1) => this.build(i, x0, y0, x1, y1),
+        },
+        bw,
+        bh,
+        built: new Uint8Array(bw * bh),
+      });
     }
-    return this.levels[k]!;
+    return this.levels[k]!.view;
+  }
+
+  private build(k: number, x0: number, y0: number, x1: number, y1: number): void {
+    const L = this.levels[k]!;
+    const built = L.built;
+    if (!built) return;
+    const { width, height } = L.view;
+    const bx0 = Math.max(0, Math.floor(x0 / BLOCK)),
+      by0 = Math.max(0, Math.floor(y0 / BLOCK));
+    const bx1 = Math.min(L.bw - 1, Math.floor(x1 / BLOCK)),
+      by1 = Math.min(L.bh - 1, Math.floor(y1 / BLOCK));
+    if (bx0 > bx1 || by0 > by1) return;
+    let missing = false;
+    for (let by = by0; by <= by1 && !missing; by++)
+      for (let bx = bx0; bx <= bx1; bx++) if (!built[by * L.bw + bx]) missing = true;
+    if (!missing) return;
+    // The level below, under every block of the region at once.
+    this.levels[k - 1]!.view.ensure(
+      2 * bx0 * BLOCK,
+      2 * by0 * BLOCK,
+      2 * Math.min(width, (bx1 + 1) * BLOCK) - 1,
+      2 * Math.min(height, (by1 + 1) * BLOCK) - 1,
+    );
+    const src = this.levels[k - 1]!.view;
+    for (let by = by0; by <= by1; by++)
+      for (let bx = bx0; bx <= bx1; bx++) {
+        if (built[by * L.bw + bx]) continue;
+        halveInto(
+          src,
+          L.view,
+          bx * BLOCK,
+          by * BLOCK,
+          Math.min(width, (bx + 1) * BLOCK),
+          Math.min(height, (by + 1) * BLOCK),
+        );
+        built[by * L.bw + bx] = 1;
+      }
+    if (built.every((b) => b === 1)) L.built = null;
   }
 }
 
-function halve(img: RgbImage): RgbImage {
-  const w = img.width >> 1,
-    h = img.height >> 1;
-  const out = new Uint8Array(w * h * 3);
+/** Pixels [x0, x1) x [y0, y1) of `out`, each the rounded mean of its 2x2 pixels in `img` (twice its size). */
+function halveInto(img: RgbImage, out: RgbImage, x0: number, y0: number, x1: number, y1: number): void {
   const s = img.data,
-    sw = img.width * 3;
-  for (let y = 0; y < h; y++) {
-    const r0 = 2 * y * sw,
-      r1 = r0 + sw;
-    let o = y * w * 3;
-    for (let x = 0; x < w; x++) {
-      const i = x * 6;
-      for (let c = 0; c < 3; c++) {
-        out[o++] = (s[r0 + i + c]! + s[r0 + i + 3 + c]! + s[r1 + i + c]! + s[r1 + i + 3 + c]! + 2) >> 2;
-      }
+    d = out.data,
+    sw = img.width * 3,
+    ow = out.width * 3;
+  for (let y = y0; y < y1; y++) {
+    let a = 2 * y * sw + 6 * x0,
+      b = a + sw,
+      o = y * ow + 3 * x0;
+    const end = y * ow + 3 * x1;
+    for (; o < end; o += 3, a += 6, b += 6) {
+      d[o] = (s[a]! + s[a + 3]! + s[b]! + s[b + 3]! + 2) >> 2;
+      d[o + 1] = (s[a + 1]! + s[a + 4]! + s[b + 1]! + s[b + 4]! + 2) >> 2;
+      d[o + 2] = (s[a + 2]! + s[a + 5]! + s[b + 2]! + s[b + 5]! + 2) >> 2;
     }
   }
-  return { width: w, height: h, data: out };
 }
 
 export interface WarpOptions {
   /** Output value = pixel * mul + add (for example 1/255 and 0 for [0,1] model inputs). */
   mul?: number;
   add?: number;
+  /** The buffer to write (`width * height * 3` floats, every one written); default: a new one. */
+  out?: Float32Array;
 }
 
 /**
@@ -73,7 +177,8 @@ export function warpToFloat(
   height: number,
   opts: WarpOptions = {},
 ): Float32Array {
-  const out = new Float32Array(width * height * 3);
+  if (opts.out && opts.out.length !== width * height * 3) throw new Error('warp output buffer has the wrong size');
+  const out = opts.out ?? new Float32Array(width * height * 3);
   warpInto(src, matrix, width, height, out, opts.mul ?? 1, opts.add ?? 0);
   return out;
 }
@@ -97,7 +202,7 @@ function warpInto(
   const pyr = srcIn instanceof ImagePyramid ? srcIn : new ImagePyramid(srcIn);
   const shrink = 1 / matrixScale(matrix); // source pixels per output pixel
   const k = shrink >= 2 ? Math.floor(Math.log2(shrink)) : 0;
-  const img = pyr.level(k);
+  const img = pyr.view(k);
   const f = pyr.base.width / img.width; // actual factor of this level
   const fy = pyr.base.height / img.height;
   // Inverse: output -> base pixels; then base -> level: x_k = (x_0 + 0.5) / f - 0.5.
@@ -108,9 +213,26 @@ function warpInto(
   const d = inv[1][0] / fy,
     e = inv[1][1] / fy,
     g = (inv[1][2] + 0.5) / fy - 0.5;
+  // Where the output's corners land in the level: the pixels read lie within (affine map).
+  const xw = a * (width - 1),
+    xh = b * (height - 1),
+    yw = d * (width - 1),
+    yh = e * (height - 1);
+  const minX = c + Math.min(0, xw) + Math.min(0, xh),
+    maxX = c + Math.max(0, xw) + Math.max(0, xh);
+  const minY = g + Math.min(0, yw) + Math.min(0, yh),
+    maxY = g + Math.max(0, yw) + Math.max(0, yh);
+  img.ensure(Math.floor(minX) - 1, Math.floor(minY) - 1, Math.floor(maxX) + 2, Math.floor(maxY) + 2);
   const W = img.width,
     H = img.height,
     data = img.data;
+  // Every tap inside the level (with room for the rounding of the stepped coordinates): no edge tests.
+  const EPS = 1e-6;
+  if (minX >= EPS && minY >= EPS && maxX <= W - 1 - EPS && maxY <= H - 1 - EPS) {
+    if (out instanceof Uint8Array) warpInsideByte(data, W, out, width, height, a, b, c, d, e, g, mul, add);
+    else warpInsideFloat(data, W, out, width, height, a, b, c, d, e, g, mul, add);
+    return;
+  }
   const tap = newTap();
   const isByte = out instanceof Uint8Array;
   let o = 0;
@@ -135,6 +257,92 @@ function warpInto(
           add;
         out[o + ch] = isByte ? (r > 255 ? 255 : r) : r;
       }
+    }
+  }
+}
+
+/*
+ * The warp where every tap is inside the level: the same sums as the general loop above (same weights, same
+ * order, so the same values), without the per-pixel edge tests; one copy per output type keeps each loop's
+ * element stores monomorphic.
+ */
+function warpInsideFloat(
+  data: Uint8Array,
+  W: number,
+  out: Float32Array,
+  width: number,
+  height: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  e: number,
+  g: number,
+  mul: number,
+  add: number,
+): void {
+  const row = 3 * W;
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    let sx = b * y + c;
+    let sy = e * y + g;
+    for (let x = 0; x < width; x++, sx += a, sy += d, o += 3) {
+      const x0 = Math.floor(sx),
+        y0 = Math.floor(sy);
+      const ax = sx - x0,
+        ay = sy - y0;
+      const w00 = (1 - ax) * (1 - ay),
+        w10 = ax * (1 - ay),
+        w01 = (1 - ax) * ay,
+        w11 = ax * ay;
+      const i = (y0 * W + x0) * 3;
+      out[o] = (w00 * data[i]! + w10 * data[i + 3]! + w01 * data[i + row]! + w11 * data[i + row + 3]!) * mul + add;
+      out[o + 1] =
+        (w00 * data[i + 1]! + w10 * data[i + 4]! + w01 * data[i + row + 1]! + w11 * data[i + row + 4]!) * mul + add;
+      out[o + 2] =
+        (w00 * data[i + 2]! + w10 * data[i + 5]! + w01 * data[i + row + 2]! + w11 * data[i + row + 5]!) * mul + add;
+    }
+  }
+}
+
+function warpInsideByte(
+  data: Uint8Array,
+  W: number,
+  out: Uint8Array,
+  width: number,
+  height: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  e: number,
+  g: number,
+  mul: number,
+  add: number,
+): void {
+  const row = 3 * W;
+  let o = 0;
+  for (let y = 0; y < height; y++) {
+    let sx = b * y + c;
+    let sy = e * y + g;
+    for (let x = 0; x < width; x++, sx += a, sy += d, o += 3) {
+      const x0 = Math.floor(sx),
+        y0 = Math.floor(sy);
+      const ax = sx - x0,
+        ay = sy - y0;
+      const w00 = (1 - ax) * (1 - ay),
+        w10 = ax * (1 - ay),
+        w01 = (1 - ax) * ay,
+        w11 = ax * ay;
+      const i = (y0 * W + x0) * 3;
+      const r0 = (w00 * data[i]! + w10 * data[i + 3]! + w01 * data[i + row]! + w11 * data[i + row + 3]!) * mul + add;
+      const r1 =
+        (w00 * data[i + 1]! + w10 * data[i + 4]! + w01 * data[i + row + 1]! + w11 * data[i + row + 4]!) * mul + add;
+      const r2 =
+        (w00 * data[i + 2]! + w10 * data[i + 5]! + w01 * data[i + row + 2]! + w11 * data[i + row + 5]!) * mul + add;
+      out[o] = r0 > 255 ? 255 : r0;
+      out[o + 1] = r1 > 255 ? 255 : r1;
+      out[o + 2] = r2 > 255 ? 255 : r2;
     }
   }
 }

@@ -41,32 +41,56 @@ function project(R: Mat3, t: readonly number[], p: readonly number[]): Point2 {
   return [(F * x) / z + C, (F * y) / z + C];
 }
 
-function residuals(params: readonly number[], pts: readonly Point2[]): number[] {
-  const R = rodrigues(params.slice(0, 3));
-  const t = params.slice(3);
-  const out: number[] = [];
-  MEAN_FACE_3D_26.forEach((p, i) => {
-    const q = project(R, t, p);
-    out.push(q[0] - pts[i]![0], q[1] - pts[i]![1]);
-  });
-  return out;
+/** Residuals: 26 points x (x, y). */
+const NR = 52;
+
+/** The reprojection residuals of `params` (Rodrigues rotation, translation) against `pts` (x, y interleaved). */
+function residuals(params: Float64Array, pts: Float64Array, out: Float64Array): void {
+  const R = rodrigues([params[0]!, params[1]!, params[2]!]);
+  const t0 = params[3]!,
+    t1 = params[4]!,
+    t2 = params[5]!;
+  for (let i = 0; i < 26; i++) {
+    const p = MEAN_FACE_3D_26[i]!;
+    const x = R[0][0] * p[0] + R[0][1] * p[1] + R[0][2] * p[2] + t0;
+    const y = R[1][0] * p[0] + R[1][1] * p[1] + R[1][2] * p[2] + t1;
+    const z = R[2][0] * p[0] + R[2][1] * p[1] + R[2][2] * p[2] + t2;
+    out[2 * i] = (F * x) / z + C - pts[2 * i]!;
+    out[2 * i + 1] = (F * y) / z + C - pts[2 * i + 1]!;
+  }
 }
 
-function solve6(A: number[][], b: number[]): number[] | null {
-  const n = b.length;
-  const M = A.map((row, i) => [...row, b[i]!]);
+function sumSquares(r: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < r.length; i++) s = s + r[i]! * r[i]!;
+  return s;
+}
+
+/**
+ * Solves the 6x6 system in `M` (rows of 7: the matrix and the right-hand side; overwritten) by Gauss-Jordan
+ * elimination with partial pivoting into `x`; false when it is singular.
+ */
+function solve6(M: Float64Array, x: Float64Array): boolean {
+  const n = 6,
+    w = 7;
   for (let c = 0; c < n; c++) {
     let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(M[r]![c]!) > Math.abs(M[p]![c]!)) p = r;
-    if (Math.abs(M[p]![c]!) < 1e-15) return null;
-    [M[c], M[p]] = [M[p]!, M[c]!];
+    for (let r = c + 1; r < n; r++) if (Math.abs(M[r * w + c]!) > Math.abs(M[p * w + c]!)) p = r;
+    if (Math.abs(M[p * w + c]!) < 1e-15) return false;
+    if (p !== c)
+      for (let k = 0; k < w; k++) {
+        const t = M[c * w + k]!;
+        M[c * w + k] = M[p * w + k]!;
+        M[p * w + k] = t;
+      }
     for (let r = 0; r < n; r++) {
       if (r === c) continue;
-      const f = M[r]![c]! / M[c]![c]!;
-      for (let k = c; k <= n; k++) M[r]![k]! -= f * M[c]![k]!;
+      const f = M[r * w + c]! / M[c * w + c]!;
+      for (let k = c; k <= n; k++) M[r * w + k]! -= f * M[c * w + k]!;
     }
   }
-  return M.map((row, i) => row[n]! / row[i]!);
+  for (let i = 0; i < n; i++) x[i] = M[i * w + n]! / M[i * w + i]!;
+  return true;
 }
 
 export interface PnpResult {
@@ -74,46 +98,71 @@ export interface PnpResult {
   translation: Vec3;
 }
 
-/** Pose of the 3D mean face that best explains `lm68` (landmarks already in legacy 0..1 space). */
+/**
+ * Pose of the 3D mean face that best explains `lm68` (landmarks already in legacy 0..1 space). Levenberg-Marquardt
+ * over (Rodrigues rotation, translation) with a central-difference Jacobian, in preallocated arrays (one solve per
+ * extracted face).
+ */
 export function solvePose(lmLegacy: readonly Point2[]): PnpResult {
-  const pts = POSE_POINTS.map((i) => lmLegacy[i]!);
+  const pts = new Float64Array(NR);
+  POSE_POINTS.forEach((i, k) => {
+    pts[2 * k] = lmLegacy[i]![0];
+    pts[2 * k + 1] = lmLegacy[i]![1];
+  });
   // Start facing the camera: 180 degrees about x (model y up, z to the viewer -> camera y down, z forward).
-  let p = [Math.PI, 0, 0, 0, 0, 50];
+  let p = Float64Array.of(Math.PI, 0, 0, 0, 0, 50);
+  let np = new Float64Array(6);
+  const pp = new Float64Array(6),
+    d = new Float64Array(6);
   let lambda = 1e-3;
-  let r = residuals(p, pts);
-  let cost = r.reduce((s, v) => s + v * v, 0);
+  let r = new Float64Array(NR),
+    nr = new Float64Array(NR);
+  const rp = new Float64Array(NR),
+    rm = new Float64Array(NR);
+  const J = new Float64Array(NR * 6),
+    JtJ = new Float64Array(36),
+    Jtr = new Float64Array(6),
+    M = new Float64Array(42);
+  residuals(p, pts, r);
+  let cost = sumSquares(r);
   for (let it = 0; it < 50; it++) {
-    const J: number[][] = r.map(() => new Array(6).fill(0));
     for (let k = 0; k < 6; k++) {
       const h = k < 3 ? 1e-6 : 1e-4;
-      const pp = [...p],
-        pm = [...p];
+      pp.set(p);
       pp[k]! += h;
-      pm[k]! -= h;
-      const rp = residuals(pp, pts),
-        rm = residuals(pm, pts);
-      for (let i = 0; i < r.length; i++) J[i]![k] = (rp[i]! - rm[i]!) / (2 * h);
+      residuals(pp, pts, rp);
+      pp[k] = p[k]! - h;
+      residuals(pp, pts, rm);
+      for (let i = 0; i < NR; i++) J[i * 6 + k] = (rp[i]! - rm[i]!) / (2 * h);
     }
-    const JtJ = Array.from({ length: 6 }, (_, a) =>
-      Array.from({ length: 6 }, (_, b) => J.reduce((s, row) => s + row[a]! * row[b]!, 0)),
-    );
-    const Jtr = Array.from({ length: 6 }, (_, a) => J.reduce((s, row, i) => s + row[a]! * r[i]!, 0));
+    for (let a = 0; a < 6; a++) {
+      for (let b = 0; b < 6; b++) {
+        let s = 0;
+        for (let i = 0; i < NR; i++) s = s + J[i * 6 + a]! * J[i * 6 + b]!;
+        JtJ[a * 6 + b] = s;
+      }
+      let s = 0;
+      for (let i = 0; i < NR; i++) s = s + J[i * 6 + a]! * r[i]!;
+      Jtr[a] = s;
+    }
     let improved = false;
     for (let tries = 0; tries < 10 && !improved; tries++) {
-      const A = JtJ.map((row, a) => row.map((v, b) => (a === b ? v * (1 + lambda) + 1e-12 : v)));
-      const d = solve6(
-        A,
-        Jtr.map((v) => -v),
-      );
-      if (!d) break;
-      const np = p.map((v, k) => v + d[k]!);
-      const nr = residuals(np, pts);
-      const nc = nr.reduce((s, v) => s + v * v, 0);
+      for (let a = 0; a < 6; a++) {
+        for (let b = 0; b < 6; b++) {
+          const v = JtJ[a * 6 + b]!;
+          M[a * 7 + b] = a === b ? v * (1 + lambda) + 1e-12 : v;
+        }
+        M[a * 7 + 6] = -Jtr[a]!;
+      }
+      if (!solve6(M, d)) break;
+      for (let k = 0; k < 6; k++) np[k] = p[k]! + d[k]!;
+      residuals(np, pts, nr);
+      const nc = sumSquares(nr);
       if (nc < cost) {
         improved = true;
         const done = cost - nc < 1e-14;
-        p = np;
-        r = nr;
+        [p, np] = [np, p];
+        [r, nr] = [nr, r];
         cost = nc;
         lambda = Math.max(lambda / 10, 1e-9);
         if (done) it = 1e9;
@@ -123,7 +172,7 @@ export function solvePose(lmLegacy: readonly Point2[]): PnpResult {
     }
     if (!improved) break;
   }
-  return { rotation: rodrigues(p.slice(0, 3)), translation: [p[3]!, p[4]!, p[5]!] };
+  return { rotation: rodrigues([p[0]!, p[1]!, p[2]!]), translation: [p[3]!, p[4]!, p[5]!] };
 }
 
 /** Projects a point of the 3D mean-face space into legacy 0..1 space. */

@@ -19,7 +19,7 @@
  */
 import { interPupilDistance } from './ibug68';
 import type { OneEuroParams } from './one-euro';
-import { ImagePyramid } from './image';
+import { ImagePyramid, type LazyRgbImage } from './image';
 import type { Matrix2x3, Point2, RgbImage } from './types';
 import { applyMatrix, composeMatrix, invertMatrix, umeyama } from './umeyama';
 
@@ -54,17 +54,23 @@ interface GreyPatch {
 /** Binomial blur kernel (sigma 1 px). */
 const BLUR = [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16];
 
-function greyPatch(img: RgbImage, x0: number, y0: number, x1: number, y1: number): GreyPatch {
+function greyPatch(img: RgbImage | LazyRgbImage, x0: number, y0: number, x1: number, y1: number): GreyPatch {
   x0 = Math.max(0, Math.floor(x0));
   y0 = Math.max(0, Math.floor(y0));
   x1 = Math.min(img.width - 1, Math.ceil(x1));
   y1 = Math.min(img.height - 1, Math.ceil(y1));
   const w = Math.max(1, x1 - x0 + 1),
     h = Math.max(1, y1 - y0 + 1);
+  const R = BLUR.length >> 1;
+  // A pyramid level is built where it is read (the window and its blur margin).
+  if ('ensure' in img) {
+    const cx = (v: number) => Math.min(img.width - 1, Math.max(0, v)),
+      cy = (v: number) => Math.min(img.height - 1, Math.max(0, v));
+    img.ensure(cx(x0 - R), cy(y0 - R), cx(x0 + w - 1 + R), cy(y0 + h - 1 + R));
+  }
   const W = img.width,
     H = img.height,
     d = img.data;
-  const R = BLUR.length >> 1;
   const rows = new Float64Array(w * (h + 2 * R));
   const line = new Float64Array(w + 2 * R);
   for (let yy = -R; yy < h + R; yy++) {
@@ -337,7 +343,7 @@ export class FaceMotionMeter {
     // the eye distance, so this costs no precision that matters and keeps the cost per face about constant.
     const iodFull = interPupilDistance(rawFull);
     const level = frame instanceof ImagePyramid ? Math.max(0, Math.floor(Math.log2(iodFull / 64))) : 0;
-    const img = frame instanceof ImagePyramid ? frame.level(level) : frame;
+    const img = frame instanceof ImagePyramid ? frame.view(level) : frame;
     const f = (frame instanceof ImagePyramid ? frame.width : img.width) / img.width;
     const raw = rawFull.map((p) => [(p[0] + 0.5) / f - 0.5, (p[1] + 0.5) / f - 0.5] as Point2);
     const tpl = this.tplLevel === level ? this.tpl : null,

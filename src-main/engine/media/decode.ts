@@ -39,6 +39,12 @@ export interface DecodeOptions {
   height?: number;
   /** Told about problems that do not stop decoding (for example frames listed in the index but not decoded). */
   onWarning?: (message: string) => void;
+  /**
+   * Every frame is decoded into the same buffer: a frame's `data` is valid only until the next frame is asked for.
+   * For a consumer that is done with each frame before the next (no allocation of a frame-sized buffer per frame,
+   * which the garbage collector otherwise answers with a full collection every few frames).
+   */
+  recycle?: boolean;
 }
 
 function checkInt(name: string, v: number | undefined, min: number): void {
@@ -133,7 +139,7 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
           const index = start + produced * every;
           produced++;
           const out = frame;
-          frame = Buffer.allocUnsafe(frameBytes);
+          if (!opts.recycle) frame = Buffer.allocUnsafe(frameBytes);
           filled = 0;
           yield { index, timeSec: timeOf(index), width, height, data: out };
         }
