@@ -32,12 +32,6 @@ const MAX_ITERS = 30;
 /** Converged when an update moves the region by less than this (pixels). */
 const CONVERGED_PX = 0.002;
 
-/** Grey value (0..255) of pixel i of an RGB frame. */
-function greyAt(d: Uint8Array, i: number): number {
-  const j = 3 * i;
-  return 0.299 * d[j]! + 0.587 * d[j + 1]! + 0.114 * d[j + 2]!;
-}
-
 /**
  * A grey window [x0, x0 + w) x [y0, y0 + h) of a frame, blurred by a binomial kernel of sigma 1 px (clamped to the
  * frame): smooth enough that its bilinear interpolation and its central differences agree, so the Gauss-Newton
@@ -51,7 +45,7 @@ interface GreyPatch {
   data: Float64Array;
 }
 
-/** Binomial blur kernel (sigma 1 px). */
+/** Binomial blur kernel (sigma 1 px); `greyPatch` sums its five taps unrolled. */
 const BLUR = [1 / 16, 4 / 16, 6 / 16, 4 / 16, 1 / 16];
 
 function greyPatch(img: RgbImage | LazyRgbImage, x0: number, y0: number, x1: number, y1: number): GreyPatch {
@@ -61,7 +55,7 @@ function greyPatch(img: RgbImage | LazyRgbImage, x0: number, y0: number, x1: num
   y1 = Math.min(img.height - 1, Math.ceil(y1));
   const w = Math.max(1, x1 - x0 + 1),
     h = Math.max(1, y1 - y0 + 1);
-  const R = BLUR.length >> 1;
+  const R = 2; // BLUR's half-width
   // A pyramid level is built where it is read (the window and its blur margin).
   if ('ensure' in img) {
     const cx = (v: number) => Math.min(img.width - 1, Math.max(0, v)),
@@ -71,24 +65,25 @@ function greyPatch(img: RgbImage | LazyRgbImage, x0: number, y0: number, x1: num
   const W = img.width,
     H = img.height,
     d = img.data;
+  // The kernel's taps as constants, summed in the kernel's order (the same values as a loop over BLUR).
+  const [b0, b1, b2, b3, b4] = BLUR as [number, number, number, number, number];
   const rows = new Float64Array(w * (h + 2 * R));
   const line = new Float64Array(w + 2 * R);
   for (let yy = -R; yy < h + R; yy++) {
-    const y = Math.min(H - 1, Math.max(0, y0 + yy));
-    for (let xx = -R; xx < w + R; xx++) line[xx + R] = greyAt(d, y * W + Math.min(W - 1, Math.max(0, x0 + xx)));
-    for (let xx = 0; xx < w; xx++) {
-      let v = 0;
-      for (let k = 0; k <= 2 * R; k++) v += BLUR[k]! * line[xx + k]!;
-      rows[(yy + R) * w + xx] = v;
+    const row = Math.min(H - 1, Math.max(0, y0 + yy)) * W;
+    for (let xx = -R; xx < w + R; xx++) {
+      const j = 3 * (row + Math.min(W - 1, Math.max(0, x0 + xx)));
+      line[xx + R] = 0.299 * d[j]! + 0.587 * d[j + 1]! + 0.114 * d[j + 2]!;
     }
+    const o = (yy + R) * w;
+    for (let xx = 0; xx < w; xx++)
+      rows[o + xx] = b0 * line[xx]! + b1 * line[xx + 1]! + b2 * line[xx + 2]! + b3 * line[xx + 3]! + b4 * line[xx + 4]!;
   }
   const data = new Float64Array(w * h);
   for (let yy = 0; yy < h; yy++)
-    for (let xx = 0; xx < w; xx++) {
-      let v = 0;
-      for (let k = 0; k <= 2 * R; k++) v += BLUR[k]! * rows[(yy + k) * w + xx]!;
-      data[yy * w + xx] = v;
-    }
+    for (let xx = 0, i = yy * w; xx < w; xx++, i++)
+      data[i] =
+        b0 * rows[i]! + b1 * rows[i + w]! + b2 * rows[i + 2 * w]! + b3 * rows[i + 3 * w]! + b4 * rows[i + 4 * w]!;
   return { x0, y0, w, h, data };
 }
 
