@@ -229,8 +229,7 @@ function warpInto(
   // Every tap inside the level (with room for the rounding of the stepped coordinates): no edge tests.
   const EPS = 1e-6;
   if (minX >= EPS && minY >= EPS && maxX <= W - 1 - EPS && maxY <= H - 1 - EPS) {
-    if (out instanceof Uint8Array) warpInsideByte(data, W, out, width, height, a, b, c, d, e, g, mul, add);
-    else warpInsideFloat(data, W, out, width, height, a, b, c, d, e, g, mul, add);
+    warpInside(data, W, out, width, height, a, b, c, d, e, g, mul, add);
     return;
   }
   const tap = newTap();
@@ -261,15 +260,19 @@ function warpInto(
   }
 }
 
+/** warpInside's float64 results before they are stored (grown as needed; one per thread). */
+let insideScratch = new Float64Array(0);
+
 /*
  * The warp where every tap is inside the level: the same sums as the general loop above (same weights, same
- * order, so the same values), without the per-pixel edge tests; one copy per output type keeps each loop's
- * element stores monomorphic.
+ * order, so the same values), without the per-pixel edge tests. The sums go to one float64 scratch array (its
+ * stores stay monomorphic, and float64 holds the very values the general loop stores), then into `out`: rounded
+ * to float32, or clamped at 255 and truncated to bytes, exactly as a direct store would.
  */
-function warpInsideFloat(
+function warpInside(
   data: Uint8Array,
   W: number,
-  out: Float32Array,
+  out: Float32Array | Uint8Array,
   width: number,
   height: number,
   a: number,
@@ -281,6 +284,9 @@ function warpInsideFloat(
   mul: number,
   add: number,
 ): void {
+  const n = width * height * 3;
+  if (insideScratch.length < n) insideScratch = new Float64Array(n);
+  const s = insideScratch;
   const row = 3 * W;
   let o = 0;
   for (let y = 0; y < height; y++) {
@@ -296,53 +302,17 @@ function warpInsideFloat(
         w01 = (1 - ax) * ay,
         w11 = ax * ay;
       const i = (y0 * W + x0) * 3;
-      out[o] = (w00 * data[i]! + w10 * data[i + 3]! + w01 * data[i + row]! + w11 * data[i + row + 3]!) * mul + add;
-      out[o + 1] =
+      s[o] = (w00 * data[i]! + w10 * data[i + 3]! + w01 * data[i + row]! + w11 * data[i + row + 3]!) * mul + add;
+      s[o + 1] =
         (w00 * data[i + 1]! + w10 * data[i + 4]! + w01 * data[i + row + 1]! + w11 * data[i + row + 4]!) * mul + add;
-      out[o + 2] =
+      s[o + 2] =
         (w00 * data[i + 2]! + w10 * data[i + 5]! + w01 * data[i + row + 2]! + w11 * data[i + row + 5]!) * mul + add;
     }
   }
-}
-
-function warpInsideByte(
-  data: Uint8Array,
-  W: number,
-  out: Uint8Array,
-  width: number,
-  height: number,
-  a: number,
-  b: number,
-  c: number,
-  d: number,
-  e: number,
-  g: number,
-  mul: number,
-  add: number,
-): void {
-  const row = 3 * W;
-  let o = 0;
-  for (let y = 0; y < height; y++) {
-    let sx = b * y + c;
-    let sy = e * y + g;
-    for (let x = 0; x < width; x++, sx += a, sy += d, o += 3) {
-      const x0 = Math.floor(sx),
-        y0 = Math.floor(sy);
-      const ax = sx - x0,
-        ay = sy - y0;
-      const w00 = (1 - ax) * (1 - ay),
-        w10 = ax * (1 - ay),
-        w01 = (1 - ax) * ay,
-        w11 = ax * ay;
-      const i = (y0 * W + x0) * 3;
-      const r0 = (w00 * data[i]! + w10 * data[i + 3]! + w01 * data[i + row]! + w11 * data[i + row + 3]!) * mul + add;
-      const r1 =
-        (w00 * data[i + 1]! + w10 * data[i + 4]! + w01 * data[i + row + 1]! + w11 * data[i + row + 4]!) * mul + add;
-      const r2 =
-        (w00 * data[i + 2]! + w10 * data[i + 5]! + w01 * data[i + row + 2]! + w11 * data[i + row + 5]!) * mul + add;
-      out[o] = r0 > 255 ? 255 : r0;
-      out[o + 1] = r1 > 255 ? 255 : r1;
-      out[o + 2] = r2 > 255 ? 255 : r2;
+  if (out instanceof Uint8Array) {
+    for (let j = 0; j < n; j++) {
+      const v = s[j]!;
+      out[j] = v > 255 ? 255 : v;
     }
-  }
+  } else out.set(s.subarray(0, n));
 }
