@@ -123,6 +123,37 @@ describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
       }
   });
 
+  it('one side at a time (splitSides: the big models on wasm) gives the gradient of both at once', async () => {
+    const { tf } = await loadTf({ backend: 'wasm' });
+    tf.tidy(() => reconstructionLoss(tf, DEFAULT_LOSS, tf.zeros([1, 16, 16, 3]), tf.zeros([1, 16, 16, 3])));
+    const start = tf.memory().numTensors;
+    const model = buildAutoencoder(tf, trainers.lightweight, 3);
+    const rng = new Rng(4);
+    const faces: CachedFace[] = await Promise.all(
+      [...photos.A, ...photos.B].map(async (f) => ({
+        rgba: new Uint8Array(await sharp(td('faces', f)).resize(86, 86).ensureAlpha().raw().toBuffer()),
+        size: 86,
+      })),
+    );
+    const aug = { outSize: 64, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
+    const a = makeBatch(faces, 3, aug, rng, false, () => rng.int(faces.length));
+    const b = makeBatch(faces, 3, aug, rng, false, () => rng.int(faces.length));
+    const flat = (g: ReturnType<typeof batchGradients>) => {
+      const out = g.grads.flatMap((t) => [...(t.dataSync() as Float32Array)]);
+      tf.dispose(g.grads);
+      return out;
+    };
+    const both = batchGradients(tf, model, a, b, DEFAULT_LOSS);
+    const split = batchGradients(tf, model, a, b, DEFAULT_LOSS, { splitSides: true });
+    expect(split.lossA).toBe(both.lossA);
+    expect(split.lossB).toBe(both.lossB);
+    const sizes = [...model.params.vars.values()].map((v) => v.size);
+    const [x, y] = [flat(split), flat(both)];
+    expect(relativeErrors(x, y, sizes).all).toBeLessThan(1e-6);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+  });
+
   /** A plane per sample, 1 at (cx + sample, cy) falling to 0 at radius r: a stand-in mask or eye/mouth region. */
   const disc = (n: number, size: number, cx: number, cy: number, r: number) => {
     const p = new Float32Array(n * size * size);

@@ -582,21 +582,16 @@ export function gradientTensors(
     let gb: ReturnType<typeof tf.variableGrads> | null = null;
     // One side's gradients returned as they are (no copy: a decoder's, 6 M floats in Original's), not disposed.
     const kept = new Set<TfCore.Tensor>();
+    /** One side's gradients, its unweighted loss kept in `keep`. */
+    const sideGrads = (side: 'a' | 'b', batch: Batch, keep: (l: TfCore.Scalar) => void) =>
+      tf.variableGrads(() => {
+        const l = sideLoss(side, batch);
+        keep(tf.keep(l));
+        return scaled(l);
+      }, vars);
     try {
-      if (a) {
-        ga = tf.variableGrads(() => {
-          const l = sideLoss('a', a);
-          la = tf.keep(l);
-          return scaled(l);
-        }, vars);
-      }
-      if (b) {
-        gb = tf.variableGrads(() => {
-          const l = sideLoss('b', b);
-          lb = tf.keep(l);
-          return scaled(l);
-        }, vars);
-      }
+      if (a) ga = sideGrads('a', a, (l) => (la = l));
+      if (b) gb = sideGrads('b', b, (l) => (lb = l));
       const [x, y] = [ga, gb];
       // Each decoder only gets a gradient from its own side; the shared encoder from both.
       const grads = vars.map((v) => {
