@@ -55,13 +55,18 @@ export class FramePool {
     return new FramePool(workers, swapper);
   }
 
-  /** Converts one frame on the least busy worker (the frame's pixels are copied to it, the result moved back). */
+  /**
+   * Converts one frame on the least busy worker. The frame's pixels are moved to it when `job.data` owns its whole
+   * buffer (a decoded frame does; `job.data` is then empty here) and copied otherwise; the result is moved back.
+   */
   async convert(job: FrameJob): Promise<FrameDone> {
     let k = 0;
     for (let i = 1; i < this.busy.length; i++) if (this.busy[i]! < this.busy[k]!) k = i;
     this.busy[k]!++;
+    const d = job.data;
+    const owned = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer;
     try {
-      return await this.workers[k]!.call('frame', job);
+      return await this.workers[k]!.call('frame', job, owned ? [d.buffer] : undefined);
     } finally {
       this.busy[k]!--;
     }

@@ -1,7 +1,7 @@
 /**
  * A worker thread of the convert pipeline (frame-pool.ts): its own tfjs with the swap model (and, when needed, the
  * face models for frames the alignments do not list and for the identity filter); per frame it finds the faces,
- * runs the model and blends them back, and sends the frame back (moved, not copied).
+ * runs the model and blends them into the frame it was given, and sends that frame back (moved, not copied).
  */
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import type { TfBackendChoice } from '../tf/backend';
@@ -63,7 +63,7 @@ serve<FrameWorkerApi>({
     if (!swapper || !faces || !blend) throw new Error('frame worker used before init');
     const done = await convertJob(job, faces, swapper, blend);
     const d = done.data;
-    // Moved back when the frame owns its whole buffer (it does: a new frame-sized allocation).
+    // Moved back when the frame owns its whole buffer (it does: the frame moved or copied here).
     return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength
       ? transfer(done, [d.buffer as ArrayBuffer])
       : done;

@@ -67,8 +67,14 @@ export async function swapFaces(
 export function blendFaces(frame: RgbImage, swapped: readonly ModelFace[], opts: BlendOptions): ConvertedFrame {
   const data = Buffer.allocUnsafe(frame.data.byteLength);
   data.set(frame.data);
-  const target: RgbImage = { width: frame.width, height: frame.height, data };
-  return { data, faces: swapped.map((mf) => blendFace(target, mf, opts)) };
+  return blendFacesInPlace({ width: frame.width, height: frame.height, data }, swapped, opts);
+}
+
+/** Blends swapped faces into the frame's own pixels (for a frame nothing else reads afterwards). */
+function blendFacesInPlace(frame: RgbImage, swapped: readonly ModelFace[], opts: BlendOptions): ConvertedFrame {
+  const data = frame.data;
+  const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return { data: buf, faces: swapped.map((mf) => blendFace(frame, mf, opts)) };
 }
 
 /** Swaps `faces` in `frame`; the frame's own buffer is left as is, the result is a copy. */
@@ -101,7 +107,11 @@ export interface FrameDone {
   steps: Record<string, number>;
 }
 
-/** One frame's whole conversion (faces from the provider, model, blend), timed step by step. */
+/**
+ * One frame's whole conversion (faces from the provider, model, blend), timed step by step. The faces are blended
+ * into `job.data` itself, which comes back as `data`: the caller hands the frame over (a 1080p frame is 6 MiB; a
+ * copy per frame was garbage that piled up between collections, in every worker).
+ */
 export async function convertJob(
   job: FrameJob,
   provider: FaceProvider,
@@ -120,7 +130,7 @@ export async function convertJob(
   lap('faces');
   const swapped = await swapFaces(image, found.faces, swapper);
   lap('model');
-  const r = blendFaces(image, swapped, opts);
+  const r = blendFacesInPlace(image, swapped, opts);
   lap('blend');
   return {
     data: r.data,

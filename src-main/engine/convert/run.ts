@@ -285,6 +285,7 @@ export async function runConvert(
     const image = f.image;
     let data: Buffer;
     if (inRanges(ranges, f.index)) {
+      // The decoded frame is handed over (moved to a worker, or blended in place here): only `r.data` is read after.
       const job = {
         key: f.key,
         stem: f.stem,
