@@ -41,22 +41,33 @@ export function matchColor(mode: ColorMode, inp: ColorInput): void {
 }
 
 function matchMean({ face, orig, region, valid }: ColorInput): void {
-  const sf = [0, 0, 0],
-    so = [0, 0, 0];
+  // Plain locals rather than per-channel arrays: the same sums in the same order, without the array accesses.
+  let f0 = 0,
+    f1 = 0,
+    f2 = 0,
+    o0 = 0,
+    o1 = 0,
+    o2 = 0;
   let n = 0;
-  for (let i = 0; i < region.length; i++) {
+  for (let i = 0, j = 0; i < region.length; i++, j += 3) {
     if (region[i]! < 0.5) continue;
     n++;
-    for (let c = 0; c < 3; c++) {
-      sf[c]! += face[i * 3 + c]!;
-      so[c]! += orig[i * 3 + c]!;
-    }
+    f0 += face[j]!;
+    f1 += face[j + 1]!;
+    f2 += face[j + 2]!;
+    o0 += orig[j]!;
+    o1 += orig[j + 1]!;
+    o2 += orig[j + 2]!;
   }
   if (n === 0) return;
-  const d = [0, 1, 2].map((c) => (so[c]! - sf[c]!) / n);
-  for (let i = 0; i < region.length; i++) {
+  const d0 = (o0 - f0) / n,
+    d1 = (o1 - f1) / n,
+    d2 = (o2 - f2) / n;
+  for (let i = 0, j = 0; i < region.length; i++, j += 3) {
     if (valid && valid[i]! <= 0) continue;
-    for (let c = 0; c < 3; c++) face[i * 3 + c] = face[i * 3 + c]! + d[c]!;
+    face[j] = face[j]! + d0;
+    face[j + 1] = face[j + 1]! + d1;
+    face[j + 2] = face[j + 2]! + d2;
   }
 }
 
