@@ -115,7 +115,7 @@ describe.skipIf(!hasTestdata)('convert with a trained lightweight model (accepta
       height: a.height,
       fps: a.fpsRational,
       crf: 18,
-      preset: 'medium',
+      preset: 'fast',
     });
     for await (const f of decodeFrames(inputA)) await w.write(f.data);
     await w.close();

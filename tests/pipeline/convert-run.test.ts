@@ -81,7 +81,7 @@ beforeAll(async () => {
     height: info.height,
     fps: info.fpsRational,
     crf: 18,
-    preset: 'medium',
+    preset: 'fast',
   });
   for await (const f of decodeFrames(input)) await w.write(f.data);
   await w.close();
