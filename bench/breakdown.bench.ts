@@ -13,13 +13,15 @@
  * 1 iteration: speed does not depend on training), with the quality report off (`.q0`) and on (`.default`).
  * `FSS_BENCH_WORKERS=1,2` chooses the worker counts (default: 1 and every core).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Bench } from './types';
 import { hasTestdata, videos } from '../tests/helpers/testdata';
 import { cutClip, extractFaces, loopClip, quickModel } from './fixtures';
+import { withPeakRss } from './rss';
 
 type Clip = '480p' | '720p' | '1080p';
 interface Setup {
@@ -33,59 +35,6 @@ const workerCounts = (process.env.FSS_BENCH_WORKERS ?? `1,${availableParallelism
   .split(',')
   .map(Number)
   .filter((n, i, a) => n >= 1 && a.indexOf(n) === i);
-
-/**
- * Resident memory (bytes) of the processes this one started and theirs (the ffmpeg decoders and encoders), from
- * Linux's /proc (`task/<tid>/children`, `VmRSS`); 0 where /proc has no such files.
- */
-function childrenRss(pid = process.pid): number {
-  let total = 0;
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return 0;
-  }
-  for (const tid of tids) {
-    let kids: string[] = [];
-    try {
-      kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter(Boolean);
-    } catch {
-      continue; // the thread ended, or no such file
-    }
-    for (const kid of kids) {
-      try {
-        const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${kid}/status`, 'utf8'))?.[1];
-        total += Number(kb ?? 0) * 1024 + childrenRss(Number(kid));
-      } catch {
-        // the process ended between the two reads
-      }
-    }
-  }
-  return total;
-}
-
-/**
- * Peak RSS (MiB) while `fn` runs, sampled every 50 ms: this process (worker threads included) and, as
- * `peakTreeRssMiB`, with the processes it started (ffmpeg) added.
- */
-async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ value: T; peakRssMiB: number; peakTreeRssMiB: number }> {
-  let peak = process.memoryUsage.rss();
-  let peakTree = peak;
-  const sample = () => {
-    const own = process.memoryUsage.rss();
-    peak = Math.max(peak, own);
-    peakTree = Math.max(peakTree, own + childrenRss());
-  };
-  const timer = setInterval(sample, 50);
-  try {
-    const value = await fn();
-    sample();
-    return { value, peakRssMiB: Math.round(peak / 2 ** 20), peakTreeRssMiB: Math.round(peakTree / 2 ** 20) };
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 async function prepare(): Promise<Setup> {
   const dir = await mkdtemp(join(tmpdir(), 'fss-bench-breakdown-'));
@@ -195,7 +144,9 @@ async function convertAt(clip: Clip, qualityReport: boolean): Promise<Record<str
 /**
  * Peak memory of a 1080p conversion against the clip's length: 120 frames of the vertical clip at 1080x1920, and
  * the same frames looped three times (360), default options (quality report on), every core. The queues are fixed,
- * so the peak should not grow with the length.
+ * so the peak should not grow with the length. Each conversion runs in a fresh process (bench/rss-convert.ts), as
+ * a CLI conversion does: in this one the set-up's extraction and training, and the other conversion, would leave
+ * their memory behind (measured: the second of two conversions in one process started ~250 MiB higher).
  */
 async function convertRss1080p(): Promise<Record<string, unknown>> {
   if (!hasTestdata) return { skipped: 'test data not found' };
@@ -208,40 +159,38 @@ async function convertRss1080p(): Promise<Record<string, unknown>> {
     await loopClip(once, thrice, 3);
     for (const c of [once, thrice]) await extractFaces(c, `${c}.faces`);
     const model = await quickModel(dir, `${once}.faces`, `${thrice}.faces`);
-    const { runConvert } = await import('../src-main/engine/convert/run');
-    const { parseOptions } = await import('../src-shared/options');
-    const { convertOptions } = await import('../src-shared/stages/convert');
-    const { quietContext } = await import('../src-main/engine/stage');
     const out: Record<string, unknown> = {};
     for (const [name, input] of [
       ['frames120', once],
       ['frames360', thrice],
-    ] as const) {
-      const t0 = performance.now();
-      const {
-        value: r,
-        peakRssMiB,
-        peakTreeRssMiB,
-      } = await withPeakRss(() =>
-        runConvert(
-          parseOptions(convertOptions, { input, output: join(dir, `out-${name}.mp4`), model }),
-          quietContext(),
-        ),
-      );
-      out[name] = {
-        frames: r.frames,
-        workers: r.workers,
-        framesPerSecond: +(r.frames / ((performance.now() - t0) / 1000)).toFixed(2),
-        peakRssMiB,
-        peakTreeRssMiB,
-      };
-    }
+    ] as const)
+      out[name] = await inFreshProcess({ input, output: join(dir, `out-${name}.mp4`), model });
     const tree = (k: string) => (out[k] as { peakTreeRssMiB: number }).peakTreeRssMiB;
     out.treeGrowth = +(tree('frames360') / tree('frames120')).toFixed(3);
     return out;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs bench/rss-convert.ts in a new process (this one's node flags, so tsx) and returns the JSON it prints. */
+function inFreshProcess(args: { input: string; output: string; model: string }): Promise<Record<string, unknown>> {
+  const script = fileURLToPath(new URL('./rss-convert.ts', import.meta.url));
+  const child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(args)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && last.startsWith('{')) resolve(JSON.parse(last) as Record<string, unknown>);
+      else reject(new Error(`rss-convert exited with ${code}: ${stderr.trim().split('\n').pop() ?? ''}`));
+    });
+  });
 }
 
 export const benches: Bench[] = [
