@@ -12,7 +12,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../../src-shared/errors';
 import { appName, appVersion } from '../app-info';
-import { createVideoWriter, type X264Preset } from '../media/encode';
+import { createVideoWriter, sharedCoresX264Threads, type X264Preset } from '../media/encode';
 import { sha256File } from '../media/fs';
 import { fsyncDir, processStart, userFacing, writeFileAtomicSafe, writerGone } from '../util/atomic-write';
 import { faultPoint } from '../util/faults';
@@ -106,6 +106,7 @@ export async function videoSink(o: VideoSinkOptions): Promise<FrameSink> {
     fps: o.fps,
     crf: o.crf,
     preset: o.preset,
+    threads: sharedCoresX264Threads(),
     signal: o.signal,
     onWarning: o.onWarning,
     ...(o.audioFrom ? { audioFrom: o.audioFrom, audioOffsetSec: o.audioOffsetSec ?? 0 } : {}),

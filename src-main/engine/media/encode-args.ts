@@ -108,8 +108,8 @@ export function encodeArgs(o: {
   plan: ReturnType<typeof sizePlan>;
   preset: X264Preset;
   crf: number;
-  /** x264 threads (frame threads; each holds a frame and its references: ~25 MiB at 1080p). */
-  threads: number;
+  /** x264 threads (frame threads; each holds a frame and its references: ~25 MiB at 1080p); x264's own default if absent. */
+  threads?: number;
   output: string[];
 }): string[] {
   const { plan } = o;
@@ -123,7 +123,7 @@ export function encodeArgs(o: {
     ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-video_size', `${o.width}x${o.height}`, '-framerate', o.rate],
     ...['-i', 'pipe:0', '-map', '0:v:0'],
     ...['-vf', vf.join(','), '-c:v', 'libx264', '-preset', o.preset, '-crf', String(o.crf), '-pix_fmt', plan.pixFmt],
-    ...['-threads', String(o.threads)],
+    ...(o.threads ? ['-threads', String(o.threads)] : []),
     ...['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'],
     ...o.output,
   ];

@@ -63,6 +63,11 @@ export interface VideoWriterOptions {
   metadata?: Record<string, string>;
   /** What to do with an odd width or height (see the file comment). Default `exact`. */
   oddSize?: 'exact' | 'crop';
+  /**
+   * x264's threads (default: x264's own, 1.5 per core). Convert passes `sharedCoresX264Threads()`: its frame
+   * workers keep the other cores busy, so more encoder threads only add frames in flight.
+   */
+  threads?: number;
   signal?: AbortSignal;
   /** Told about choices the user should know of (4:4:4 for odd sizes, audio re-encoded or missing). */
   onWarning?: (message: string) => void;
@@ -108,7 +113,7 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
     plan,
     preset,
     crf,
-    threads: x264Threads(),
+    ...(opts.threads ? { threads: opts.threads } : {}),
     output: audio ? ['-f', 'mp4', videoTmp] : finalArgs,
   });
   return new FfmpegPipe({
@@ -128,12 +133,13 @@ export async function createVideoWriter(opts: VideoWriterOptions): Promise<Video
 }
 
 /**
- * x264's threads: one per core, at most 4. x264's own default (1.5 per core) only adds frames in flight: each frame
- * thread holds a frame and its references (~25 MiB at 1080p; 24 threads on a 16-core machine), while the frame
- * workers keep the other cores busy. Measured on 120 frames of 1080x1920 on 2 cores: 2 threads write the same
- * pictures as the default 3, peak 412 MiB vs 439 MiB, 2.9% less CPU.
+ * x264's threads while other workers share the cores (convert): one per core, at most 4. x264's own default (1.5
+ * per core) only adds frames in flight there: each frame thread holds a frame and its references (~25 MiB at 1080p;
+ * 24 threads on a 16-core machine), while the frame workers keep the other cores busy. Measured on 120 frames of
+ * 1080x1920 on 2 cores: 2 threads write the same pictures as the default 3, peak 412 MiB vs 439 MiB, 2.9% less CPU.
+ * Frames to video, where the encoder is the only work, keeps x264's default.
  */
-function x264Threads(): number {
+export function sharedCoresX264Threads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
