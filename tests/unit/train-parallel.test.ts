@@ -7,6 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type * as TfCore from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUserError } from '../../src-shared/errors';
 import { parseOptions } from '../../src-shared/options';
@@ -96,6 +97,34 @@ function relativeErrors(
   return { all: Math.sqrt(d2 / n2), worstVariable: worst };
 }
 
+/** Two augmented batches (A, B) of `n` 64 px crops of the test photos, drawn with `seed`. */
+async function batchPair(seed: number, n: number): Promise<[Batch, Batch]> {
+  const rng = new Rng(seed);
+  const faces: CachedFace[] = await Promise.all(
+    [...photos.A, ...photos.B].map(async (f) => ({
+      rgba: new Uint8Array(await sharp(td('faces', f)).resize(86, 86).ensureAlpha().raw().toBuffer()),
+      size: 86,
+    })),
+  );
+  const aug = { outSize: 64, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
+  return [
+    makeBatch(faces, n, aug, rng, false, () => rng.int(faces.length)),
+    makeBatch(faces, n, aug, rng, false, () => rng.int(faces.length)),
+  ];
+}
+
+/** Gradients in variable order as one array (read synchronously, then disposed). */
+function flatGradients(tf: Awaited<ReturnType<typeof loadTf>>['tf'], grads: TfCore.Tensor[]): Float32Array {
+  const out = new Float32Array(grads.reduce((n, g) => n + g.size, 0));
+  let o = 0;
+  for (const g of grads) {
+    out.set(g.dataSync() as Float32Array, o);
+    o += g.size;
+  }
+  tf.dispose(grads);
+  return out;
+}
+
 describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
   it('splits a batch into near-equal consecutive shares', () => {
     expect(split(5, 3)).toEqual([
@@ -128,27 +157,13 @@ describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
     tf.tidy(() => reconstructionLoss(tf, DEFAULT_LOSS, tf.zeros([1, 16, 16, 3]), tf.zeros([1, 16, 16, 3])));
     const start = tf.memory().numTensors;
     const model = buildAutoencoder(tf, trainers.lightweight, 3);
-    const rng = new Rng(4);
-    const faces: CachedFace[] = await Promise.all(
-      [...photos.A, ...photos.B].map(async (f) => ({
-        rgba: new Uint8Array(await sharp(td('faces', f)).resize(86, 86).ensureAlpha().raw().toBuffer()),
-        size: 86,
-      })),
-    );
-    const aug = { outSize: 64, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
-    const a = makeBatch(faces, 3, aug, rng, false, () => rng.int(faces.length));
-    const b = makeBatch(faces, 3, aug, rng, false, () => rng.int(faces.length));
-    const flat = (g: ReturnType<typeof batchGradients>) => {
-      const out = g.grads.flatMap((t) => [...(t.dataSync() as Float32Array)]);
-      tf.dispose(g.grads);
-      return out;
-    };
+    const [a, b] = await batchPair(4, 3);
     const both = batchGradients(tf, model, a, b, DEFAULT_LOSS);
     const split = batchGradients(tf, model, a, b, DEFAULT_LOSS, { splitSides: true });
     expect(split.lossA).toBe(both.lossA);
     expect(split.lossB).toBe(both.lossB);
     const sizes = [...model.params.vars.values()].map((v) => v.size);
-    const [x, y] = [flat(split), flat(both)];
+    const [x, y] = [flatGradients(tf, split.grads), flatGradients(tf, both.grads)];
     expect(relativeErrors(x, y, sizes).all).toBeLessThan(1e-6);
     model.dispose();
     expect(tf.memory().numTensors).toBe(start);
@@ -191,26 +206,11 @@ describe.skipIf(!hasTestdata)('data-parallel gradient workers', () => {
       const cfg = trainers.lightweight;
       const model = buildAutoencoder(tf, cfg, 5);
       const adam = new Adam(tf, model.params.vars, { learningRate: 1e-4, ...ADAM_DEFAULTS }, 'device');
-      const rng = new Rng(9);
-      const faces: CachedFace[] = await Promise.all(
-        [...photos.A, ...photos.B].map(async (f) => ({
-          rgba: new Uint8Array(await sharp(td('faces', f)).resize(86, 86).ensureAlpha().raw().toBuffer()),
-          size: 86,
-        })),
-      );
-      const aug = { outSize: 64, coverage: 0.75, warp: true, flip: true, transform: true, color: false };
-      let a = makeBatch(faces, 7, aug, rng, false, () => rng.int(faces.length));
-      let b = makeBatch(faces, 7, aug, rng, false, () => rng.int(faces.length));
+      let [a, b] = await batchPair(9, 7);
       if (extra) [a, b] = [weighted(a), weighted(b)];
       const one = batchGradients(tf, model, a, b, loss);
       const sizes = [...model.params.vars.values()].map((v) => v.size);
-      const flat = new Float32Array(sizes.reduce((s, n) => s + n, 0));
-      let o = 0;
-      for (const g of one.grads) {
-        flat.set(g.dataSync() as Float32Array, o);
-        o += g.size;
-      }
-      tf.dispose(one.grads);
+      const flat = flatGradients(tf, one.grads);
       const pool = await GradientPool.start({
         threads: workers,
         shares: workers,
