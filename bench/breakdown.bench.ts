@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Bench } from './types';
 import { hasTestdata, videos } from '../tests/helpers/testdata';
-import { cutClip, extractFaces, loopClip, quickModel } from './fixtures';
+import { cutClip, loopClip } from '../tests/helpers/clips';
+import { extractFaces, quickModel } from './fixtures';
 import { withPeakRss } from './rss';
 
 type Clip = '480p' | '720p' | '1080p';

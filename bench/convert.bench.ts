@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Bench } from './types';
 import { hasTestdata, videos } from '../tests/helpers/testdata';
 import { median } from './compare';
-import { cutClip, extractFaces, quickModel } from './fixtures';
+import { cutClip } from '../tests/helpers/clips';
+import { extractFaces, quickModel } from './fixtures';
 
 interface Setup {
   dir: string;

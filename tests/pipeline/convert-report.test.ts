@@ -11,10 +11,8 @@ import { parseOptions } from '../../src-shared/options';
 import { convertOptions } from '../../src-shared/stages/convert';
 import { runConvert } from '../../src-main/engine/convert/run';
 import { syntheticSwapper, type FaceSwapper } from '../../src-main/engine/convert/swapper';
-import { decodeFrames } from '../../src-main/engine/media/decode';
-import { createVideoWriter } from '../../src-main/engine/media/encode';
-import { probeVideo } from '../../src-main/engine/media/probe';
 import { recordingContext } from '../../src-main/engine/stage';
+import { cutClip } from '../helpers/clips';
 import { extractInThread } from '../helpers/extract';
 import { hasTestdata, scratchDir, videos } from '../helpers/testdata';
 
@@ -27,17 +25,7 @@ beforeAll(async () => {
   dir = await scratchDir('convert-report');
   process.env.FSS_CONFIG_DIR = join(dir, 'config');
   input = join(dir, 'personA-24.mp4');
-  const info = await probeVideo(videos.personA);
-  const w = await createVideoWriter({
-    path: input,
-    width: info.width,
-    height: info.height,
-    fps: info.fpsRational,
-    crf: 18,
-    preset: 'veryfast',
-  });
-  for await (const f of decodeFrames(videos.personA, { end: 24 })) await w.write(f.data);
-  await w.close();
+  await cutClip(videos.personA, input, 24);
   facesDir = join(dir, 'faces');
   await extractInThread({ input, output: facesDir });
   // The training faces the report compares with: the model's state names them.

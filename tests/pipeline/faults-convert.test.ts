@@ -17,13 +17,12 @@ import { convertOptions } from '../../src-shared/stages/convert';
 import { extractOptions } from '../../src-shared/stages/extract';
 import { runConvert } from '../../src-main/engine/convert/run';
 import { runExtract } from '../../src-main/engine/extract/run';
-import { decodeFrames } from '../../src-main/engine/media/decode';
-import { createVideoWriter } from '../../src-main/engine/media/encode';
 import { syntheticSwapper } from '../../src-main/engine/convert/swapper';
 import { sha256File } from '../../src-main/engine/media/fs';
 import { probeVideo } from '../../src-main/engine/media/probe';
 import { quietContext } from '../../src-main/engine/stage';
 import { setFault } from '../../src-main/engine/util/faults';
+import { cutClip } from '../helpers/clips';
 import { hasTestdata, repoRoot, scratchDir, videos } from '../helpers/testdata';
 
 let dir = '';
@@ -97,17 +96,7 @@ beforeAll(async () => {
   script = join(dir, 'convert.mts');
   await writeFile(script, child);
   clip = join(dir, 'clip.mp4');
-  const info = await probeVideo(videos.personA);
-  const w = await createVideoWriter({
-    path: clip,
-    width: info.width,
-    height: info.height,
-    fps: info.fpsRational,
-    crf: 18,
-    preset: 'veryfast',
-  });
-  for await (const f of decodeFrames(videos.personA, { end: 12 })) await w.write(f.data);
-  await w.close();
+  await cutClip(videos.personA, clip, 12);
   await runExtract(parseOptions(extractOptions, { input: clip, output: join(dir, 'faces') }), quietContext());
 }, 300_000);
 afterAll(async () => {
