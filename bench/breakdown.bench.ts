@@ -29,6 +29,8 @@ interface Setup {
   dir: string;
   clips: Record<Clip, string>;
   model: string;
+  /** A 1-iteration `masked128` model on the same faces (built when a `.m128` point first runs). */
+  masked128?: Promise<string>;
 }
 let setup: Promise<Setup> | null = null;
 
@@ -102,10 +104,15 @@ function withSpeedup(out: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-async function convertAt(clip: Clip, qualityReport: boolean): Promise<Record<string, unknown>> {
+async function convertAt(
+  clip: Clip,
+  qualityReport: boolean,
+  trainer: 'lightweight' | 'masked128' = 'lightweight',
+): Promise<Record<string, unknown>> {
   if (!hasTestdata) return { skipped: 'test data not found' };
   setup ??= prepare();
   const s = await setup;
+  const model = trainer === 'lightweight' ? s.model : await masked128(s);
   const { runConvert } = await import('../src-main/engine/convert/run');
   const { parseOptions } = await import('../src-shared/options');
   const { convertOptions } = await import('../src-shared/stages/convert');
@@ -122,7 +129,7 @@ async function convertAt(clip: Clip, qualityReport: boolean): Promise<Record<str
         parseOptions(convertOptions, {
           input: s.clips[clip],
           output: join(s.dir, `out-${clip}.mp4`),
-          model: s.model,
+          model,
           qualityReport,
         }),
         quietContext(),
@@ -135,6 +142,58 @@ async function convertAt(clip: Clip, qualityReport: boolean): Promise<Record<str
       frames: r.frames,
       workers: r.workers,
       msPerFrame: perFrame(r.steps, r.frames),
+      peakRssMiB,
+      peakTreeRssMiB,
+    };
+  }
+  return withSpeedup(out);
+}
+
+function masked128(s: Setup): Promise<string> {
+  s.masked128 ??= quickModel(s.dir, `${s.clips['480p']}.faces`, `${s.clips['720p']}.faces`, 'masked128');
+  return s.masked128;
+}
+
+/**
+ * The quality report alone (the evaluate stage, as convert runs it: the clip against its conversion, the model's
+ * training faces as the identities) at 1 worker and every core; the conversion it measures is made first, untimed.
+ * The time counts the whole stage: the identity means, then the frames.
+ */
+async function evaluateAt(clip: Clip): Promise<Record<string, unknown>> {
+  if (!hasTestdata) return { skipped: 'test data not found' };
+  setup ??= prepare();
+  const s = await setup;
+  const { runConvert } = await import('../src-main/engine/convert/run');
+  const { runEvaluate } = await import('../src-main/engine/evaluate/run');
+  const { parseOptions } = await import('../src-shared/options');
+  const { convertOptions } = await import('../src-shared/stages/convert');
+  const { evaluateStage } = await import('../src-shared/stages/evaluate');
+  const { quietContext } = await import('../src-main/engine/stage');
+  const swapped = join(s.dir, `eval-${clip}.mp4`);
+  await runConvert(
+    parseOptions(convertOptions, { input: s.clips[clip], output: swapped, model: s.model, qualityReport: false }),
+    quietContext(),
+  );
+  const out: Record<string, unknown> = {};
+  for (const workers of workerCounts) {
+    const options = parseOptions(evaluateStage.options, {
+      original: s.clips[clip],
+      swapped,
+      sourceFaces: [`${s.clips['480p']}.faces`],
+      targetFaces: [`${s.clips['720p']}.faces`],
+      report: join(s.dir, `eval-${clip}-${workers}.json`),
+    });
+    const t0 = performance.now();
+    const {
+      value: r,
+      peakRssMiB,
+      peakTreeRssMiB,
+    } = await withPeakRss(() => runEvaluate(options, quietContext(), { workers }));
+    const ms = performance.now() - t0;
+    out[`workers${workers}`] = {
+      framesPerSecond: +(r.frames.measured / (ms / 1000)).toFixed(2),
+      frames: r.frames.measured,
+      seconds: +(ms / 1000).toFixed(2),
       peakRssMiB,
       peakTreeRssMiB,
     };
@@ -218,6 +277,17 @@ export const benches: Bench[] = [
       run: () => convertAt(clip, true),
     },
   ]),
+  {
+    name: 'breakdown.convert.m128.720p',
+    description:
+      'convert frames/s, ms per frame per step and peak RSS at 1 worker and every core, 720p, masked128 (128 px), quality report off',
+    run: () => convertAt('720p', false, 'masked128'),
+  },
+  ...(['480p', '720p'] as const).map((clip) => ({
+    name: `breakdown.evaluate.${clip}`,
+    description: `the quality report alone (identity means and every frame) frames/s and peak RSS at 1 worker and every core, ${clip}, default options`,
+    run: () => evaluateAt(clip),
+  })),
   {
     name: 'breakdown.cleanup',
     description: 'removes the scratch folder of the breakdown benches',

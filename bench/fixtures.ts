@@ -14,19 +14,27 @@ export async function extractFaces(input: string, output: string): Promise<void>
   await runExtract(parseOptions(extractStage.options, { input, output }), quietContext());
 }
 
-/** A lightweight model in `<dir>/model` trained for 1 iteration on the faces in `facesA` and `facesB`; its folder. */
-export async function quickModel(dir: string, facesA: string, facesB: string): Promise<string> {
+/**
+ * A model (default `lightweight`, in `<dir>/model`; another trainer in `<dir>/model-<trainer>`) trained for 1
+ * iteration on the faces in `facesA` and `facesB`; its folder.
+ */
+export async function quickModel(
+  dir: string,
+  facesA: string,
+  facesB: string,
+  trainer = 'lightweight',
+): Promise<string> {
   const { runTrain } = await import('../src-main/engine/train/run');
   const { parseOptions } = await import('../src-shared/options');
   const { trainStage } = await import('../src-shared/stages/train');
   const { quietContext } = await import('../src-main/engine/stage');
-  const model = join(dir, 'model');
+  const model = join(dir, trainer === 'lightweight' ? 'model' : `model-${trainer}`);
   await runTrain(
     parseOptions(trainStage.options, {
       inputA: facesA,
       inputB: facesB,
       modelDir: model,
-      trainer: 'lightweight',
+      trainer,
       iterations: 1,
       previewEvery: 0,
       // Seeded: an unseeded 1-iteration model sometimes swaps in a face the quality report cannot find, and
