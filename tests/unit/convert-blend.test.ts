@@ -11,9 +11,16 @@ import { ImagePyramid } from '../../src-main/engine/face/image';
 import { alignFace } from '../../src-main/engine/face/align';
 import type { Point2, RgbImage } from '../../src-main/engine/face/types';
 import { convertFrame, type FaceToSwap } from '../../src-main/engine/convert/frame';
-import { DEFAULT_BLEND, type BlendOptions, type BlendResult } from '../../src-main/engine/convert/blend';
+import {
+  BlendScratch,
+  blendFace,
+  DEFAULT_BLEND,
+  type BlendOptions,
+  type BlendResult,
+  type ModelFace,
+} from '../../src-main/engine/convert/blend';
 import { syntheticSwapper, type FaceSwapper } from '../../src-main/engine/convert/swapper';
-import { convexHull } from '../../src-main/engine/image/raster';
+import { convexHull, gaussianBlur } from '../../src-main/engine/image/raster';
 import { labStats } from '../../src-main/engine/convert/color';
 import { sharpenRadius } from '../../src-main/engine/convert/sharpen';
 import { hasTestdata, videos } from '../helpers/testdata';
@@ -242,5 +249,108 @@ describe.skipIf(!hasTestdata)('convert blend options on a real frame', () => {
         mean(regionValues(gauss.out, gauss.r, gauss.r.mask, 1)) - mean(regionValues(none.out, none.r, none.r.mask, 1)),
       ),
     ).toBeLessThan(1);
+  });
+});
+
+describe('the blend on reused planes', () => {
+  /** A seeded generator (mulberry32), so every run draws the same pixels. */
+  function random(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it('the feather equals a column-by-column box pass to the bit (the vertical pass runs a row at a time)', () => {
+    const rnd = random(7);
+    for (const [w, h, sigma] of [
+      [37, 23, 2.3],
+      [5, 40, 4],
+      [64, 3, 1.1],
+    ] as const) {
+      const plane = Float32Array.from({ length: w * h }, () => (rnd() < 0.4 ? 0 : rnd()));
+      // The reference: the same three boxes, each a running sum along rows, then one down each column.
+      const pass = (src: Float32Array, dst: Float32Array, r: number, horizontal: boolean) => {
+        const len = horizontal ? w : h,
+          step = horizontal ? 1 : w,
+          last = len - 1;
+        for (let l = 0; l < (horizontal ? h : w); l++) {
+          const base = horizontal ? l * w : l,
+            first = src[base]!,
+            end = src[base + last * step]!;
+          let acc = first * (r + 1);
+          for (let i = 1; i <= r; i++) acc += i <= last ? src[base + i * step]! : end;
+          for (let i = 0; i < len; i++) {
+            dst[base + i * step] = acc * (1 / (2 * r + 1));
+            acc +=
+              (i + r + 1 <= last ? src[base + (i + r + 1) * step]! : end) -
+              (i >= r ? src[base + (i - r) * step]! : first);
+          }
+        }
+      };
+      const wIdeal = Math.sqrt(4 * sigma * sigma + 1);
+      const wl = Math.floor(wIdeal) % 2 === 0 ? Math.floor(wIdeal) - 1 : Math.floor(wIdeal);
+      const m = Math.round((12 * sigma * sigma - 3 * wl * wl - 12 * wl - 9) / (-4 * wl - 4));
+      const want = Float32Array.from(plane),
+        t = new Float32Array(w * h);
+      for (let i = 0; i < 3; i++) {
+        const r = ((i < m ? wl : wl + 2) - 1) / 2;
+        if (r < 1) continue;
+        pass(want, t, r, true);
+        pass(t, want, r, false);
+      }
+      expect(gaussianBlur(plane, w, h, sigma)).toEqual(want);
+    }
+  });
+
+  it('a scratch reused across faces of other sizes and masks gives the frames of fresh planes, byte for byte', () => {
+    const rnd = random(11);
+    const W = 160,
+      H = 140,
+      S = 32;
+    const frame = () => ({
+      width: W,
+      height: H,
+      data: Uint8Array.from({ length: W * H * 3 }, (_, i) => (i * 37) % 251),
+    });
+    const face = (scale: number, dx: number): ModelFace => {
+      const matrix: ModelFace['matrix'] = [
+        [scale, 0.05, -dx * scale],
+        [-0.05, scale, -20 * scale],
+      ];
+      const inv = (u: number, v: number): Point2 => [u / scale + dx, v / scale + 20];
+      return {
+        matrix,
+        size: S,
+        face: Float32Array.from({ length: S * S * 3 }, () => rnd()),
+        predictedMask: Float32Array.from({ length: S * S }, () => rnd()),
+        landmarks: [inv(4, 6), inv(28, 5), inv(30, 26), inv(16, 31), inv(2, 24)],
+        alignedMasks: { matrix, size: S, painted: Float32Array.from({ length: S * S }, () => (rnd() < 0.7 ? 1 : 0)) },
+        hands: [[inv(20, 20), inv(26, 20), inv(24, 27)]],
+      };
+    };
+    const faces = [face(0.3, 20), face(0.5, 60), face(0.25, 10), face(0.6, 70)];
+    const scratch = new BlendScratch();
+    for (const o of [
+      { mask: 'facehull+predicted', erosion: 2, color: 'avg' },
+      { mask: 'rect+painted+hands', erosion: -3, color: 'hist', blurSize: 8 },
+      { mask: 'facehullandrect', color: 'reinhard', sharpen: 'gaussian', seamless: true },
+      { mask: 'predicted', blurSize: 0 },
+    ] as const) {
+      for (const mf of faces) {
+        const fresh = frame(),
+          reused = frame();
+        const a = blendFace(fresh, mf, { ...DEFAULT_BLEND, ...o });
+        const b = blendFace(reused, mf, { ...DEFAULT_BLEND, ...o }, scratch);
+        expect(b!.roi).toEqual(a!.roi);
+        expect(Buffer.compare(reused.data, fresh.data)).toBe(0);
+        expect(b!.alpha).toEqual(a!.alpha);
+        expect(b!.mask).toEqual(a!.mask);
+        expect(b!.valid).toEqual(a!.valid);
+      }
+    }
   });
 });

@@ -14,7 +14,6 @@ import type { Matrix2x3, Point2, RgbImage } from '../face/types';
 import { invertMatrix, matrixScale } from '../face/umeyama';
 import { matchColor } from './color';
 import { convexHull, erodeDilate, fillConvexPolygon, gaussianBlur, pointBounds } from '../image/raster';
-import { bilinearTap, newTap } from '../image/bilinear';
 import { seamlessClone } from './seamless';
 import { sharpenFace } from './sharpen';
 
@@ -115,21 +114,70 @@ export function faceRoi(
   return { x: X0, y: Y0, w: X1 - X0, h: Y1 - Y0 };
 }
 
-/** Copies a ROI of an RGB24 frame. */
-export function cropRgb(frame: RgbImage, roi: Roi): Uint8Array {
-  const out = new Uint8Array(roi.w * roi.h * 3);
+/** Copies a ROI of an RGB24 frame (into `out`'s first w h 3 bytes when given). */
+export function cropRgb(frame: RgbImage, roi: Roi, out?: Uint8Array): Uint8Array {
+  const n = roi.w * roi.h * 3;
+  const o = out ? out.subarray(0, n) : new Uint8Array(n);
   for (let y = 0; y < roi.h; y++) {
     const s = ((roi.y + y) * frame.width + roi.x) * 3;
-    out.set(frame.data.subarray(s, s + roi.w * 3), y * roi.w * 3);
+    o.set(frame.data.subarray(s, s + roi.w * 3), y * roi.w * 3);
   }
-  return out;
+  return o;
+}
+
+/** The planes blendFace works in, by name. */
+type PlaneName = 'face' | 'valid' | 'predicted' | 'mask' | 'other' | 'eroded' | 'region' | 'alpha' | 'tmp' | 'domain';
+
+/**
+ * Reusable working planes for blendFace, one set per thread that blends frame after frame: each plane grows to the
+ * largest ROI asked for and is then reused, instead of a dozen new ROI-sized arrays per face and frame (garbage
+ * the collector spent ~20 ms per 720p frame on). What a blendFace given a scratch returns (its `alpha`, `mask`,
+ * `valid`) are views into these planes, valid until the scratch's next blendFace.
+ */
+export class BlendScratch {
+  private readonly planes = new Map<PlaneName, Float32Array>();
+  private bytes = new Uint8Array(0);
+
+  /** Plane `name` with at least `n` values (contents left from earlier use). */
+  plane(name: PlaneName, n: number): Float32Array {
+    let p = this.planes.get(name);
+    if (!p || p.length < n) {
+      p = new Float32Array(grow(p?.length ?? 0, n));
+      this.planes.set(name, p);
+    }
+    return p.subarray(0, n);
+  }
+
+  /** Plane `name`, first `n` values set to 0. */
+  zeros(name: PlaneName, n: number): Float32Array {
+    const p = this.plane(name, n);
+    p.fill(0);
+    return p;
+  }
+
+  /** Byte buffer with at least `n` bytes (for the ROI's original pixels). */
+  u8(n: number): Uint8Array {
+    if (this.bytes.length < n) this.bytes = new Uint8Array(grow(this.bytes.length, n));
+    return this.bytes.subarray(0, n);
+  }
+}
+
+/** A buffer size for n values: n, or 1.25 times the old size when that is more (fewer regrowths as faces grow). */
+function grow(old: number, n: number): number {
+  return Math.max(n, Math.ceil(old * 1.25));
 }
 
 /**
  * Blends one model face into `frame` (RGB24, modified in place). Returns what it did (ROI and masks), or null
- * when the face lies outside the frame.
+ * when the face lies outside the frame. With `scratch`, the working planes come from it (and the result's planes
+ * are its views, see BlendScratch); without, they are new arrays the result owns.
  */
-export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): BlendResult | null {
+export function blendFace(
+  frame: RgbImage,
+  mf: ModelFace,
+  opts: BlendOptions,
+  scratch: BlendScratch = new BlendScratch(),
+): BlendResult | null {
   const spec = parseMaskSpec(opts.mask);
   checkMaskInputs(spec, mf);
   const roi = faceRoi(mf, frame.width, frame.height, opts);
@@ -138,55 +186,68 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
     n = w * h,
     s = mf.size;
   const faceSide = s / matrixScale(mf.matrix);
-  const orig = cropRgb(frame, roi);
+  const orig = cropRgb(frame, roi, scratch.u8(n * 3));
 
-  // 1. New face into the ROI (bilinear), the original where the model square does not reach.
-  const W = new Float32Array(n * 3);
-  const valid = new Float32Array(n);
-  const pm = spec.regions.includes('predicted') ? new Float32Array(n) : undefined;
-  const m = mf.matrix,
-    f = mf.face,
-    pmask = mf.predictedMask;
-  const tap = newTap();
-  for (let y = 0; y < h; y++) {
+  // 1. New face into the ROI (bilinear, edges clamped: image/bilinear.ts's clamp tap, inlined with the same
+  //    arithmetic), the original where the model square does not reach.
+  const W = scratch.plane('face', n * 3);
+  const valid = scratch.plane('valid', n);
+  const pmask = spec.regions.includes('predicted') ? mf.predictedMask : undefined;
+  const pm = pmask ? scratch.plane('predicted', n) : undefined;
+  const f = mf.face;
+  const [[m00, m01, m02], [m10, m11, m12]] = mf.matrix;
+  const hi = s - 0.5,
+    s1 = s - 1,
+    s2 = s - 2,
+    row = 3 * s;
+  for (let y = 0, i = 0; y < h; y++) {
     const fy = roi.y + y;
-    for (let x = 0; x < w; x++) {
+    for (let x = 0; x < w; x++, i++) {
       const fx = roi.x + x,
-        i = y * w + x;
-      const u = m[0][0] * fx + m[0][1] * fy + m[0][2];
-      const v = m[1][0] * fx + m[1][1] * fy + m[1][2];
-      if (u < -0.5 || v < -0.5 || u > s - 0.5 || v > s - 0.5) {
-        W[i * 3] = orig[i * 3]!;
-        W[i * 3 + 1] = orig[i * 3 + 1]!;
-        W[i * 3 + 2] = orig[i * 3 + 2]!;
+        j = i * 3;
+      const u = m00 * fx + m01 * fy + m02;
+      const v = m10 * fx + m11 * fy + m12;
+      if (u < -0.5 || v < -0.5 || u > hi || v > hi) {
+        valid[i] = 0;
+        W[j] = orig[j]!;
+        W[j + 1] = orig[j + 1]!;
+        W[j + 2] = orig[j + 2]!;
+        if (pm) pm[i] = 0;
         continue;
       }
       valid[i] = 1;
-      bilinearTap(u, v, s, s, 'clamp', tap);
-      for (let c = 0; c < 3; c++)
-        W[i * 3 + c] =
-          255 *
-          (tap.w00 * f[tap.p00 * 3 + c]! +
-            tap.w10 * f[tap.p10 * 3 + c]! +
-            tap.w01 * f[tap.p01 * 3 + c]! +
-            tap.w11 * f[tap.p11 * 3 + c]!);
-      if (pm && pmask)
-        pm[i] =
-          tap.w00 * pmask[tap.p00]! + tap.w10 * pmask[tap.p10]! + tap.w01 * pmask[tap.p01]! + tap.w11 * pmask[tap.p11]!;
+      const uc = Math.min(s1, Math.max(0, u)),
+        vc = Math.min(s1, Math.max(0, v));
+      const u0 = Math.min(s2, Math.floor(uc)),
+        v0 = Math.min(s2, Math.floor(vc));
+      const ax = uc - u0,
+        ay = vc - v0;
+      const p = v0 * s + u0,
+        q = p * 3;
+      const w00 = (1 - ax) * (1 - ay),
+        w10 = ax * (1 - ay),
+        w01 = (1 - ax) * ay,
+        w11 = ax * ay;
+      W[j] = 255 * (w00 * f[q]! + w10 * f[q + 3]! + w01 * f[q + row]! + w11 * f[q + row + 3]!);
+      W[j + 1] = 255 * (w00 * f[q + 1]! + w10 * f[q + 4]! + w01 * f[q + row + 1]! + w11 * f[q + row + 4]!);
+      W[j + 2] = 255 * (w00 * f[q + 2]! + w10 * f[q + 5]! + w01 * f[q + row + 2]! + w11 * f[q + row + 5]!);
+      if (pm) pm[i] = w00 * pmask![p]! + w10 * pmask![p + 1]! + w01 * pmask![p + s]! + w11 * pmask![p + s + 1]!;
     }
   }
 
-  // 2. Mask: the product of the region masks, the hands cut out.
-  const hull = () =>
-    fillConvexPolygon(convexHull((mf.landmarks ?? []).map((p) => [p[0] - roi.x, p[1] - roi.y] as Point2)), w, h);
-  const regionMask = (kind: MaskSpec['regions'][number]): Float32Array => {
+  // 2. Mask: the product of the region masks, the hands cut out. The first region is drawn in the 'mask' plane
+  //    (or is the predicted plane), each further one in 'other'.
+  const regionMask = (kind: MaskSpec['regions'][number], into: PlaneName): Float32Array => {
     switch (kind) {
-      case 'rect':
-        return Float32Array.from(valid);
+      case 'rect': {
+        const m = scratch.plane(into, n);
+        m.set(valid);
+        return m;
+      }
       case 'facehull':
-        return hull();
+        return hullPlane(mf.landmarks ?? [], roi, scratch.zeros(into, n));
       case 'facehullandrect': {
-        const m = hull();
+        const m = hullPlane(mf.landmarks ?? [], roi, scratch.zeros(into, n));
         for (let i = 0; i < n; i++) m[i] = m[i]! * valid[i]!;
         return m;
       }
@@ -194,14 +255,14 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
         return pm!;
       case 'segment':
       case 'painted':
-        return sampleAlignedMask(mf.alignedMasks!, mf.alignedMasks![kind]!, roi);
+        return sampleAlignedMask(mf.alignedMasks!, mf.alignedMasks![kind]!, roi, scratch.plane(into, n));
       default:
         return assertNever(kind);
     }
   };
-  let mask = regionMask(spec.regions[0]!);
+  let mask = regionMask(spec.regions[0]!, 'mask');
   for (const kind of spec.regions.slice(1)) {
-    const m = regionMask(kind);
+    const m = regionMask(kind, 'other');
     for (let i = 0; i < n; i++) mask[i] = mask[i]! * m[i]!;
   }
   const hands = spec.hands && mf.hands?.length ? handPlane(mf.hands, roi) : undefined;
@@ -210,10 +271,10 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
   // 3. Erosion (positive) or dilation (negative), on the thresholded mask; a soft predicted mask stays soft
   //    when there is nothing to erode.
   const er = erosionRadius(opts.erosion, faceSide);
-  if (er !== 0) mask = erodeDilate(mask, w, h, er);
+  if (er !== 0) mask = erodeDilate(mask, w, h, er, scratch.plane('eroded', n));
 
   // 4. Colour statistics over the mask where the new face exists; 5. sharpen.
-  const region = new Float32Array(n);
+  const region = scratch.plane('region', n);
   for (let i = 0; i < n; i++) region[i] = mask[i]! >= 0.5 && valid[i]! > 0 ? 1 : 0;
   matchColor(opts.color, { face: W, orig, region, valid });
   sharpenFace(opts.sharpen, { face: W, w, h, faceSide, amount: opts.sharpenAmount, valid });
@@ -221,7 +282,7 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
   // 6. Feather. The hands stay out hard: the feathered alpha is multiplied by 1 - (the hands, grown by the
   //    feather's reach and feathered outwards), which is 0 on every hand pixel.
   const sigma = featherSigma(opts.blurSize, faceSide);
-  const alpha = sigma >= 0.5 ? gaussianBlur(mask, w, h, sigma) : Float32Array.from(mask);
+  const alpha = gaussianBlur(mask, w, h, sigma, { out: scratch.plane('alpha', n), tmp: scratch.plane('tmp', n) });
   if (hands) {
     const reach = Math.ceil(2 * sigma);
     const grown = reach > 0 ? erodeDilate(hands, w, h, -reach) : hands;
@@ -231,27 +292,32 @@ export function blendFace(frame: RgbImage, mf: ModelFace, opts: BlendOptions): B
 
   // 7. Gradient-domain clone over everything that will be blended.
   if (opts.seamless) {
-    const domain = new Float32Array(n);
+    const domain = scratch.plane('domain', n);
     for (let i = 0; i < n; i++) domain[i] = alpha[i]! > 1 / 512 ? 1 : 0;
     seamlessClone({ face: W, orig, domain, w, h });
   }
 
   // 8. Composite.
   const out = frame.data;
-  for (let y = 0; y < h; y++) {
+  for (let y = 0, i = 0; y < h; y++) {
     let o = ((roi.y + y) * frame.width + roi.x) * 3;
-    for (let x = 0; x < w; x++, o += 3) {
-      const i = y * w + x,
-        a = alpha[i]!;
+    for (let x = 0; x < w; x++, i++, o += 3) {
+      const a = alpha[i]!;
       if (a <= 1 / 512) continue;
+      const j = i * 3;
       for (let c = 0; c < 3; c++) {
-        const F = orig[i * 3 + c]!;
-        const v = F + a * (W[i * 3 + c]! - F);
+        const F = orig[j + c]!;
+        const v = F + a * (W[j + c]! - F);
         out[o + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
       }
     }
   }
   return { roi, alpha, mask, valid, faceSide };
+}
+
+/** The convex hull of the landmarks (frame pixels) filled with 1 into `out` (the ROI's plane, zeroed). */
+function hullPlane(landmarks: readonly Point2[], roi: Roi, out: Float32Array): Float32Array {
+  return fillConvexPolygon(convexHull(landmarks.map((p) => [p[0] - roi.x, p[1] - roi.y] as Point2)), roi.w, roi.h, out);
 }
 
 /** Throws when the face lacks what its mask needs (the runner checks these first and gives a user error). */
@@ -270,18 +336,25 @@ function checkMaskInputs(spec: MaskSpec, mf: ModelFace): void {
  * An aligned-face mask plane (0..1, side `a.size`) warped back into the ROI, bilinear like the face itself; 0
  * outside the plane.
  */
-export function sampleAlignedMask(a: { matrix: Matrix2x3; size: number }, plane: Float32Array, roi: Roi): Float32Array {
+export function sampleAlignedMask(
+  a: { matrix: Matrix2x3; size: number },
+  plane: Float32Array,
+  roi: Roi,
+  out: Float32Array = new Float32Array(roi.w * roi.h),
+): Float32Array {
   const { w, h } = roi,
     s = a.size,
     m = a.matrix;
-  const out = new Float32Array(w * h);
   for (let y = 0; y < h; y++) {
     const fy = roi.y + y;
     for (let x = 0; x < w; x++) {
       const fx = roi.x + x;
       const u = m[0][0] * fx + m[0][1] * fy + m[0][2];
       const v = m[1][0] * fx + m[1][1] * fy + m[1][2];
-      if (u < -0.5 || v < -0.5 || u > s - 0.5 || v > s - 0.5) continue;
+      if (u < -0.5 || v < -0.5 || u > s - 0.5 || v > s - 0.5) {
+        out[y * w + x] = 0;
+        continue;
+      }
       const uc = Math.min(s - 1, Math.max(0, u)),
         vc = Math.min(s - 1, Math.max(0, v));
       const u0 = Math.min(s - 2, Math.floor(uc)),

@@ -6,7 +6,7 @@
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import type { TfBackendChoice } from '../tf/backend';
 import { serve, transfer } from '../util/worker-rpc';
-import type { BlendOptions } from './blend';
+import { BlendScratch, type BlendOptions } from './blend';
 import { createFaceProvider, createIdentityFilter, type FaceProvider } from './faces';
 import { convertJob, type FrameDone, type FrameJob } from './frame';
 import { loadSwapper, type LoadedSwapper, type SwapDirection } from './model-swapper';
@@ -41,6 +41,7 @@ export type FrameWorkerApi = {
 let swapper: LoadedSwapper | null = null;
 let faces: FaceProvider | null = null;
 let blend: BlendOptions | null = null;
+const scratch = new BlendScratch();
 
 serve<FrameWorkerApi>({
   async init(o: FrameWorkerInit): Promise<SwapperInfo> {
@@ -61,7 +62,7 @@ serve<FrameWorkerApi>({
   },
   async frame(job: FrameJob): Promise<FrameDone> {
     if (!swapper || !faces || !blend) throw new Error('frame worker used before init');
-    const done = await convertJob(job, faces, swapper, blend);
+    const done = await convertJob(job, faces, swapper, blend, scratch);
     const d = done.data;
     // Moved back when the frame owns its whole buffer (it does: the frame moved or copied here).
     return d.byteOffset === 0 && d.byteLength === d.buffer.byteLength

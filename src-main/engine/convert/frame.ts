@@ -6,7 +6,7 @@
 import { ImagePyramid, warpToFloat } from '../face/image';
 import type { Matrix2x3, Point2, RgbImage } from '../face/types';
 import { invertMatrix, matrixScale } from '../face/umeyama';
-import { blendFace, type BlendOptions, type BlendResult, type ModelFace } from './blend';
+import { blendFace, type BlendOptions, type BlendResult, type BlendScratch, type ModelFace } from './blend';
 import type { FaceProvider } from './faces';
 import { modelMatrix, type FaceSwapper } from './swapper';
 
@@ -70,11 +70,20 @@ export function blendFaces(frame: RgbImage, swapped: readonly ModelFace[], opts:
   return blendFacesInPlace({ width: frame.width, height: frame.height, data }, swapped, opts);
 }
 
-/** Blends swapped faces into the frame's own pixels (for a frame nothing else reads afterwards). */
-function blendFacesInPlace(frame: RgbImage, swapped: readonly ModelFace[], opts: BlendOptions): ConvertedFrame {
+/**
+ * Blends swapped faces into the frame's own pixels (for a frame nothing else reads afterwards). With `scratch`,
+ * every face's result planes are its views (each face's overwrite the previous one's): for a caller that only
+ * counts the faces.
+ */
+function blendFacesInPlace(
+  frame: RgbImage,
+  swapped: readonly ModelFace[],
+  opts: BlendOptions,
+  scratch?: BlendScratch,
+): ConvertedFrame {
   const data = frame.data;
   const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return { data: buf, faces: swapped.map((mf) => blendFace(frame, mf, opts)) };
+  return { data: buf, faces: swapped.map((mf) => blendFace(frame, mf, opts, scratch)) };
 }
 
 /** Swaps `faces` in `frame`; the frame's own buffer is left as is, the result is a copy. */
@@ -110,13 +119,15 @@ export interface FrameDone {
 /**
  * One frame's whole conversion (faces from the provider, model, blend), timed step by step. The faces are blended
  * into `job.data` itself, which comes back as `data`: the caller hands the frame over (a 1080p frame is 6 MiB; a
- * copy per frame was garbage that piled up between collections, in every worker).
+ * copy per frame was garbage that piled up between collections, in every worker). `scratch`: the blend's working
+ * planes, one per thread, reused frame after frame.
  */
 export async function convertJob(
   job: FrameJob,
   provider: FaceProvider,
   swapper: FaceSwapper,
   opts: BlendOptions,
+  scratch: BlendScratch,
 ): Promise<FrameDone> {
   const steps: Record<string, number> = {};
   const image = { width: job.width, height: job.height, data: job.data };
@@ -130,7 +141,7 @@ export async function convertJob(
   lap('faces');
   const swapped = await swapFaces(image, found.faces, swapper);
   lap('model');
-  const r = blendFacesInPlace(image, swapped, opts);
+  const r = blendFacesInPlace(image, swapped, opts, scratch);
   lap('blend');
   return {
     data: r.data,

@@ -20,7 +20,7 @@ import {
 import { sha256File } from '../media/fs';
 import { probeVideo } from '../media/probe';
 import { throwIfCancelled, type StageContext } from '../stage';
-import type { BlendOptions } from './blend';
+import { BlendScratch, type BlendOptions } from './blend';
 import {
   checkAlignmentsSource,
   createFaceProvider,
@@ -280,6 +280,8 @@ export async function runConvert(
     });
   };
 
+  // The blend's working planes, reused frame after frame when this thread converts (no pool).
+  const scratch = new BlendScratch();
   const convertOne = async (f: SourceFrame): Promise<Buffer> => {
     throwIfCancelled(signal);
     const image = f.image;
@@ -294,7 +296,7 @@ export async function runConvert(
         height: image.height,
         data: image.data,
       };
-      const r = pool ? await pool.convert(job) : await convertJob(job, faces, swapper, blend);
+      const r = pool ? await pool.convert(job) : await convertJob(job, faces, swapper, blend, scratch);
       if (r.detected) result.detectedFrames++;
       result.skippedFaces += r.skipped;
       result.filteredFaces += r.filtered;

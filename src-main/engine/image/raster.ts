@@ -93,11 +93,13 @@ export function fillConvexPolygon(
 /**
  * Binary erosion (k > 0) or dilation (k < 0) with a (2|k|+1)^2 square kernel, on the mask thresholded at 0.5.
  * Outside the plane counts as "inside" for erosion (a face cut by the frame edge is not eaten from the edge)
- * and as "outside" for dilation. Integral image: O(w h) for any k.
+ * and as "outside" for dilation. Integral image: O(w h) for any k. Writes into `into` (w h values) when given, which
+ * must not be `mask`; returns `mask` itself when k rounds to 0.
  */
-export function erodeDilate(mask: Float32Array, w: number, h: number, k: number): Float32Array {
+export function erodeDilate(mask: Float32Array, w: number, h: number, k: number, into?: Float32Array): Float32Array {
   const r = Math.round(Math.abs(k));
   if (r === 0) return mask;
+  const out = into ?? new Float32Array(w * h);
   const W = w + 1;
   const ii = new Float64Array(W * (h + 1));
   for (let y = 0; y < h; y++) {
@@ -107,7 +109,6 @@ export function erodeDilate(mask: Float32Array, w: number, h: number, k: number)
       ii[(y + 1) * W + x + 1] = ii[y * W + x + 1]! + row;
     }
   }
-  const out = new Float32Array(w * h);
   const erode = k > 0;
   for (let y = 0; y < h; y++) {
     const ya = Math.max(0, y - r),
@@ -122,24 +123,55 @@ export function erodeDilate(mask: Float32Array, w: number, h: number, k: number)
   return out;
 }
 
-/** Running box filter of radius r along rows (horizontal) or columns, edges clamped; src and dst differ. */
-function boxPass(src: Float32Array, dst: Float32Array, w: number, h: number, r: number, horizontal: boolean): void {
-  const len = horizontal ? w : h,
-    lines = horizontal ? h : w;
-  const step = horizontal ? 1 : w;
+/**
+ * Running box filter of radius r along each row, edges clamped; src and dst differ. The sum runs in a double, as
+ * the vertical pass's does.
+ */
+function boxPassRows(src: Float32Array, dst: Float32Array, w: number, h: number, r: number): void {
   const norm = 1 / (2 * r + 1);
-  const last = len - 1;
-  for (let l = 0; l < lines; l++) {
-    const base = horizontal ? l * w : l;
+  const last = w - 1;
+  for (let y = 0, base = 0; y < h; y++, base += w) {
     const first = src[base]!,
-      end = src[base + last * step]!;
+      end = src[base + last]!;
     let acc = first * (r + 1);
-    for (let i = 1; i <= r; i++) acc += i <= last ? src[base + i * step]! : end;
-    for (let i = 0; i < len; i++) {
-      dst[base + i * step] = acc * norm;
+    for (let i = 1; i <= r; i++) acc += i <= last ? src[base + i]! : end;
+    for (let i = 0; i < w; i++) {
+      dst[base + i] = acc * norm;
       const add = i + r + 1,
         sub = i - r;
-      acc += (add <= last ? src[base + add * step]! : end) - (sub >= 0 ? src[base + sub * step]! : first);
+      acc += (add <= last ? src[base + add]! : end) - (sub >= 0 ? src[base + sub]! : first);
+    }
+  }
+}
+
+/**
+ * The same running box filter along each column, computed a row at a time: one running sum per column (`acc`, at
+ * least w long), so every read walks a row in memory order instead of striding by w down a column. Each column's
+ * sum takes the same values in the same order as a column-by-column pass, so the result is the same to the bit.
+ */
+function boxPassColumns(
+  src: Float32Array,
+  dst: Float32Array,
+  w: number,
+  h: number,
+  r: number,
+  acc: Float64Array,
+): void {
+  const norm = 1 / (2 * r + 1);
+  const last = h - 1;
+  for (let x = 0; x < w; x++) acc[x] = src[x]! * (r + 1);
+  for (let i = 1; i <= r; i++) {
+    const row = (i <= last ? i : last) * w;
+    for (let x = 0; x < w; x++) acc[x] = acc[x]! + src[row + x]!;
+  }
+  for (let i = 0; i < h; i++) {
+    const o = i * w,
+      add = (i + r + 1 <= last ? i + r + 1 : last) * w,
+      sub = (i - r >= 0 ? i - r : 0) * w;
+    for (let x = 0; x < w; x++) {
+      const a = acc[x]!;
+      dst[o + x] = a * norm;
+      acc[x] = a + (src[add + x]! - src[sub + x]!);
     }
   }
 }
@@ -149,31 +181,47 @@ export function boxBlur(plane: Float32Array, w: number, h: number, r: number): F
   const a = Float32Array.from(plane);
   if (r < 1) return a;
   const t = new Float32Array(w * h);
-  boxPass(a, t, w, h, r, true);
-  boxPass(t, a, w, h, r, false);
+  boxPassRows(a, t, w, h, r);
+  boxPassColumns(t, a, w, h, r, new Float64Array(w));
   return a;
+}
+
+/** Where gaussianBlur may write: the result plane and a scratch plane (each at least w h long, contents ignored). */
+export interface BlurBuffers {
+  out: Float32Array;
+  tmp: Float32Array;
 }
 
 /**
  * Gaussian blur of standard deviation `sigma` approximated by three box filters (W. M. Wells, "Efficient
  * synthesis of Gaussian filters by cascaded uniform filters", IEEE TPAMI 8(2), 1986): the box sizes are chosen
- * so the variance equals sigma^2 (P. Kovesi, "Fast almost-Gaussian filtering", DICTA 2010).
+ * so the variance equals sigma^2 (P. Kovesi, "Fast almost-Gaussian filtering", DICTA 2010). Returns a new plane,
+ * or `into.out` (its first w h values; `into.tmp` is overwritten) for a caller that reuses its buffers.
  */
-export function gaussianBlur(plane: Float32Array, w: number, h: number, sigma: number): Float32Array {
-  if (sigma < 0.5) return Float32Array.from(plane);
-  const n = 3;
-  const wIdeal = Math.sqrt((12 * sigma * sigma) / n + 1);
+export function gaussianBlur(
+  plane: Float32Array,
+  w: number,
+  h: number,
+  sigma: number,
+  into?: BlurBuffers,
+): Float32Array {
+  const n = w * h;
+  const a = into ? into.out.subarray(0, n) : new Float32Array(n);
+  a.set(plane.subarray(0, n));
+  if (sigma < 0.5) return a;
+  const boxes = 3;
+  const wIdeal = Math.sqrt((12 * sigma * sigma) / boxes + 1);
   let wl = Math.floor(wIdeal);
   if (wl % 2 === 0) wl--;
   const wu = wl + 2;
-  const m = Math.round((12 * sigma * sigma - n * wl * wl - 4 * n * wl - 3 * n) / (-4 * wl - 4));
-  const a = Float32Array.from(plane);
-  const t = new Float32Array(w * h);
-  for (let i = 0; i < n; i++) {
+  const m = Math.round((12 * sigma * sigma - boxes * wl * wl - 4 * boxes * wl - 3 * boxes) / (-4 * wl - 4));
+  const t = into ? into.tmp.subarray(0, n) : new Float32Array(n);
+  const acc = new Float64Array(w);
+  for (let i = 0; i < boxes; i++) {
     const r = ((i < m ? wl : wu) - 1) / 2;
     if (r < 1) continue;
-    boxPass(a, t, w, h, r, true);
-    boxPass(t, a, w, h, r, false);
+    boxPassRows(a, t, w, h, r);
+    boxPassColumns(t, a, w, h, r, acc);
   }
   return a;
 }
