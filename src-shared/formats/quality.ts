@@ -28,7 +28,16 @@ export const qualityReportSchema = z.object({
     targetFaces: z.array(z.string()),
     model: z.string().optional(),
   }),
-  frames: z.object({ total: z.number(), measured: z.number(), withFaceBoth: z.number() }),
+  frames: z.object({
+    total: z.number(),
+    measured: z.number(),
+    withFaceBoth: z.number(),
+    /**
+     * Frames with both faces whose identity was measured: one measured frame in `identityEvery`, by frame index
+     * (the identity and detection summaries cover these; absent in reports written before the sampling).
+     */
+    identityMeasured: z.number().optional(),
+  }),
   identity: z.object({
     /** Cosine similarity of each swapped face's descriptor to the target identity's mean descriptor. */
     similarityToTarget: summary,
@@ -144,6 +153,8 @@ export function qualityVerdict(
   if (r.pose.errorDeg.mean > VERDICT.poseDeg) follows.push(`pose off by ${r.pose.errorDeg.mean.toFixed(1)} deg`);
   if (r.expression.error.mean > VERDICT.expression) follows.push('expression does not follow');
   const tail = follows.length ? `; ${follows.join(', ')}` : '';
+  if (r.frames.identityMeasured === 0)
+    return `identity not measured (no sampled frame has both faces), ${sharp}${tail}`;
   if (identity === 'B') return `reads as B, ${sharp}${tail}${sharp === 'soft' ? ': train longer for detail' : ''}`;
   if (identity === 'A') return `reads as A, ${sharp}${tail}: train longer`;
   return `between A and B, ${sharp}${tail}: train longer`;

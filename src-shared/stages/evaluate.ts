@@ -59,6 +59,14 @@ export const evaluateStage = defineStage({
       min: 1,
       max: 1000,
     }),
+    identityEvery: field.int({
+      label: 'Identity every Nth measured frame',
+      help: 'measure identity and detector confidence on every Nth measured frame only (1: all); larger is faster (the face descriptor is most of the cost) but averages fewer faces',
+      group: 'Inputs',
+      default: 4,
+      min: 1,
+      max: 1000,
+    }),
     report: field.optionalPath({
       label: 'Report file',
       help: 'where to write the JSON report (default: <swapped>.quality.json)',

@@ -8,6 +8,7 @@ import { runEvaluate } from '../../src-main/engine/evaluate/run';
 import { resolveFfmpeg } from '../../src-main/engine/media/ffmpeg';
 import { runTool } from '../../src-main/engine/media/proc';
 import { quietContext } from '../../src-main/engine/stage';
+import { cutClip } from '../helpers/clips';
 import { hasTestdata, scratchDir, td, videos } from '../helpers/testdata';
 
 describe.skipIf(!hasTestdata)('evaluate on real media', () => {
@@ -29,6 +30,7 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
         sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
         targetFaces: [join(dir, 'B')],
         everyN: 1,
+        identityEvery: 4,
         report: join(dir, 'self.quality.json'),
       },
       quietContext(),
@@ -60,6 +62,7 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
         sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
         targetFaces: [join(dir, 'B')],
         everyN: 6,
+        identityEvery: 1,
         report: join(dir, 'blurred.quality.json'),
       },
       quietContext(),
@@ -83,6 +86,44 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
   it('finds a face in every frame of both', () => {
     expect(report.frames.withFaceBoth).toBe(report.frames.total);
   });
+
+  it('measures identity and detector scores on every 4th frame, the rest on every frame', () => {
+    const sampled = Math.ceil(report.frames.total / 4);
+    expect(report.frames.identityMeasured).toBe(sampled);
+    expect(report.identity.similarityToTarget.n).toBe(sampled);
+    expect(report.detection.originalScore.n).toBe(sampled);
+    expect(report.pose.errorDeg.n).toBe(report.frames.total);
+    expect(report.perFrame.filter((f) => f.similarityToTarget !== null).map((f) => f.frame)).toEqual(
+      Array.from({ length: sampled }, (_, k) => 4 * k),
+    );
+    // Every 6th frame with identityEvery 1: every measured frame.
+    expect(blurred.frames.identityMeasured).toBe(blurred.frames.measured);
+  });
+
+  it('samples the same identity frames whatever the ranges and workers', async () => {
+    const clip = join(dir, 'personA-22.mp4');
+    await cutClip(videos.personA, clip, 22);
+    const run = (workers: number, chunkFrames: number) =>
+      runEvaluate(
+        {
+          original: clip,
+          swapped: clip,
+          sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
+          targetFaces: [join(dir, 'B')],
+          everyN: 2,
+          identityEvery: 3,
+          report: join(dir, `w${workers}.quality.json`),
+        },
+        quietContext(),
+        { workers, chunkFrames },
+      );
+    // Ranges of 5 measured frames (10 frames: not a multiple of the 6 between identity frames), on one and two workers.
+    const [one, two] = [await run(1, 5), await run(2, 5)].map(({ created: _, ...r }) => r);
+    expect(two).toEqual(one);
+    // Frames 0, 2, ..., 20 are measured; the identity on 0, 6, 12, 18 (by index, not by position in a range).
+    expect(one!.perFrame.filter((f) => f.similarityToTarget !== null).map((f) => f.frame)).toEqual([0, 6, 12, 18]);
+    expect(one!.frames.identityMeasured).toBe(4);
+  }, 120_000);
 
   it('an unmodified video has zero pose, expression and temporal error', () => {
     expect(report.pose.errorDeg.mean).toBe(0);

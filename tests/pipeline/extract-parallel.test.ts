@@ -108,6 +108,7 @@ describe.skipIf(!hasTestdata)('extract pipeline on several workers', () => {
             sourceFaces: [face],
             targetFaces: [face],
             everyN: 1,
+            identityEvery: 4,
             report: join(dir, `q${workers}.json`),
           },
           quietContext(),

@@ -64,9 +64,10 @@ describe('qualityVerdict', () => {
     pose?: number;
     expr?: number;
     faces?: number;
+    identityMeasured?: number;
   }) =>
     ({
-      frames: { total: 10, measured: 10, withFaceBoth: o.faces ?? 10 },
+      frames: { total: 10, measured: 10, withFaceBoth: o.faces ?? 10, identityMeasured: o.identityMeasured ?? 3 },
       identity: {
         similarityToTarget: s(0.5),
         similarityToSource: s(0.5 - o.margin),
@@ -110,6 +111,9 @@ describe('qualityVerdict', () => {
     );
     expect(qualityVerdict(report({ ratio: 1, retrieval: 0, margin: 0, faces: 0 }))).toBe(
       'no face measured: nothing to judge',
+    );
+    expect(qualityVerdict(report({ ratio: 0.9, retrieval: 0, margin: 0, identityMeasured: 0 }))).toBe(
+      'identity not measured (no sampled frame has both faces), sharp',
     );
   });
 });

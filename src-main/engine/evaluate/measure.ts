@@ -27,22 +27,32 @@ export interface MeasureRange {
   every: number;
 }
 
+/**
+ * Whether frame `index` carries the identity measurements (descriptor, detector scores): one measured frame in
+ * `identityEvery`, by the frame's index alone, so that every split into ranges and workers samples the same frames.
+ */
+function identityFrame(index: number, every: number, identityEvery: number): boolean {
+  return index % (every * identityEvery) === 0;
+}
+
 export interface MeasureSetup {
   original: string;
   swapped: string;
   srcMean: number[];
   tgtMean: number[];
+  /** Identity and detector scores on one measured frame in this many (`identityFrame`). */
+  identityEvery: number;
 }
 
 /** One measured frame. */
 export interface FrameMeasure {
   frame: number;
-  /** Where the original has a face: sharpness (Laplacian variances) and detector scores. */
-  orig?: { lapO: number; lapS: number; detO: number; detS: number };
+  /** Where the original has a face: sharpness (Laplacian variances) and, on identity frames, detector scores. */
+  orig?: { lapO: number; lapS: number; det?: [number, number] };
   /** Where both have one. */
   both?: {
-    st: number;
-    ss: number;
+    /** On identity frames (`identityFrame`): similarity to the target's and the source's mean descriptor. */
+    sim?: [number, number];
     dy: number;
     dp: number;
     dr: number;
@@ -96,26 +106,22 @@ export class Measurer {
         const fo = found ? await faceAt(detector, pyrO, found) : undefined;
         const fs = found ? await faceAt(detector, pyrS, found) : undefined;
         const m: FrameMeasure = { frame: i };
+        // The descriptor and the two detector runs are most of a frame's cost: on identity frames only.
+        const idFrame = i >= r.start && identityFrame(i, r.every, s.identityEvery);
         if (fo) {
           // Sharpness and the detector's confidence are measured wherever the original has a face, so a swap too
           // blurry for the mesh to find still counts (as blurry, unrecognised).
           const [lapO, lapS] = hullSharpness(a.value, b.value, fo.landmarks68);
-          m.orig = {
-            lapO,
-            lapS,
-            detO: await detector.verifyScore(pyrO, fo.mesh),
-            detS: await detector.verifyScore(pyrS, fo.mesh),
-          };
+          m.orig = { lapO, lapS };
+          if (idFrame)
+            m.orig.det = [await detector.verifyScore(pyrO, fo.mesh), await detector.verifyScore(pyrS, fo.mesh)];
         }
         if (fo && fs) {
-          const d = await detector.descriptor(pyrS, fs);
           const po = poseFromLandmarks(fo.landmarks68);
           const ps = poseFromLandmarks(fs.landmarks68);
           const eo = expressionRatios(fo.landmarks68);
           const es = expressionRatios(fs.landmarks68);
           m.both = {
-            st: cosine(d, s.tgtMean),
-            ss: cosine(d, s.srcMean),
             dy: Math.abs(angleDiff(ps.yaw, po.yaw)),
             dp: Math.abs(angleDiff(ps.pitch, po.pitch)),
             dr: Math.abs(angleDiff(ps.roll, po.roll)),
@@ -125,6 +131,10 @@ export class Measurer {
             lmO: fo.landmarks68,
             lmS: fs.landmarks68,
           };
+          if (idFrame) {
+            const d = await detector.descriptor(pyrS, fs);
+            m.both.sim = [cosine(d, s.tgtMean), cosine(d, s.srcMean)];
+          }
           if (r.every === 1) {
             if (prevFrames) {
               const box = prevFrames.box;

@@ -156,6 +156,7 @@ export async function runEvaluate(
   const swapTrack: Point2[][] = [];
   let measured = 0;
   let withBoth = 0;
+  let withIdentity = 0;
 
   // The frames are measured in ranges on N threads (measure.ts); the statistics are summed here, in frame order.
   let done = 0;
@@ -174,7 +175,7 @@ export async function runEvaluate(
     });
   };
   const results = await measureAll(
-    { original: o.original, swapped: o.swapped, srcMean, tgtMean },
+    { original: o.original, swapped: o.swapped, srcMean, tgtMean, identityEvery: o.identityEvery },
     planRanges(total, o.everyN, hooks.chunkFrames ?? measureChunk(Math.ceil(total / o.everyN))),
     hooks.workers ?? defaultWorkers(),
     onFrame,
@@ -195,16 +196,23 @@ export async function runEvaluate(
       const ratio = m.orig.lapO > 0 ? m.orig.lapS / m.orig.lapO : NaN;
       series.sharpRatio.push(ratio);
       if (Number.isFinite(ratio)) row.sharpness = ratio;
-      series.detO.push(m.orig.detO);
-      series.detS.push(m.orig.detS);
+      if (m.orig.det) {
+        series.detO.push(m.orig.det[0]);
+        series.detS.push(m.orig.det[1]);
+      }
     }
     const b = m.both;
     if (b) {
       withBoth++;
-      series.simT.push(b.st);
-      series.simS.push(b.ss);
-      series.margin.push(b.st - b.ss);
-      if (b.st > b.ss) retrieved++;
+      if (b.sim) {
+        const [st, ss] = b.sim;
+        withIdentity++;
+        series.simT.push(st);
+        series.simS.push(ss);
+        series.margin.push(st - ss);
+        if (st > ss) retrieved++;
+        row.similarityToTarget = st;
+      }
       series.yaw.push(b.dy);
       series.pitch.push(b.dp);
       series.roll.push(b.dr);
@@ -214,7 +222,6 @@ export async function runEvaluate(
       series.brows.push(b.db);
       series.exprErr.push((b.dm + b.de + b.db) / 3);
       Object.assign(row, {
-        similarityToTarget: b.st,
         poseErrorDeg: (b.dy + b.dp + b.dr) / 3,
         expressionError: (b.dm + b.de + b.db) / 3,
       });
@@ -247,11 +254,11 @@ export async function runEvaluate(
       targetFaces: o.targetFaces,
       ...(o.model ? { model: o.model } : {}),
     },
-    frames: { total, measured, withFaceBoth: withBoth },
+    frames: { total, measured, withFaceBoth: withBoth, identityMeasured: withIdentity },
     identity: {
       similarityToTarget: summarise(series.simT),
       similarityToSource: summarise(series.simS),
-      retrievalToTarget: retrieved / withBoth,
+      retrievalToTarget: withIdentity ? retrieved / withIdentity : 0,
       margin: mean(series.margin),
     },
     sharpness: {
