@@ -183,31 +183,47 @@ function rgb(f: Frame): RgbImage {
   return { width: f.width, height: f.height, data: f.data };
 }
 
-/** The largest face of a frame (or the one overlapping `near`), tracked from the previous frame when possible. */
+/** The largest face of a frame, tracked from the previous frame when possible. */
 async function findFace(
   detector: FaceDetector,
   pyr: ImagePyramid,
   prev: MeshFace | undefined,
-  near?: BoxXYWH,
 ): Promise<MeshFace | undefined> {
   if (prev) {
     const t = await detector.track(pyr, prev, DEFAULT_DETECT);
-    if (t && (!near || overlapOfSmaller(t.box, near) > 0.3)) return t;
+    if (t) return t;
   }
-  const faces = await detector.detect(pyr, DEFAULT_DETECT);
-  const pool = near ? faces.filter((f) => overlapOfSmaller(f.box, near) > 0.3) : faces;
-  return pool.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
+  return largest(await detector.detect(pyr, DEFAULT_DETECT));
+}
+
+function largest(faces: MeshFace[]): MeshFace | undefined {
+  return faces.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
+}
+
+/** The square around a box, `scale` times its longer side, moved (not cut) to lie inside the frame where it fits. */
+export function regionAround(box: BoxXYWH, width: number, height: number, scale = 2): [number, number, number] {
+  const side = Math.min(Math.max(box[2], box[3]) * scale, Math.max(width, height));
+  const place = (c: number, extent: number) =>
+    side >= extent ? (extent - side) / 2 : Math.min(extent - side, Math.max(0, c - side / 2));
+  return [place(box[0] + box[2] / 2, width), place(box[1] + box[3] / 2, height), side];
 }
 
 /**
  * The swapped frame's face where the original's is: the mesh is predicted in exactly the original face's region
  * (so an unmodified frame gives the original's landmarks), with a low bar on the mesh score, since a swapped
- * (possibly still blurry) face is there by construction; a fresh detection is the fallback.
+ * (possibly still blurry) face is there by construction; the fallback is a detection in the square twice the
+ * original face's size around it (one detector run, not the whole frame and its tiles), keeping a face that
+ * overlaps the original's box.
  */
-async function faceAt(detector: FaceDetector, pyr: ImagePyramid, original: MeshFace): Promise<MeshFace | undefined> {
+export async function faceAt(
+  detector: FaceDetector,
+  pyr: ImagePyramid,
+  original: MeshFace,
+): Promise<MeshFace | undefined> {
   const m = await detector.meshAt(pyr, original.roi);
   if (m && m.score >= MIN_SWAPPED_MESH_SCORE) return detector.toFace(m.mesh, original.detScore, m.score, original.roi);
-  return findFace(detector, pyr, undefined, original.box);
+  const near = await detector.detectIn(pyr, regionAround(original.box, pyr.width, pyr.height), DEFAULT_DETECT);
+  return largest(near.filter((f) => overlapOfSmaller(f.box, original.box) > 0.3));
 }
 
 /** Mean absolute change (8-bit levels) between two frames inside a box. */

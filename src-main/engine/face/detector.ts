@@ -272,6 +272,16 @@ export class FaceDetector {
         }
       }
     }
+    return this.regionCandidates(pyr, regions, opts);
+  }
+
+  /** BlazeFace on square regions [x, y, side] of the frame, merged (weighted NMS) and size-filtered. */
+  private async regionCandidates(
+    pyr: ImagePyramid,
+    regions: ReadonlyArray<readonly [number, number, number]>,
+    opts: DetectOptions,
+  ): Promise<Candidate[]> {
+    const minFace = Math.max(8, opts.minFaceSize);
     const all: Candidate[] = [];
     for (const [x, y, side] of regions) {
       const s = BF_SIZE / side;
@@ -340,7 +350,24 @@ export class FaceDetector {
 
   /** Every face of an image (photos, or the detection frames of a video). */
   async detect(pyr: ImagePyramid, opts: DetectOptions = DEFAULT_DETECT): Promise<MeshFace[]> {
-    const cands = await this.candidates(pyr, opts);
+    return this.facesOf(pyr, await this.candidates(pyr, opts), opts);
+  }
+
+  /**
+   * The faces in one square region of the frame, `[x, y, side]` in source pixels (clamped by the caller): one
+   * BlazeFace run instead of the whole frame and its tiles, for a face known to be near (a swapped frame's face
+   * where the original's is). Faces whose box reaches past the region are found too when the detector sees them.
+   */
+  async detectIn(
+    pyr: ImagePyramid,
+    region: readonly [number, number, number],
+    opts: DetectOptions = DEFAULT_DETECT,
+  ): Promise<MeshFace[]> {
+    return this.facesOf(pyr, await this.regionCandidates(pyr, [region], opts), opts);
+  }
+
+  /** Mesh (and refinement) on each candidate; deduplicated, size-filtered faces. */
+  private async facesOf(pyr: ImagePyramid, cands: Candidate[], opts: DetectOptions): Promise<MeshFace[]> {
     const faces: MeshFace[] = [];
     for (const c of cands.slice(0, opts.maxFaces * 2)) {
       const [kr, kl] = c.keypoints;
