@@ -3,7 +3,7 @@
  * whole level built at once and the per-pixel edge-tested loop give (the extract's face PNGs depend on it).
  */
 import { describe, expect, it } from 'vitest';
-import { ImagePyramid, warpToFloat, warpToRgb } from '../../src-main/engine/face/image';
+import { ImagePyramid, UnknownPixelsError, warpReads, warpToFloat, warpToRgb } from '../../src-main/engine/face/image';
 import type { Matrix2x3, RgbImage } from '../../src-main/engine/face/types';
 import { bilinearTap, newTap } from '../../src-main/engine/image/bilinear';
 import { invertMatrix, matrixScale } from '../../src-main/engine/face/umeyama';
@@ -148,6 +148,55 @@ describe('warpToRgb / warpToFloat', () => {
       const fl = warpToFloat(new ImagePyramid(img), m, n, n, { mul: 1 / 127.5, add: -1, out });
       expect(fl).toBe(out);
       expect(Array.from(fl), name).toEqual(Array.from(Float32Array.from(referenceWarp(img, m, n, n, 1 / 127.5, -1))));
+    }
+  });
+});
+
+describe('ImagePyramid made of patches', () => {
+  it('warps what the whole frame warps where its patches hold what the warp reads, and throws elsewhere', () => {
+    const img = image(320, 240, 5);
+    const whole = new ImagePyramid(img);
+    const cases: Array<[string, Matrix2x3, number]> = [
+      ['level 0', similarity(1.2, 0.2, -100, -60), 64],
+      ['level 1', similarity(0.4, -0.3, 10, -20), 64],
+      ['level 2, across the left edge', similarity(0.2, 0.4, 10, -5), 32],
+    ];
+    // A frame buffer holding another image: only the patches may be read.
+    const other = image(320, 240, 6);
+    for (const [name, m, n] of cases) {
+      const reads = warpReads(whole, m, n, n);
+      const patch = whole.patch(reads.level, reads.rect);
+      const ref = warpToRgb(new ImagePyramid(img), m, n, n);
+      const junk = { ...other, data: other.data.slice() };
+      expect(Array.from(warpToRgb(new ImagePyramid(junk, undefined, [patch]), m, n, n)), name).toEqual(Array.from(ref));
+      // A patch of the finer level serves too (the level is built from it).
+      if (reads.level > 0) {
+        const finer = warpReads(whole, m, n, n, reads.level - 1);
+        // Finer pixels to spare on each side: the coarser level's neighbours and rounding are twice as wide.
+        const { x0, y0, x1, y1 } = finer.rect;
+        const fine = whole.patch(finer.level, { x0: x0 - 4, y0: y0 - 4, x1: x1 + 4, y1: y1 + 4 });
+        expect(Array.from(warpToRgb(new ImagePyramid(junk, undefined, [fine]), m, n, n)), name).toEqual(
+          Array.from(ref),
+        );
+      }
+      // The patch one pixel short of what the warp reads on any side (whole blocks: short by a block).
+      const { x0, y0, x1, y1 } = patch.rect;
+      const step = reads.level === 0 ? 1 : 32;
+      for (const short of [
+        { x0: x0 + step, y0, x1, y1 },
+        { x0, y0: y0 + step, x1, y1 },
+        { x0, y0, x1: x1 - step, y1 },
+        { x0, y0, x1, y1: y1 - step },
+      ]) {
+        // A side at the level's edge cannot be short (nothing is read beyond it).
+        const r = reads.rect;
+        if (short.x0 > Math.max(0, r.x0) || short.y0 > Math.max(0, r.y0) || short.x1 < r.x1 || short.y1 < r.y1) {
+          const small = whole.patch(reads.level, short);
+          expect(() => warpToRgb(new ImagePyramid(junk, undefined, [small]), m, n, n), name).toThrow(
+            UnknownPixelsError,
+          );
+        }
+      }
     }
   });
 });

@@ -9,12 +9,12 @@ import { alignedFaceName, type AlignedFace } from '../../../src-shared/formats/a
 import { FACE_PNG_KEYWORD, type FacePngMeta } from '../../../src-shared/formats/face-png';
 import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { alignFace } from '../face/align';
-import { blurScore } from '../face/blur';
+import { BLUR_SIDE, blurScore, blurWarp } from '../face/blur';
 import { handMasksOf } from '../face/hands';
-import { warpToRgb, type ImagePyramid } from '../face/image';
+import { warpLevel, warpReads, warpToRgb, type ImagePyramid, type PixelRect } from '../face/image';
 import { asciiJson, addPngText } from '../face/png-text';
-import type { Point2 } from '../face/types';
-import { transformPoints } from '../face/umeyama';
+import type { Matrix2x3, Point2 } from '../face/types';
+import { matrixScale, transformPoints } from '../face/umeyama';
 import { writeFileAtomicSafe } from '../util/atomic-write';
 import { timed, type StepTimes } from '../util/step-times';
 
@@ -40,6 +40,33 @@ export interface WriteTarget {
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 export const r6 = (v: number) => Math.round(v * 1e6) / 1e6;
+
+/**
+ * The pyramid pixels `alignAndWrite` would read for a face with landmarks near `lm` (the crop and the blur score's
+ * inner face, each warped from one level), each rectangle widened by `margin` of its larger side (landmarks that
+ * move this much, in the smoothing for one, stay inside) and 2 pixels, on the finer level when a scale `margin`
+ * larger would be warped from the next (which the pyramid builds from it). An estimate: the warps check what they
+ * read (ImagePyramid `patches`). Throws for landmarks that cannot be aligned.
+ */
+export function readsOf(
+  pyr: ImagePyramid,
+  lm: readonly Point2[],
+  options: WriteTarget['options'],
+  margin: number,
+): Array<{ level: number; rect: PixelRect }> {
+  const al = alignFace(lm, options.size, { centering: options.centering, alignEyes: options.alignEyes });
+  const warps: Array<[Matrix2x3, number]> = [
+    [al.matrix, options.size],
+    [blurWarp(al.legacy), BLUR_SIDE],
+  ];
+  return warps.flatMap(([m, side]) => {
+    const shrink = 1 / matrixScale(m);
+    // The finer level also serves the coarser one (ImagePyramid builds it from the patch).
+    const { level, rect: r } = warpReads(pyr, m, side, side, warpLevel(shrink * (1 - margin)));
+    const pad = Math.ceil(margin * Math.max(r.x1 - r.x0, r.y1 - r.y0)) + 2;
+    return [{ level, rect: { x0: r.x0 - pad, y0: r.y0 - pad, x1: r.x1 + pad, y1: r.y1 + pad } }];
+  });
+}
 
 /** The face's alignments entry; `file` is set when its PNG was written (not when it was too blurred). */
 export async function alignAndWrite(

@@ -3,10 +3,12 @@
  *
  *   decode + detect + landmarks (each worker, one chunk at a time)  ──raw landmarks──▶  main thread, frame order:
  *   track ids joined across chunks, One Euro smoothing, size and identity filters  ──kept faces──▶  the same
- *   worker: decode again, align, write the PNGs  ──entries──▶  main thread: alignments file, in frame order.
+ *   worker: align, write the PNGs (from the pixels around each face it kept, chunks.ts)  ──entries──▶  main
+ *   thread: alignments file, in frame order.
  *
- * Queues are fixed: each worker holds one chunk (32-96 processed frames, streamed from its own ffmpeg, never
- * buffered), so memory does not grow with the clip. The alignments file only ever holds a prefix of the clip
+ * Queues are fixed: each worker holds one chunk (32-96 processed frames, streamed from its own ffmpeg; of each
+ * frame only the pyramid pixels around its faces are kept, ~0.5 MB a face at 720p, ~0.9 MB at 1080p), so memory
+ * does not grow with the clip. The alignments file only ever holds a prefix of the clip
  * (chunks are committed in order), so `--skip-existing` resumes from it as before. Smoothing runs over the whole
  * clip in one pass, so it is the same whatever the number of workers; chunk boundaries are fixed by the clip
  * alone, so N workers write exactly what one writes (tested in tests/pipeline/extract-parallel.test.ts).
@@ -34,7 +36,10 @@ const MIN_CHUNK_FRAMES = 32;
 export function chunkLength(processed: number): number {
   return Math.min(CHUNK_FRAMES, Math.max(MIN_CHUNK_FRAMES, Math.ceil(processed / 12)));
 }
-/** Memory a worker may take (tfjs wasm heap, face models, one decoded frame and its pyramid), to size the pool. */
+/**
+ * Memory a worker may take (tfjs wasm heap, face models, one decoded frame and its pyramid, the pixels a chunk keeps
+ * for its faces: ~45 MB for 96 frames of one 720p face, ~85 MB at 1080p), to size the pool.
+ */
 const WORKER_BYTES = 600 * 2 ** 20;
 
 /** The default number of workers: every core, as many as memory allows. */

@@ -9,12 +9,17 @@ import type { Matrix2x3, RgbImage } from './types';
 
 const N = 128;
 
-export function blurScore(src: ImagePyramid | RgbImage, legacy: Matrix2x3): number {
-  const m: Matrix2x3 = [
+/** The warp `blurScore` samples the frame by (into `BLUR_SIDE` x `BLUR_SIDE`), from the legacy matrix. */
+export function blurWarp(legacy: Matrix2x3): Matrix2x3 {
+  return [
     [legacy[0][0] * N, legacy[0][1] * N, legacy[0][2] * N - 0.5],
     [legacy[1][0] * N, legacy[1][1] * N, legacy[1][2] * N - 0.5],
   ];
-  const rgb = warpToRgb(src, m, N, N);
+}
+export const BLUR_SIDE = N;
+
+export function blurScore(src: ImagePyramid | RgbImage, legacy: Matrix2x3): number {
+  const rgb = warpToRgb(src, blurWarp(legacy), N, N);
   const g = new Float32Array(N * N);
   for (let i = 0; i < N * N; i++) g[i] = 0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!;
   let sum = 0,

@@ -21,6 +21,33 @@ export interface LazyRgbImage extends RgbImage {
   ensure(x0: number, y0: number, x1: number, y1: number): void;
 }
 
+/** Pixels [x0, x1) x [y0, y1) of an image or a pyramid level. */
+export interface PixelRect {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+/** Pixels of one level of a frame's pyramid (`ImagePyramid.patch`): `rect` of level `level`, rows packed RGB24. */
+export interface LevelPatch {
+  level: number;
+  rect: PixelRect;
+  pixels: Uint8Array;
+}
+
+/** A warp of a pyramid made of patches would read level pixels that no patch holds. */
+export class UnknownPixelsError extends Error {
+  constructor(
+    readonly level: number,
+    readonly needed: PixelRect,
+  ) {
+    super(
+      `the warp reads pixels [${needed.x0}, ${needed.x1}) x [${needed.y0}, ${needed.y1}) of level ${level}, not known`,
+    );
+  }
+}
+
 /** Side of the square blocks a level is built in (level pixels). */
 const BLOCK = 32;
 
@@ -44,13 +71,20 @@ export class ImagePyramid {
   /** Level buffers of a finished pyramid of the same size, taken over as its levels are needed. */
   private spare: Uint8Array[];
 
+  /** Level rectangles known to hold the frame's pixels, when made of patches; null: the whole frame is. */
+  private readonly known: Array<{ level: number; rect: PixelRect }> | null;
+
   /**
    * `recycle`: a pyramid of an earlier frame that is no longer used; its level buffers are reused (a video loop
    * saves allocating, and the garbage collector collecting, about half a frame per frame).
+   * `patches`: the frame is known only by these pixels of its levels (from `patch` on a pyramid of the whole
+   * frame; level 0's are written into `base`, whose other pixels may be anything): a warp that would read any
+   * other pixel throws UnknownPixelsError. Default: `base` is the whole frame.
    */
   constructor(
     readonly base: RgbImage,
     recycle?: ImagePyramid,
+    patches?: readonly LevelPatch[],
   ) {
     if (base.data.length < base.width * base.height * 3) throw new Error('RGB buffer is smaller than width*height*3');
     this.levels = [{ view: { ...base, ensure: () => undefined }, bw: 0, bh: 0, built: null }];
@@ -59,6 +93,58 @@ export class ImagePyramid {
         ? recycle.levels.slice(1).map((l) => l.view.data)
         : [];
     if (recycle) recycle.levels.length = 1;
+    this.known = patches ? [] : null;
+    for (const p of patches ?? []) this.paste(p);
+  }
+
+  /** The index of `view`, a level of this pyramid. */
+  levelOf(view: RgbImage): number {
+    const k = this.levels.findIndex((l) => l.view === view);
+    if (k < 0) throw new Error('not a level of this pyramid');
+    return k;
+  }
+
+  /**
+   * The pixels `rect` of level `level` (level pixels, inclusive of x0/y0, exclusive of x1/y1), widened to whole
+   * blocks and clamped to the level, built and copied: pasted into a pyramid of the same frame size (constructor
+   * `patches`) they are what this one holds there.
+   */
+  patch(level: number, rect: PixelRect): LevelPatch {
+    const view = this.view(level);
+    const k = this.levelOf(view);
+    const b = k === 0 ? 1 : BLOCK;
+    const r: PixelRect = {
+      x0: Math.max(0, Math.floor(rect.x0 / b) * b),
+      y0: Math.max(0, Math.floor(rect.y0 / b) * b),
+      x1: Math.min(view.width, Math.ceil(rect.x1 / b) * b),
+      y1: Math.min(view.height, Math.ceil(rect.y1 / b) * b),
+    };
+    if (r.x0 >= r.x1 || r.y0 >= r.y1) return { level: k, rect: r, pixels: new Uint8Array(0) };
+    view.ensure(r.x0, r.y0, r.x1 - 1, r.y1 - 1);
+    const row = (r.x1 - r.x0) * 3;
+    const pixels = new Uint8Array(row * (r.y1 - r.y0));
+    for (let y = r.y0, o = 0; y < r.y1; y++, o += row) {
+      const at = (y * view.width + r.x0) * 3;
+      pixels.set(view.data.subarray(at, at + row), o);
+    }
+    return { level: k, rect: r, pixels };
+  }
+
+  private paste(p: LevelPatch): void {
+    const view = this.view(p.level);
+    const k = this.levelOf(view);
+    const { rect: r } = p;
+    if (k !== p.level || r.x1 > view.width || r.y1 > view.height) throw new Error('patch of another frame size');
+    const row = (r.x1 - r.x0) * 3;
+    for (let y = r.y0, o = 0; y < r.y1; y++, o += row)
+      view.data.set(p.pixels.subarray(o, o + row), (y * view.width + r.x0) * 3);
+    const L = this.levels[k]!;
+    if (L.built) {
+      // Whole blocks (`patch` widens to them), now built.
+      for (let by = r.y0 / BLOCK; by < Math.ceil(r.y1 / BLOCK); by++)
+        for (let bx = r.x0 / BLOCK; bx < Math.ceil(r.x1 / BLOCK); bx++) L.built[by * L.bw + bx] = 1;
+    }
+    this.known!.push({ level: k, rect: r });
   }
 
   get width(): number {
@@ -99,6 +185,31 @@ export class ImagePyramid {
       });
     }
     return this.levels[k]!.view;
+  }
+
+  /**
+   * Throws UnknownPixelsError when the pyramid is made of patches and the pixels [x0, x1] x [y0, y1] (inclusive,
+   * clamped to the level) of `view`, a level of this pyramid, are not all inside one patch, or made of pixels
+   * all inside one patch of a finer level.
+   */
+  checkKnown(view: RgbImage, x0: number, y0: number, x1: number, y1: number): void {
+    if (!this.known) return;
+    const level = this.levelOf(view);
+    const needed: PixelRect = {
+      x0: Math.max(0, x0),
+      y0: Math.max(0, y0),
+      x1: Math.min(view.width - 1, x1) + 1,
+      y1: Math.min(view.height - 1, y1) + 1,
+    };
+    if (needed.x0 >= needed.x1 || needed.y0 >= needed.y1) return;
+    // A patch of this level, or of a finer one that holds every pixel these are means of (the level is built
+    // from it: its blocks are marked built).
+    const inside = ({ level: l, rect: r }: { level: number; rect: PixelRect }) => {
+      if (l > level) return false;
+      const f = 2 ** (level - l);
+      return r.x0 <= needed.x0 * f && r.y0 <= needed.y0 * f && r.x1 >= needed.x1 * f && r.y1 >= needed.y1 * f;
+    };
+    if (!this.known.some(inside)) throw new UnknownPixelsError(level, needed);
   }
 
   private build(k: number, x0: number, y0: number, x1: number, y1: number): void {
@@ -190,19 +301,12 @@ export function warpToRgb(src: ImagePyramid | RgbImage, matrix: Matrix2x3, width
   return out;
 }
 
-function warpInto(
-  srcIn: ImagePyramid | RgbImage,
-  matrix: Matrix2x3,
-  width: number,
-  height: number,
-  out: Float32Array | Uint8Array,
-  mul: number,
-  add: number,
-): void {
-  const pyr = srcIn instanceof ImagePyramid ? srcIn : new ImagePyramid(srcIn);
-  const shrink = 1 / matrixScale(matrix); // source pixels per output pixel
-  const k = shrink >= 2 ? Math.floor(Math.log2(shrink)) : 0;
-  const img = pyr.view(k);
+/**
+ * How a warp of `pyr` by `matrix` into `width` x `height` reads: the level it samples, the affine map from output
+ * pixels to that level's pixels (x = a X + b Y + c, y = d X + e Y + g) and the box the sample points lie in.
+ */
+function warpGeometry(pyr: ImagePyramid, matrix: Matrix2x3, width: number, height: number, level?: number) {
+  const img = pyr.view(level ?? warpLevel(1 / matrixScale(matrix)));
   const f = pyr.base.width / img.width; // actual factor of this level
   const fy = pyr.base.height / img.height;
   // Inverse: output -> base pixels; then base -> level: x_k = (x_0 + 0.5) / f - 0.5.
@@ -222,7 +326,48 @@ function warpInto(
     maxX = c + Math.max(0, xw) + Math.max(0, xh);
   const minY = g + Math.min(0, yw) + Math.min(0, yh),
     maxY = g + Math.max(0, yw) + Math.max(0, yh);
-  img.ensure(Math.floor(minX) - 1, Math.floor(minY) - 1, Math.floor(maxX) + 2, Math.floor(maxY) + 2);
+  // The level pixels the warp may read (inclusive): the bilinear neighbours, with room for rounding.
+  const read = [Math.floor(minX) - 1, Math.floor(minY) - 1, Math.floor(maxX) + 2, Math.floor(maxY) + 2] as const;
+  return { img, a, b, c, d, e, g, minX, maxX, minY, maxY, read };
+}
+
+/**
+ * The pyramid level a warp samples when it shrinks the frame by `shrink` (frame pixels per output pixel): the
+ * largest whose pixels are no bigger than the output's (before the pyramid runs out of levels).
+ */
+export function warpLevel(shrink: number): number {
+  return shrink >= 2 ? Math.floor(Math.log2(shrink)) : 0;
+}
+
+/**
+ * The pixels a warp of `pyr` by `matrix` into `width` x `height` may read: which level (the index that
+ * `ImagePyramid.patch` takes) and where in it (level pixels, x1/y1 exclusive; not clamped to the level).
+ * `level`: where it would read were it to sample that level (default: the level it samples).
+ */
+export function warpReads(
+  pyr: ImagePyramid,
+  matrix: Matrix2x3,
+  width: number,
+  height: number,
+  level?: number,
+): { level: number; rect: PixelRect } {
+  const { img, read } = warpGeometry(pyr, matrix, width, height, level);
+  return { level: pyr.levelOf(img), rect: { x0: read[0], y0: read[1], x1: read[2] + 1, y1: read[3] + 1 } };
+}
+
+function warpInto(
+  srcIn: ImagePyramid | RgbImage,
+  matrix: Matrix2x3,
+  width: number,
+  height: number,
+  out: Float32Array | Uint8Array,
+  mul: number,
+  add: number,
+): void {
+  const pyr = srcIn instanceof ImagePyramid ? srcIn : new ImagePyramid(srcIn);
+  const { img, a, b, c, d, e, g, minX, maxX, minY, maxY, read } = warpGeometry(pyr, matrix, width, height);
+  pyr.checkKnown(img, ...read);
+  img.ensure(...read);
   const W = img.width,
     H = img.height,
     data = img.data;
