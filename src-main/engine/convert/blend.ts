@@ -188,83 +188,15 @@ export function blendFace(
   const faceSide = s / matrixScale(mf.matrix);
   const orig = cropRgb(frame, roi, scratch.u8(n * 3));
 
-  // 1. New face into the ROI (bilinear, edges clamped: image/bilinear.ts's clamp tap, inlined with the same
-  //    arithmetic), the original where the model square does not reach.
+  // 1. New face into the ROI, the original where the model square does not reach. 2. Mask: the product of the
+  //    region masks, the hands cut out. (Each hot loop sits in its own function: variables a closure captures
+  //    live in a context object, and a loop reading them there measured several times slower.)
   const W = scratch.plane('face', n * 3);
   const valid = scratch.plane('valid', n);
-  const pmask = spec.regions.includes('predicted') ? mf.predictedMask : undefined;
-  const pm = pmask ? scratch.plane('predicted', n) : undefined;
-  const f = mf.face;
-  const [[m00, m01, m02], [m10, m11, m12]] = mf.matrix;
-  const hi = s - 0.5,
-    s1 = s - 1,
-    s2 = s - 2,
-    row = 3 * s;
-  for (let y = 0, i = 0; y < h; y++) {
-    const fy = roi.y + y;
-    for (let x = 0; x < w; x++, i++) {
-      const fx = roi.x + x,
-        j = i * 3;
-      const u = m00 * fx + m01 * fy + m02;
-      const v = m10 * fx + m11 * fy + m12;
-      if (u < -0.5 || v < -0.5 || u > hi || v > hi) {
-        valid[i] = 0;
-        W[j] = orig[j]!;
-        W[j + 1] = orig[j + 1]!;
-        W[j + 2] = orig[j + 2]!;
-        if (pm) pm[i] = 0;
-        continue;
-      }
-      valid[i] = 1;
-      const uc = Math.min(s1, Math.max(0, u)),
-        vc = Math.min(s1, Math.max(0, v));
-      const u0 = Math.min(s2, Math.floor(uc)),
-        v0 = Math.min(s2, Math.floor(vc));
-      const ax = uc - u0,
-        ay = vc - v0;
-      const p = v0 * s + u0,
-        q = p * 3;
-      const w00 = (1 - ax) * (1 - ay),
-        w10 = ax * (1 - ay),
-        w01 = (1 - ax) * ay,
-        w11 = ax * ay;
-      W[j] = 255 * (w00 * f[q]! + w10 * f[q + 3]! + w01 * f[q + row]! + w11 * f[q + row + 3]!);
-      W[j + 1] = 255 * (w00 * f[q + 1]! + w10 * f[q + 4]! + w01 * f[q + row + 1]! + w11 * f[q + row + 4]!);
-      W[j + 2] = 255 * (w00 * f[q + 2]! + w10 * f[q + 5]! + w01 * f[q + row + 2]! + w11 * f[q + row + 5]!);
-      if (pm) pm[i] = w00 * pmask![p]! + w10 * pmask![p + 1]! + w01 * pmask![p + s]! + w11 * pmask![p + s + 1]!;
-    }
-  }
-
-  // 2. Mask: the product of the region masks, the hands cut out. The first region is drawn in the 'mask' plane
-  //    (or is the predicted plane), each further one in 'other'.
-  const regionMask = (kind: MaskSpec['regions'][number], into: PlaneName): Float32Array => {
-    switch (kind) {
-      case 'rect': {
-        const m = scratch.plane(into, n);
-        m.set(valid);
-        return m;
-      }
-      case 'facehull':
-        return hullPlane(mf.landmarks ?? [], roi, scratch.zeros(into, n));
-      case 'facehullandrect': {
-        const m = hullPlane(mf.landmarks ?? [], roi, scratch.zeros(into, n));
-        for (let i = 0; i < n; i++) m[i] = m[i]! * valid[i]!;
-        return m;
-      }
-      case 'predicted':
-        return pm!;
-      case 'segment':
-      case 'painted':
-        return sampleAlignedMask(mf.alignedMasks!, mf.alignedMasks![kind]!, roi, scratch.plane(into, n));
-      default:
-        return assertNever(kind);
-    }
-  };
-  let mask = regionMask(spec.regions[0]!, 'mask');
-  for (const kind of spec.regions.slice(1)) {
-    const m = regionMask(kind, 'other');
-    for (let i = 0; i < n; i++) mask[i] = mask[i]! * m[i]!;
-  }
+  const pm = spec.regions.includes('predicted') ? scratch.plane('predicted', n) : undefined;
+  warpFace(mf, roi, orig, W, valid, pm);
+  let mask = regionPlane(spec.regions[0]!, 'mask', mf, roi, valid, pm, scratch);
+  for (const kind of spec.regions.slice(1)) multiplyInto(mask, regionPlane(kind, 'other', mf, roi, valid, pm, scratch));
   const hands = spec.hands && mf.hands?.length ? handPlane(mf.hands, roi) : undefined;
   if (hands) for (let i = 0; i < n; i++) if (hands[i]) mask[i] = 0;
 
@@ -298,21 +230,133 @@ export function blendFace(
   }
 
   // 8. Composite.
-  const out = frame.data;
+  compositeFace(frame, roi, orig, W, alpha);
+  return { roi, alpha, mask, valid, faceSide };
+}
+
+/**
+ * The model's face warped into the ROI (bilinear, edges clamped: image/bilinear.ts's clamp tap inlined, with the
+ * same arithmetic), into W (RGB 0..255); where the model square does not reach, W is the original pixel and
+ * `valid` 0 (else 1). `pm` gets the predicted mask the same way (0 outside).
+ */
+function warpFace(
+  mf: ModelFace,
+  roi: Roi,
+  orig: Uint8Array,
+  W: Float32Array,
+  valid: Float32Array,
+  pm: Float32Array | undefined,
+): void {
+  const { x: rx, y: ry, w, h } = roi,
+    s = mf.size,
+    f = mf.face,
+    pmask = mf.predictedMask;
+  const [[m00, m01, m02], [m10, m11, m12]] = mf.matrix;
+  const hi = s - 0.5,
+    s1 = s - 1,
+    s2 = s - 2,
+    row = 3 * s;
+  for (let y = 0, i = 0; y < h; y++) {
+    const fy = ry + y;
+    for (let x = 0; x < w; x++, i++) {
+      const fx = rx + x,
+        j = i * 3;
+      const u = m00 * fx + m01 * fy + m02;
+      const v = m10 * fx + m11 * fy + m12;
+      if (u < -0.5 || v < -0.5 || u > hi || v > hi) {
+        valid[i] = 0;
+        W[j] = orig[j]!;
+        W[j + 1] = orig[j + 1]!;
+        W[j + 2] = orig[j + 2]!;
+        if (pm) pm[i] = 0;
+        continue;
+      }
+      valid[i] = 1;
+      // Math.min / max / floor written out (the same values: uc, vc lie in [0, s - 1], where | 0 is floor).
+      const uc = u <= 0 ? 0 : u >= s1 ? s1 : u,
+        vc = v <= 0 ? 0 : v >= s1 ? s1 : v;
+      const u0 = Math.min(s2, uc | 0),
+        v0 = Math.min(s2, vc | 0);
+      const ax = uc - u0,
+        ay = vc - v0;
+      const p = v0 * s + u0,
+        q = p * 3;
+      const w00 = (1 - ax) * (1 - ay),
+        w10 = ax * (1 - ay),
+        w01 = (1 - ax) * ay,
+        w11 = ax * ay;
+      W[j] = 255 * (w00 * f[q]! + w10 * f[q + 3]! + w01 * f[q + row]! + w11 * f[q + row + 3]!);
+      W[j + 1] = 255 * (w00 * f[q + 1]! + w10 * f[q + 4]! + w01 * f[q + row + 1]! + w11 * f[q + row + 4]!);
+      W[j + 2] = 255 * (w00 * f[q + 2]! + w10 * f[q + 5]! + w01 * f[q + row + 2]! + w11 * f[q + row + 5]!);
+      if (pm && pmask) pm[i] = w00 * pmask[p]! + w10 * pmask[p + 1]! + w01 * pmask[p + s]! + w11 * pmask[p + s + 1]!;
+    }
+  }
+}
+
+/** One region's mask plane in the ROI: drawn into scratch plane `into`, or the predicted plane itself. */
+function regionPlane(
+  kind: MaskSpec['regions'][number],
+  into: PlaneName,
+  mf: ModelFace,
+  roi: Roi,
+  valid: Float32Array,
+  pm: Float32Array | undefined,
+  scratch: BlendScratch,
+): Float32Array {
+  const n = roi.w * roi.h;
+  switch (kind) {
+    case 'rect': {
+      const m = scratch.plane(into, n);
+      m.set(valid);
+      return m;
+    }
+    case 'facehull':
+      return hullPlane(mf.landmarks ?? [], roi, scratch.zeros(into, n));
+    case 'facehullandrect':
+      return multiplyInto(hullPlane(mf.landmarks ?? [], roi, scratch.zeros(into, n)), valid);
+    case 'predicted':
+      return pm!;
+    case 'segment':
+    case 'painted':
+      return sampleAlignedMask(mf.alignedMasks!, mf.alignedMasks![kind]!, roi, scratch.plane(into, n));
+    default:
+      return assertNever(kind);
+  }
+}
+
+/** a *= b, value by value; returns a. */
+function multiplyInto(a: Float32Array, b: Float32Array): Float32Array {
+  for (let i = 0; i < a.length; i++) a[i] = a[i]! * b[i]!;
+  return a;
+}
+
+/** Alpha-composites W over the ROI's original pixels into the frame, where alpha exceeds 1/512. */
+function compositeFace(frame: RgbImage, roi: Roi, orig: Uint8Array, W: Float32Array, alpha: Float32Array): void {
+  const out = frame.data,
+    { w, h } = roi;
   for (let y = 0, i = 0; y < h; y++) {
     let o = ((roi.y + y) * frame.width + roi.x) * 3;
     for (let x = 0; x < w; x++, i++, o += 3) {
       const a = alpha[i]!;
       if (a <= 1 / 512) continue;
       const j = i * 3;
-      for (let c = 0; c < 3; c++) {
-        const F = orig[j + c]!;
-        const v = F + a * (W[j + c]! - F);
-        out[o + c] = v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
-      }
+      const F0 = orig[j]!,
+        F1 = orig[j + 1]!,
+        F2 = orig[j + 2]!;
+      out[o] = toByte(F0 + a * (W[j]! - F0));
+      out[o + 1] = toByte(F1 + a * (W[j + 1]! - F1));
+      out[o + 2] = toByte(F2 + a * (W[j + 2]! - F2));
     }
   }
-  return { roi, alpha, mask, valid, faceSide };
+}
+
+/**
+ * v rounded to the nearest byte value (0..255), halves up: Math.round's value, by floor(v + 0.5), which V8 runs
+ * about 3 times faster. The two agree from 0.5 up (v + 0.5 is then exact, or rounds within the same integer);
+ * below 0.5 (where v + 0.5 may round up to 1) the answer is 0 either way.
+ */
+function toByte(v: number): number {
+  return v < 0.5 ? 0 : v >= 255 ? 255 : Math.floor(v + 0.5);
 }
 
 /** The convex hull of the landmarks (frame pixels) filled with 1 into `out` (the ROI's plane, zeroed). */

@@ -135,11 +135,28 @@ function boxPassRows(src: Float32Array, dst: Float32Array, w: number, h: number,
       end = src[base + last]!;
     let acc = first * (r + 1);
     for (let i = 1; i <= r; i++) acc += i <= last ? src[base + i]! : end;
-    for (let i = 0; i < w; i++) {
+    // The sum gains src[i + r + 1] (end past the row) and loses src[i - r] (first before it): the row split where
+    // those clamps change, so no pixel tests them.
+    const inSub = Math.min(w, r),
+      outAdd = Math.max(0, w - r - 1);
+    let i = 0;
+    for (const stop = Math.min(inSub, outAdd); i < stop; i++) {
       dst[base + i] = acc * norm;
-      const add = i + r + 1,
-        sub = i - r;
-      acc += (add <= last ? src[base + add]! : end) - (sub >= 0 ? src[base + sub]! : first);
+      acc += src[base + i + r + 1]! - first;
+    }
+    if (inSub <= outAdd)
+      for (; i < outAdd; i++) {
+        dst[base + i] = acc * norm;
+        acc += src[base + i + r + 1]! - src[base + i - r]!;
+      }
+    else
+      for (; i < inSub; i++) {
+        dst[base + i] = acc * norm;
+        acc += end - first;
+      }
+    for (; i < w; i++) {
+      dst[base + i] = acc * norm;
+      acc += end - src[base + i - r]!;
     }
   }
 }
