@@ -16,8 +16,8 @@ const layers = [
   ['engine/util', 'engine/stage.ts', 'engine/app-info.ts'],
   ['engine/image'], // raster primitives and geometry types
   ['engine/media'], // ffmpeg, still images, the frame source
+  ['engine/tf'], // tfjs and its backends (face's models start a GPU backend through it)
   ['engine/face'],
-  ['engine/tf'],
   ['engine/project'],
   ['engine/extract'],
   ['engine/train'],

@@ -40,7 +40,7 @@ export interface DoctorReport {
   ffprobe: ToolFacts;
   tfjs: {
     backends: BackendFacts[];
-    /** The backend training would use with `--backend auto`. */
+    /** The backend training, conversion and the face models (extract, the quality report) use with `--backend auto`. */
     chosen?: string;
     /** GPU adapter name when a GPU backend works. */
     gpu?: string;
@@ -78,7 +78,7 @@ export function doctorLines(r: DoctorReport): Array<[string, string, boolean]> {
     ['tfjs backends', backends || (r.tfjs.error ?? 'none'), r.tfjs.backends.some((b) => b.available)],
     [
       'tfjs backend chosen',
-      `${r.tfjs.chosen ?? 'none'}${r.tfjs.gpu ? ` on ${r.tfjs.gpu}` : ''}`,
+      `${r.tfjs.chosen ?? 'none'}${r.tfjs.gpu ? ` on ${r.tfjs.gpu}` : ''}${r.tfjs.chosen ? ' (training, conversion and face detection)' : ''}`,
       r.tfjs.chosen !== undefined,
     ],
     gpuLine(r.tfjs),

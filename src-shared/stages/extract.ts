@@ -3,6 +3,7 @@
  * their landmarks and transforms to an alignments file. One schema for the CLI and the GUI.
  */
 import { z } from 'zod';
+import { BACKEND_CHOICES } from '../backends';
 import { defineStage, field } from '../options';
 
 export const extractOptions = z.object({
@@ -51,6 +52,14 @@ export const extractOptions = z.object({
     default: 0,
     min: 0,
     max: 10000,
+  }),
+  backend: field.choice({
+    label: 'Backend',
+    help: 'tfjs backend for the face models: auto uses a GPU when there is one (CUDA, WebGPU on a hardware adapter), else wasm',
+    group: 'Detection',
+    choices: BACKEND_CHOICES,
+    default: 'auto',
+    advanced: true,
   }),
   filter: field.paths({
     label: 'Keep these people',

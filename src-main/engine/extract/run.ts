@@ -18,7 +18,7 @@ import {
 import { RateMeter } from '../../../src-shared/progress';
 import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { DEFAULT_DETECT, FaceDetector, NON_HUMAN_MIN_MESH_SCORE, type DetectOptions } from '../face/detector';
-import { humanPackageDir, loadFaceModels, type FaceModels } from '../face/human';
+import { faceBackend, humanPackageDir, loadFaceModels, type FaceModels } from '../face/human';
 import { readImageRgb } from '../media/images';
 import { openKeyedSource as openExtractSource, type KeyedSource as ExtractSource } from '../media/source';
 import { throwIfCancelled, type StageContext } from '../stage';
@@ -147,9 +147,11 @@ async function extractLocked(
   // The models load here for photos and for the filter's reference photos; a video's workers load their own.
   let models: FaceModels | null = null;
   let detector: FaceDetector | null = null;
+  // `auto` is resolved once, here: the workers get the backend by name.
+  const backend = await faceBackend(options.backend);
   if (!video || filtering) {
     ctx.progress({ stage: 'extract', fraction: 0, title: 'Loading face models' });
-    models = await loadFaceModels();
+    models = await loadFaceModels(backend);
     detector = new FaceDetector(models);
   }
   const refs = detector ? await referenceDescriptors(detector, options.filter, detectOpts, signal) : [];
@@ -204,8 +206,8 @@ async function extractLocked(
     complete: false,
     frames: {},
   });
-  // A video's workers load the models (wasm, Human's version) themselves.
-  alignments ??= models ? newDoc(models.humanVersion, models.backend) : newDoc(await humanPackageVersion(), 'wasm');
+  // A video's workers load the models (on `backend`, Human's version) themselves.
+  alignments ??= models ? newDoc(models.humanVersion, models.backend) : newDoc(await humanPackageVersion(), backend);
 
   const meter = new RateMeter();
   let lastSave = Date.now();
@@ -269,7 +271,7 @@ async function extractLocked(
           path: input,
           stem: basename(input, extname(input)),
           outDir,
-          options,
+          options: { ...options, backend },
           detect: detectOpts,
           refs,
           nrefs,

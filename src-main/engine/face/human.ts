@@ -6,7 +6,9 @@
  * pixels, which shows as jitter on video) and so tracking, tiling and rotation stay under our control.
  *
  * Backend: measured on the 2-core dev machine (Tom Cruise photo, detector + mesh + descriptor):
- * wasm (SIMD, single thread) ~160 ms, cpu ~3600 ms. `wasm` is the default; `cpu` stays selectable.
+ * wasm (SIMD, single thread) ~160 ms, cpu ~3600 ms. `wasm` is the default; `cpu` stays selectable. A stage's
+ * `--backend auto` picks like training does (`faceBackend`): a GPU when there is one (tfjs-node-gpu's CUDA, WebGPU
+ * on a hardware adapter), else wasm; a software WebGPU adapter only when asked for (slower than wasm).
  */
 import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
@@ -14,11 +16,26 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
+import type { TfBackendChoice, TfBackendName } from '../../../src-shared/backends';
 import { UserError } from '../../../src-shared/errors';
+import { settingBackend } from '../tf/setting';
 
 const require = createRequire(import.meta.url);
 
-export type FaceBackend = 'wasm' | 'cpu';
+export type FaceBackend = TfBackendName;
+
+/**
+ * The backend a stage's face models run on for its `--backend` choice: an explicit one as it is; `auto` the one
+ * training would pick (tf/backend.ts `autoChoice`: CUDA, WebGPU on a hardware adapter, TensorFlow's CPU build,
+ * then wasm). Resolved once in the stage's own thread and handed to its workers by name, so no worker probes.
+ */
+export async function faceBackend(choice: TfBackendChoice | undefined): Promise<FaceBackend> {
+  if (choice && choice !== 'auto') return choice;
+  const set = settingBackend();
+  if (set) return set;
+  const { availableBackends } = await import('../tf/backend');
+  return (await availableBackends('infer')).chosen ?? 'wasm';
+}
 
 export interface FaceModels {
   backend: FaceBackend;
@@ -75,6 +92,8 @@ function registerFileRouter(): void {
 
 interface HumanInstance {
   version: string;
+  /** The tfjs namespace Human runs on (ours: tfjs-core and -converter of node_modules). */
+  tf: { loadGraphModel(url: string): Promise<GraphModel> };
   load(): Promise<void>;
   init(): Promise<void>;
   models: { models: Record<string, GraphModel | null> };
@@ -85,21 +104,23 @@ interface HumanModule {
   match: { similarity(a: number[], b: number[], o?: Record<string, number>): number };
 }
 
-let loading: Promise<FaceModels> | null = null;
-let loadedBackend: FaceBackend | null = null;
+/** The models per backend: each backend holds its own weights (tfjs-backend-webgpu cannot read back synchronously under Node, so weights once moved there could not be moved back). */
+const loaded = new Map<FaceBackend, Promise<FaceModels>>();
 
 /**
- * Loads the face models once per process (later calls share them). The tfjs backend is set to `backend`
- * (default wasm) when the models load; the weights stay allocated for the life of the process.
+ * Loads the face models once per process and backend (later calls share them) and makes `backend` (default wasm)
+ * the thread's tfjs backend; the weights stay allocated for the life of the process.
  */
-export function loadFaceModels(backend: FaceBackend = 'wasm'): Promise<FaceModels> {
-  if (loading && loadedBackend === backend) return loading;
-  loadedBackend = backend;
-  loading = doLoad(backend).catch((e: unknown) => {
-    loading = null;
-    throw e;
-  });
-  return loading;
+export async function loadFaceModels(backend: FaceBackend = 'wasm'): Promise<FaceModels> {
+  let p = loaded.get(backend);
+  if (!p) {
+    p = doLoad(backend);
+    loaded.set(backend, p);
+    p.catch(() => loaded.delete(backend));
+  }
+  const models = await p;
+  if (tf.getBackend() !== backend) await tf.setBackend(backend);
+  return models;
 }
 
 async function doLoad(backend: FaceBackend): Promise<FaceModels> {
@@ -110,7 +131,8 @@ async function doLoad(backend: FaceBackend): Promise<FaceModels> {
   if (backend === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
   const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   const human = new H.Human({
-    backend,
+    // Human starts wasm (or cpu) itself; a GPU backend is started below, the way training starts it.
+    backend: backend === 'cpu' ? 'cpu' : 'wasm',
     wasmPath: `${wasmDir}/`,
     modelBasePath: `${pathToFileURL(humanModelsDir()).href}/`,
     debug: false,
@@ -136,22 +158,30 @@ async function doLoad(backend: FaceBackend): Promise<FaceModels> {
     filter: { enabled: false },
   });
   await human.init();
-  if (tf.getBackend() !== backend) {
+  if (backend === 'webgpu' || backend === 'tensorflow') {
+    // A GPU (or TensorFlow's CPU build): started as training starts it (Dawn's adapter, tfjs-node, the WebGPU
+    // kernel fixes), before the models load, so that their weights are created there.
+    const { loadTf } = await import('../tf/backend');
+    await loadTf({ backend });
+  } else if (tf.getBackend() !== backend) {
     const ok = await tf.setBackend(backend);
     if (!ok) throw new UserError('unavailable', `tfjs backend '${backend}' could not be started for face detection`);
   }
   await tf.ready();
-  await human.load();
-  const m = human.models.models;
-  const blazeface = m['blazeface'] ?? null;
-  const facemesh = m['facemesh'] ?? null;
-  const faceres = m['faceres'] ?? null;
-  if (!blazeface || !facemesh || !faceres) {
-    throw new UserError(
-      'unavailable',
-      `face models missing in ${humanModelsDir()} (need blazeface, facemesh, faceres)`,
-    );
-  }
+  // Loaded here, not by human.load(), which keeps one instance per model for the whole process: the weights are
+  // created on this backend, once per backend.
+  const load = async (name: string): Promise<GraphModel> => {
+    const url = `${pathToFileURL(humanModelsDir()).href}/${name}.json`;
+    try {
+      return await human.tf.loadGraphModel(url);
+    } catch (e) {
+      throw new UserError(
+        'unavailable',
+        `face model ${name} missing or unreadable in ${humanModelsDir()} (need blazeface, facemesh, faceres): ${(e as Error).message}`,
+      );
+    }
+  };
+  const [blazeface, facemesh, faceres] = [await load('blazeface'), await load('facemesh'), await load('faceres')];
   return {
     backend,
     blazeface,
