@@ -84,9 +84,16 @@ export class Measurer {
     const detector = this.detector,
       s = this.setup;
     if (!detector || !s) throw new Error('measurer used before init');
-    const sig = this.signal ? { signal: this.signal } : {};
-    const origIt = decodeFrames(s.original, { start: r.from, end: r.end, every: r.every, ...sig });
-    const swapIt = decodeFrames(s.swapped, { start: r.from, end: r.end, every: r.every, ...sig });
+    // One decoder thread each: two decoders per worker and a worker per core keep every core busy anyway.
+    const o = {
+      start: r.from,
+      end: r.end,
+      every: r.every,
+      threads: 1,
+      ...(this.signal ? { signal: this.signal } : {}),
+    };
+    const origIt = decodeFrames(s.original, o);
+    const swapIt = decodeFrames(s.swapped, o);
     const out: FrameMeasure[] = [];
     let prevO: MeshFace | undefined;
     let prevFrames: { o: Frame; s: Frame; box: BoxXYWH } | undefined;

@@ -27,8 +27,16 @@ import { landmarkJitter, meanDescriptor, psnr, ssim, summarise } from './metrics
 /** At most this many reference images per identity (evenly spread) go into its mean descriptor. */
 const MAX_REFERENCES = 40;
 
-/** Measured frames per range (measure.ts): at most 64, at least 16, ~12 ranges on a short clip (every core busy). */
-const measureChunk = (measured: number) => Math.min(64, Math.max(16, Math.ceil(measured / 12)));
+/**
+ * Measured frames per range (measure.ts), from the clip alone. Each range's decoders start at the keyframe before
+ * it and decode the frames up to it for nothing (a phone clip or a short cut often has one keyframe: range k then
+ * decodes k ranges' worth in vain), so a short clip gets few ranges: 2 up to 64 measured frames, else 4 (no core
+ * of two left with a last odd range), and from 256 on ranges of 32 to 64 frames (every core busy on a long clip).
+ */
+export function measureChunk(measured: number): number {
+  const n = measured <= 64 ? 2 : Math.max(4, 2 * Math.ceil(measured / 128));
+  return Math.max(1, Math.ceil(measured / n));
+}
 /** Memory a measuring worker may take (tfjs wasm heap, face models, two decoded frames and their pyramids). */
 const WORKER_BYTES = 600 * 2 ** 20;
 

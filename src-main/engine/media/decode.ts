@@ -45,6 +45,11 @@ export interface DecodeOptions {
    * which the garbage collector otherwise answers with a full collection every few frames).
    */
   recycle?: boolean;
+  /**
+   * Decoder threads (default: ffmpeg's choice, one per core). 1 for a consumer that runs several decoders at once
+   * on every core anyway: no thread pool and its frame buffers per decoder.
+   */
+  threads?: number;
 }
 
 function checkInt(name: string, v: number | undefined, min: number): void {
@@ -83,6 +88,7 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
   checkInt('every', opts.every, 1);
   checkInt('width', opts.width, 1);
   checkInt('height', opts.height, 1);
+  checkInt('threads', opts.threads, 1);
   const signal = opts.signal;
   if (signal?.aborted) throw new UserError('cancelled', 'cancelled by the user');
 
@@ -104,6 +110,7 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
       : timeOf(start) - 0.5 / info.fps;
     args.push('-ss', seek.toFixed(6));
   }
+  if (opts.threads) args.push('-threads', String(opts.threads));
   // Absolute, so that no file name can read as an ffmpeg protocol (`x:y.mp4`).
   args.push('-i', resolve(path), '-map', `0:${info.videoStreamIndex}`, '-an', '-sn', '-dn');
   const filters: string[] = [];
