@@ -140,7 +140,9 @@ export class ChunkRunner implements ChunkApi {
 
   async init(setup: ChunkSetup): Promise<{ humanVersion: string; backend: string }> {
     this.setup = setup;
-    this.models = await loadFaceModels();
+    // The stage resolved `auto` (extract/run.ts): its backend by name.
+    const b = setup.options.backend;
+    this.models = await loadFaceModels(b === 'auto' ? 'wasm' : b);
     this.detector = new FaceDetector(this.models);
     return { humanVersion: this.models.humanVersion, backend: this.models.backend };
   }
