@@ -1,7 +1,8 @@
 /**
  * Human's face models on webgpu (SwiftShader's software Vulkan here) find the same faces as on wasm: the detector
  * and mesh (boxes and the 68 landmarks within 0.5 px) and the descriptor, on a real photo; then the extract stage
- * with `--backend webgpu` writes the same alignments as with wasm. `auto` never picks the software adapter.
+ * with `--backend webgpu` writes the same alignments as with wasm, for photos and for a video (detection, then
+ * tracking, in the chunk runner). `auto` never picks the software adapter.
  */
 import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import { ImagePyramid } from '../../src-main/engine/face/image';
 import { runExtract } from '../../src-main/engine/extract/run';
 import { readImage } from '../../src-main/engine/media/images';
 import { quietContext } from '../../src-main/engine/stage';
-import { hasTestdata, scratchDir, td } from '../helpers/testdata';
+import { cutClip } from '../helpers/clips';
+import { hasTestdata, scratchDir, td, videos } from '../helpers/testdata';
 import { useSoftwareVulkan } from '../helpers/vulkan';
 
 const vulkan = useSoftwareVulkan();
@@ -94,5 +96,29 @@ describe.skipIf(vulkan.skip !== undefined || !hasTestdata)('face models on webgp
     expect(fa.length).toBe(1);
     expect(fb.length).toBe(fa.length);
     expect(worstPx(fa[0]!.landmarks68, fb[0]!.landmarks68)).toBeLessThan(0.5);
+  });
+
+  it('extract --backend webgpu tracks a video as wasm does (within 0.5 px)', { timeout: 600_000 }, async () => {
+    const clip = join(dir, 'clip.mp4');
+    await cutClip(videos.personA, clip, 3);
+    const run = async (backend: 'wasm' | 'webgpu') => {
+      const alignments = join(dir, `video-${backend}.json`);
+      const o = { input: clip, output: join(dir, `video-${backend}`), alignments, backend };
+      await runExtract(parseOptions(extractStage.options, o), quietContext(), { workers: 1 });
+      return JSON.parse(await readFile(alignments, 'utf8')) as Alignments;
+    };
+    const ref = await run('wasm');
+    const got = await run('webgpu');
+    expect(got.generator.detector).toMatch(/\(webgpu\)$/);
+    const keys = Object.keys(ref.frames);
+    expect(keys.length).toBe(3);
+    expect(Object.keys(got.frames)).toEqual(keys);
+    for (const k of keys) {
+      const fa = ref.frames[k]!.faces;
+      const fb = got.frames[k]!.faces;
+      expect(fa.length).toBe(1);
+      expect(fb.length).toBe(1);
+      expect(worstPx(fa[0]!.landmarks68, fb[0]!.landmarks68)).toBeLessThan(0.5);
+    }
   });
 });
