@@ -18,6 +18,8 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
 
   beforeAll(async () => {
     dir = await scratchDir('evaluate');
+    // The identity means are cached in the config folder: the test's own.
+    process.env.FSS_CONFIG_DIR = join(dir, 'config');
     // Person B's identity from ten of its frames.
     await runFrames(
       { input: videos.personB, output: join(dir, 'B'), format: 'jpg', quality: 92, everyN: 25 },

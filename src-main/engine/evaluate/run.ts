@@ -4,14 +4,17 @@
  * measurement comes from @vladmandic/human's detector, mesh and descriptor plus the plain formulas of
  * metrics.ts: nothing the trainer optimises. Definitions: docs/quality.md.
  */
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { availableParallelism, freemem } from 'node:os';
-import { basename } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { UserError } from '../../../src-shared/errors';
 import { QUALITY_VERSION, qualityVerdict, type QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
 import type { EvaluateOptions } from '../../../src-shared/stages/evaluate';
-import { DEFAULT_DETECT, FaceDetector } from '../face/detector';
+import { configDir } from '../app-info';
+import { DEFAULT_DETECT, FaceDetector, type MeshFace } from '../face/detector';
 import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { Point2 } from '../face/types';
@@ -327,8 +330,49 @@ function median(values: readonly number[]): number {
   return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2;
 }
 
-/** Mean descriptor of an identity from photos or aligned faces (files or folders). */
-async function identityMean(detector: FaceDetector, paths: string[], ctx: StageContext): Promise<number[]> {
+/** Bumped whenever an identity's mean would come out differently: older cache entries then miss. */
+const IDENTITY_CACHE_VERSION = 1;
+const identityCacheEntry = z.object({
+  version: z.literal(IDENTITY_CACHE_VERSION),
+  used: z.int().positive(),
+  picked: z.int().positive(),
+  mean: z.array(z.number()).min(1),
+});
+
+/**
+ * Where an identity's mean is kept between runs (a conversion's report reads the same training faces every time):
+ * named by the hash of every picked image's absolute path, size and modification time.
+ */
+async function identityCachePath(files: readonly string[]): Promise<string> {
+  const keys = await Promise.all(
+    files.map(async (f) => {
+      const st = await stat(f);
+      return [resolve(f), st.size, st.mtimeMs];
+    }),
+  );
+  const hash = createHash('sha256')
+    .update(JSON.stringify([IDENTITY_CACHE_VERSION, keys]))
+    .digest('hex');
+  return join(configDir(), 'cache', 'identity', `${hash}.json`);
+}
+
+/**
+ * The face of an identity image. An aligned face (square, as extract writes them) has its face in the middle: the
+ * mesh from the whole image, refined once, at detection's bar, skips the detector (descriptor within 0.997 cosine
+ * of the detected face's on the 720p clip's faces); anything else (a photo, a face the mesh rejects) is detected.
+ */
+async function identityFace(detector: FaceDetector, pyr: ImagePyramid): Promise<MeshFace | undefined> {
+  if (pyr.width === pyr.height) {
+    const roi = { cx: pyr.width / 2, cy: pyr.height / 2, size: pyr.width, angle: 0 };
+    const r = await detector.meshFrom(pyr, roi, DEFAULT_DETECT.refinePasses, DEFAULT_DETECT.minMeshScore);
+    if (r) return detector.toFace(r.mesh, 1, r.score, r.roi);
+  }
+  const faces = await detector.detect(pyr, DEFAULT_DETECT);
+  return faces.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
+}
+
+/** Mean descriptor of an identity from photos or aligned faces (files or folders); cached across runs. */
+export async function identityMean(detector: FaceDetector, paths: string[], ctx: StageContext): Promise<number[]> {
   const files: string[] = [];
   for (const p of paths) {
     const st = await stat(p).catch(() => undefined);
@@ -343,21 +387,36 @@ async function identityMean(detector: FaceDetector, paths: string[], ctx: StageC
     { length: Math.min(files.length, MAX_REFERENCES) },
     (_, k) => files[Math.floor(k * step)] as string,
   );
+  const names = paths.map((p) => basename(p)).join(', ');
+  const cache = await identityCachePath(picked);
+  const hit = identityCacheEntry.safeParse(
+    await readFile(cache, 'utf8').then(
+      (t) => JSON.parse(t) as unknown,
+      () => undefined,
+    ),
+  );
+  if (hit.success) {
+    ctx.log('info', `identity from ${hit.data.used} of ${hit.data.picked} images (${names}; cached)`);
+    return hit.data.mean;
+  }
   const ds: Float32Array[] = [];
   for (const f of picked) {
     throwIfCancelled(ctx.signal);
     const img = await readImage(f);
     const pyr = new ImagePyramid({ width: img.width, height: img.height, data: img.data });
-    const faces = await detector.detect(pyr, DEFAULT_DETECT);
-    const face = faces.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
+    const face = await identityFace(detector, pyr);
     if (face) ds.push(await detector.descriptor(pyr, face));
   }
   if (ds.length === 0) throw new UserError('no-faces', `${paths.join(', ')}: no face found in the identity images`);
-  ctx.log(
-    'info',
-    `identity from ${ds.length} of ${picked.length} images (${paths.map((p) => basename(p)).join(', ')})`,
-  );
-  return meanDescriptor(ds);
+  ctx.log('info', `identity from ${ds.length} of ${picked.length} images (${names})`);
+  const mean = meanDescriptor(ds);
+  // A cache that cannot be written (read-only config folder, full disk) only costs the next run the time.
+  await mkdir(dirname(cache), { recursive: true })
+    .then(() =>
+      writeJsonAtomic(cache, { version: IDENTITY_CACHE_VERSION, used: ds.length, picked: picked.length, mean }),
+    )
+    .catch((e: unknown) => ctx.log('warn', `identity cache not written (${(e as Error).message})`));
+  return mean;
 }
 
 /** SSIM and PSNR of A->A and B->B on held-out aligned faces, at the model's resolution. */
