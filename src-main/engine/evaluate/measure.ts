@@ -6,7 +6,7 @@
  * of workers (measure-worker.ts) reports what one does. The running statistics are summed in run.ts, in order.
  */
 import { convexHull, fillConvexPolygon } from '../image/raster';
-import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, type MeshFace } from '../face/detector';
+import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, roiFromMesh, type MeshFace, type Roi } from '../face/detector';
 import { loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { BoxXYWH, Point2, RgbImage } from '../face/types';
@@ -103,15 +103,15 @@ export class Measurer {
         const [a, b] = await Promise.all([origIt.next(), swapIt.next()]);
         if (a.done || b.done) break;
         const i = a.value.index;
-        // Found (and tracked) in the original; then both faces are measured by the mesh in that same region, so
-        // an unmodified frame measures exactly like the original. One pyramid per frame: detection, mesh and
-        // descriptor share its halvings.
+        // Found (and tracked) in the original; the swapped face is measured by the mesh in the region the original's
+        // was predicted in, so an unmodified frame measures exactly like the original. One pyramid per frame:
+        // detection, mesh and descriptor share its halvings.
         const pyrO = new ImagePyramid(rgb(a.value));
         const pyrS = new ImagePyramid(rgb(b.value));
         const found = await findFace(detector, pyrO, prevO);
-        prevO = found;
-        const fo = found ? await faceAt(detector, pyrO, found) : undefined;
-        const fs = found ? await faceAt(detector, pyrS, found) : undefined;
+        prevO = found?.face;
+        const fo = found?.face;
+        const fs = found ? await faceAt(detector, pyrS, { ...found.face, roi: found.roi }) : undefined;
         const m: FrameMeasure = { frame: i };
         // The descriptor and the two detector runs are most of a frame's cost: on identity frames only.
         const idFrame = i >= r.start && identityFrame(i, r.every, s.identityEvery);
@@ -190,17 +190,22 @@ function rgb(f: Frame): RgbImage {
   return { width: f.width, height: f.height, data: f.data };
 }
 
-/** The largest face of a frame, tracked from the previous frame when possible. */
+/**
+ * The largest face of a frame, tracked from the previous frame when possible, and the region its mesh was
+ * predicted in (the swapped frame's is predicted in the same one: faceAt).
+ */
 async function findFace(
   detector: FaceDetector,
   pyr: ImagePyramid,
   prev: MeshFace | undefined,
-): Promise<MeshFace | undefined> {
+): Promise<{ face: MeshFace; roi: Roi } | undefined> {
   if (prev) {
     const t = await detector.track(pyr, prev, DEFAULT_DETECT);
-    if (t) return t;
+    // track predicts the mesh in the previous mesh's region (its face's `roi` is the next frame's).
+    if (t) return { face: t, roi: roiFromMesh(prev.mesh) };
   }
-  return largest(await detector.detect(pyr, DEFAULT_DETECT));
+  const face = largest(await detector.detect(pyr, DEFAULT_DETECT));
+  return face && { face, roi: face.roi };
 }
 
 function largest(faces: MeshFace[]): MeshFace | undefined {
