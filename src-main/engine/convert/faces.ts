@@ -14,7 +14,7 @@ import {
 } from '../../../src-shared/formats/alignments';
 import { alignFace } from '../face/align';
 import { DEFAULT_DETECT, FaceDetector } from '../face/detector';
-import { loadFaceModels } from '../face/human';
+import { loadFaceModels, type FaceBackend } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { Centering } from '../face/mean-face';
 import type { RgbImage } from '../face/types';
@@ -80,8 +80,10 @@ export async function createIdentityFilter(o: {
   filter: readonly string[];
   nfilter: readonly string[];
   threshold: number;
+  /** The backend of the thread's swap model (tfjs has one backend per thread); default wasm. */
+  backend?: FaceBackend;
 }): Promise<IdentityFilter> {
-  const models = await loadFaceModels('wasm');
+  const models = await loadFaceModels(o.backend ?? 'wasm');
   const detector = new FaceDetector(models);
   const refsOf = async (paths: readonly string[]) => {
     const out: Float32Array[] = [];
@@ -143,6 +145,8 @@ export interface FaceProviderOptions {
   centering?: Centering;
   /** Identity filter; faces it rejects count as `filtered`. */
   identity?: IdentityFilter;
+  /** Where faces are detected on the fly: the backend of the thread's swap model (default wasm). */
+  backend?: FaceBackend;
   /**
    * `--mask`: the hands and mask PNGs it needs are attached to each face (convert/occlusion.ts); a face whose
    * alignments name no PNG of a kind it needs counts as `skipped`.
@@ -188,7 +192,7 @@ export async function createFaceProvider(o: FaceProviderOptions): Promise<FacePr
       });
       return { faces, skipped, detected: false };
     }
-    detector ??= new FaceDetector(await loadFaceModels('wasm'));
+    detector ??= new FaceDetector(await loadFaceModels(o.backend ?? 'wasm'));
     const found = await detector.detect(new ImagePyramid(image), DEFAULT_DETECT);
     const faces = found.map((f) => ({
       matrix: alignFace(f.landmarks68, size, { centering }).matrix,

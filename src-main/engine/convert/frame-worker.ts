@@ -31,6 +31,7 @@ export interface SwapperInfo {
   hasMask: boolean;
   from: LoadedSwapper['from'];
   state: LoadedSwapper['state'];
+  backend: LoadedSwapper['backend'];
 }
 
 export type FrameWorkerApi = {
@@ -48,9 +49,15 @@ serve<FrameWorkerApi>({
     swapper = await loadSwapper(o.model, { direction: o.direction, ...(o.backend ? { backend: o.backend } : {}) });
     const identity =
       o.filter.length || o.nfilter.length
-        ? await createIdentityFilter({ filter: o.filter, nfilter: o.nfilter, threshold: o.filterThreshold })
+        ? await createIdentityFilter({
+            filter: o.filter,
+            nfilter: o.nfilter,
+            threshold: o.filterThreshold,
+            backend: swapper.backend,
+          })
         : undefined;
     faces = await createFaceProvider({
+      backend: swapper.backend,
       alignments: o.alignments,
       kind: o.kind,
       ...(o.facesDir ? { facesDir: o.facesDir } : {}),
@@ -58,7 +65,8 @@ serve<FrameWorkerApi>({
       mask: o.blend.mask,
     });
     blend = o.blend;
-    return { trainer: swapper.trainer, hasMask: swapper.hasMask, from: swapper.from, state: swapper.state };
+    const { trainer, hasMask, from, state, backend } = swapper;
+    return { trainer, hasMask, from, state, backend };
   },
   async frame(job: FrameJob): Promise<FrameDone> {
     if (!swapper || !faces || !blend) throw new Error('frame worker used before init');

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
 import { MODEL_STATE_FILE, type ModelState } from '../../../src-shared/formats/model-state';
-import type { TfBackendChoice } from '../tf/backend';
+import type { TfBackendChoice, TfBackendName } from '../tf/backend';
 import { hasModel, readModelWeights } from '../train/model-io';
 import { trainers } from '../train/models/index';
 import { loadFaceModel, type Direction } from '../train/predict';
@@ -30,6 +30,13 @@ export interface LoadedSwapper extends FaceSwapper {
   state: ModelState;
   /** 'backup' when the last save did not load (damaged, cut short) and the backup save was used. */
   from: 'current' | 'backup';
+  /** The tfjs backend the model runs on (the thread's: face detection in this thread runs there too). */
+  backend: TfBackendName;
+}
+
+/** `{ backend }` of a loaded model (the face models of its thread go there too); `{}` for another swapper. */
+export function backendOf(s: FaceSwapper): { backend?: TfBackendName } {
+  return 'backend' in s && typeof s.backend === 'string' ? { backend: s.backend as TfBackendName } : {};
 }
 
 /** Checks a model folder without loading tfjs (used before any heavy work). */
@@ -68,6 +75,7 @@ export async function loadSwapper(dir: string, opts: LoadSwapperOptions): Promis
   return {
     state,
     from,
+    backend: m.backend,
     inputSize: m.size,
     outputSize: m.size,
     coverage: m.coverage,

@@ -21,7 +21,7 @@ import {
   type FaceProvider,
 } from './faces';
 import { blendFaces, swapFaces } from './frame';
-import { loadSwapper, swapDirection } from './model-swapper';
+import { backendOf, loadSwapper, swapDirection } from './model-swapper';
 import { createWatermark } from './output';
 import { blendOptionsOf } from './run';
 import type { FaceSwapper } from './swapper';
@@ -72,12 +72,18 @@ export async function createPreviewer(
     (await loadSwapper(resolve(base.model), { direction: swapDirection(base.swapModel), backend: base.backend }));
   const identity =
     base.filter.length || base.nfilter.length
-      ? await createIdentityFilter({ filter: base.filter, nfilter: base.nfilter, threshold: base.filterThreshold })
+      ? await createIdentityFilter({
+          filter: base.filter,
+          nfilter: base.nfilter,
+          threshold: base.filterThreshold,
+          ...backendOf(swapper),
+        })
       : undefined;
   // The faces come with what the mask needs (hands, mask PNGs: convert/occlusion.ts); a mask that needs other
   // inputs than the last one gets a provider of its own and runs the model again.
   const providerFor = (mask: string) =>
     createFaceProvider({
+      ...backendOf(swapper),
       alignments,
       kind: source.kind,
       ...(base.facesDir ? { facesDir: resolve(base.facesDir) } : {}),

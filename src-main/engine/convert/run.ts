@@ -31,7 +31,7 @@ import {
 import { convertJob } from './frame';
 import { defaultFrameWorkers, FramePool } from './frame-pool';
 import { addSteps, timed, timedIterator, type StepTimes } from '../util/step-times';
-import { checkModelFolder, loadSwapper, swapDirection, type LoadedSwapper } from './model-swapper';
+import { backendOf, checkModelFolder, loadSwapper, swapDirection, type LoadedSwapper } from './model-swapper';
 import {
   checkOutputWritable,
   commitOutput,
@@ -192,9 +192,11 @@ export async function runConvert(
           filter: options.filter,
           nfilter: options.nfilter,
           threshold: options.filterThreshold,
+          ...backendOf(swapper),
         })
       : undefined;
   const faces = await createFaceProvider({
+    ...backendOf(swapper),
     alignments,
     kind: source.kind,
     ...(options.facesDir ? { facesDir: resolve(options.facesDir) } : {}),
