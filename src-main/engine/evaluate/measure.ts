@@ -84,19 +84,22 @@ export class Measurer {
     const detector = this.detector,
       s = this.setup;
     if (!detector || !s) throw new Error('measurer used before init');
-    // One decoder thread each: two decoders per worker and a worker per core keep every core busy anyway.
+    // One decoder thread each: two decoders per worker and a worker per core keep every core busy anyway. Each
+    // frame is done with before the next is asked for (the flicker keeps a crop): decoded into one buffer each.
     const o = {
       start: r.from,
       end: r.end,
       every: r.every,
       threads: 1,
+      recycle: true,
       ...(this.signal ? { signal: this.signal } : {}),
     };
     const origIt = decodeFrames(s.original, o);
     const swapIt = decodeFrames(s.swapped, o);
     const out: FrameMeasure[] = [];
     let prevO: MeshFace | undefined;
-    let prevFrames: { o: Frame; s: Frame; box: BoxXYWH } | undefined;
+    /** The previous frame's face box, of both frames: the flicker's reference (the frames themselves are recycled). */
+    let prevFrames: { o: Uint8Array; s: Uint8Array; box: PixelBox } | undefined;
     try {
       for (;;) {
         if (this.signal) throwIfCancelled(this.signal);
@@ -147,7 +150,8 @@ export class Measurer {
               const box = prevFrames.box;
               m.both.flicker = [boxFlicker(prevFrames.o, a.value, box), boxFlicker(prevFrames.s, b.value, box)];
             }
-            prevFrames = { o: a.value, s: b.value, box: fo.box };
+            const box = pixelBox(fo.box, a.value.width, a.value.height);
+            prevFrames = { o: cropBox(a.value, box), s: cropBox(b.value, box), box };
           }
         } else {
           prevFrames = undefined;
@@ -238,19 +242,43 @@ export async function faceAt(
   return largest(near.filter((f) => overlapOfSmaller(f.box, original.box) > 0.3));
 }
 
-/** Mean absolute change (8-bit levels) between two frames inside a box. */
-function boxFlicker(prev: Frame, next: Frame, box: BoxXYWH): number {
+/** A box's whole pixels inside the frame: [x0, x1) x [y0, y1). */
+interface PixelBox {
+  x0: number;
+  y0: number;
+  x1: number;
+  y1: number;
+}
+
+function pixelBox(box: BoxXYWH, width: number, height: number): PixelBox {
   const x0 = Math.max(0, Math.floor(box[0]));
   const y0 = Math.max(0, Math.floor(box[1]));
-  const x1 = Math.min(prev.width, Math.ceil(box[0] + box[2]));
-  const y1 = Math.min(prev.height, Math.ceil(box[1] + box[3]));
+  return {
+    x0,
+    y0,
+    x1: Math.max(x0, Math.min(width, Math.ceil(box[0] + box[2]))),
+    y1: Math.max(y0, Math.min(height, Math.ceil(box[1] + box[3]))),
+  };
+}
+
+/** The RGB rows of a frame inside a box, packed. */
+function cropBox(f: Frame, b: PixelBox): Uint8Array {
+  const row = (b.x1 - b.x0) * 3;
+  const out = new Uint8Array(row * (b.y1 - b.y0));
+  for (let y = b.y0; y < b.y1; y++)
+    out.set(f.data.subarray((y * f.width + b.x0) * 3, (y * f.width + b.x1) * 3), (y - b.y0) * row);
+  return out;
+}
+
+/** Mean absolute change (8-bit levels) inside a box between the previous frame's crop of it and a frame. */
+function boxFlicker(prev: Uint8Array, next: Frame, b: PixelBox): number {
+  const row = (b.x1 - b.x0) * 3;
   let s = 0;
-  let n = 0;
-  for (let y = y0; y < y1; y++) {
-    for (let i = (y * prev.width + x0) * 3; i < (y * prev.width + x1) * 3; i++) {
-      s += Math.abs((prev.data[i] as number) - (next.data[i] as number));
-      n++;
-    }
+  for (let y = b.y0; y < b.y1; y++) {
+    const p = (y - b.y0) * row;
+    const q = (y * next.width + b.x0) * 3;
+    for (let i = 0; i < row; i++) s += Math.abs((prev[p + i] as number) - (next.data[q + i] as number));
   }
+  const n = row * (b.y1 - b.y0);
   return n ? s / n : 0;
 }
