@@ -1,5 +1,6 @@
 /** Options of the `evaluate` stage: measure a swap's quality the way face-swap papers do. */
 import { z } from 'zod';
+import { BACKEND_CHOICES } from '../backends';
 import { qualityReportSchema } from '../formats/quality';
 import { defineStage, field } from '../options';
 
@@ -66,6 +67,14 @@ export const evaluateStage = defineStage({
       default: 4,
       min: 1,
       max: 1000,
+    }),
+    backend: field.choice({
+      label: 'Backend',
+      help: 'tfjs backend for the face models: auto uses a GPU when there is one (CUDA, WebGPU on a hardware adapter), else wasm',
+      group: 'Inputs',
+      choices: BACKEND_CHOICES,
+      default: 'auto',
+      advanced: true,
     }),
     report: field.optionalPath({
       label: 'Report file',

@@ -109,6 +109,7 @@ describe.skipIf(!hasTestdata)('extract pipeline on several workers', () => {
             targetFaces: [face],
             everyN: 1,
             identityEvery: 4,
+            backend: 'auto',
             report: join(dir, `q${workers}.json`),
           },
           quietContext(),

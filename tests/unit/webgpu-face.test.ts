@@ -2,7 +2,8 @@
  * Human's face models on webgpu (SwiftShader's software Vulkan here) find the same faces as on wasm: the detector
  * and mesh (boxes and the 68 landmarks within 0.5 px) and the descriptor, on a real photo; then the extract stage
  * with `--backend webgpu` writes the same alignments as with wasm, for photos and for a video (detection, then
- * tracking, in the chunk runner). `auto` never picks the software adapter.
+ * tracking, in the chunk runner), and the quality report measures that video as on wasm. `auto` never picks the
+ * software adapter.
  */
 import { cp, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Alignments } from '../../src-shared/formats/alignments';
 import { parseOptions } from '../../src-shared/options';
+import { evaluateStage } from '../../src-shared/stages/evaluate';
 import { extractStage } from '../../src-shared/stages/extract';
 import { DEFAULT_DETECT, FaceDetector, type MeshFace } from '../../src-main/engine/face/detector';
 import { faceBackend, loadFaceModels } from '../../src-main/engine/face/human';
 import { ImagePyramid } from '../../src-main/engine/face/image';
+import { runEvaluate } from '../../src-main/engine/evaluate/run';
 import { runExtract } from '../../src-main/engine/extract/run';
 import { readImage } from '../../src-main/engine/media/images';
 import { quietContext } from '../../src-main/engine/stage';
@@ -120,5 +123,31 @@ describe.skipIf(vulkan.skip !== undefined || !hasTestdata)('face models on webgp
       expect(fb.length).toBe(1);
       expect(worstPx(fa[0]!.landmarks68, fb[0]!.landmarks68)).toBeLessThan(0.5);
     }
+  });
+
+  it('the quality report on webgpu measures what it measures on wasm', { timeout: 600_000 }, async () => {
+    // The clip and its faces from the test above (it runs first: vitest keeps the order of a file).
+    const clip = join(dir, 'clip.mp4');
+    const run = (backend: 'wasm' | 'webgpu') =>
+      runEvaluate(
+        parseOptions(evaluateStage.options, {
+          original: clip,
+          swapped: clip,
+          sourceFaces: [join(dir, 'video-wasm')],
+          targetFaces: [join(dir, 'video-wasm')],
+          identityEvery: 1,
+          report: join(dir, `q-${backend}.json`),
+          backend,
+        }),
+        quietContext(),
+        { workers: 1 },
+      );
+    const ref = await run('wasm');
+    const got = await run('webgpu');
+    expect(tf.getBackend()).toBe('webgpu');
+    expect(ref.frames.withFaceBoth).toBe(3);
+    expect(got.frames).toEqual(ref.frames);
+    expect(Math.abs(got.identity.similarityToTarget.mean - ref.identity.similarityToTarget.mean)).toBeLessThan(1e-3);
+    expect(Math.abs(got.detection.originalScore.mean - ref.detection.originalScore.mean)).toBeLessThan(1e-3);
   });
 });

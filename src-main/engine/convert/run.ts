@@ -8,6 +8,7 @@
 import { rm, stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { isUserError, UserError } from '../../../src-shared/errors';
+import type { TfBackendChoice } from '../../../src-shared/backends';
 import type { Alignments } from '../../../src-shared/formats/alignments';
 import type { QualityReport } from '../../../src-shared/formats/quality';
 import { RateMeter } from '../../../src-shared/progress';
@@ -443,6 +444,7 @@ export async function runConvert(
       output,
       modelOptions: modelState.options,
       swapModel: options.swapModel,
+      backend: options.backend,
       ctx,
     });
     steps.quality = performance.now() - tq;
@@ -470,6 +472,8 @@ async function writeQualityReport(o: {
   output: string;
   modelOptions: Record<string, unknown>;
   swapModel: boolean;
+  /** The conversion's `--backend`: the report's face models run there too. */
+  backend: TfBackendChoice;
   ctx: StageContext;
 }): Promise<{ path: string; verdict: string } | undefined> {
   const a = o.modelOptions.inputA;
@@ -491,6 +495,7 @@ async function writeQualityReport(o: {
       targetFaces: [o.swapModel ? a : b],
       everyN: 1,
       report,
+      backend: o.backend,
     },
     {
       signal: o.ctx.signal,

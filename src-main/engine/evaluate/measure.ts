@@ -7,7 +7,7 @@
  */
 import { convexHull, fillConvexPolygon } from '../image/raster';
 import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, roiFromMesh, type MeshFace, type Roi } from '../face/detector';
-import { loadFaceModels } from '../face/human';
+import { loadFaceModels, type FaceBackend } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { BoxXYWH, Point2, RgbImage } from '../face/types';
 import { decodeFrames, type Frame } from '../media/decode';
@@ -42,6 +42,8 @@ export interface MeasureSetup {
   tgtMean: number[];
   /** Identity and detector scores on one measured frame in this many (`identityFrame`). */
   identityEvery: number;
+  /** Where the face models run (the stage resolved `auto`). */
+  backend: FaceBackend;
 }
 
 /** One measured frame. */
@@ -77,7 +79,7 @@ export class Measurer {
 
   async init(setup: MeasureSetup): Promise<void> {
     this.setup = setup;
-    this.detector = new FaceDetector(await loadFaceModels());
+    this.detector = new FaceDetector(await loadFaceModels(setup.backend));
   }
 
   async measure(r: MeasureRange): Promise<FrameMeasure[]> {

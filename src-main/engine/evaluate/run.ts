@@ -15,7 +15,7 @@ import { RateMeter } from '../../../src-shared/progress';
 import type { EvaluateOptions } from '../../../src-shared/stages/evaluate';
 import { configDir } from '../app-info';
 import { DEFAULT_DETECT, FaceDetector, type MeshFace } from '../face/detector';
-import { loadFaceModels } from '../face/human';
+import { faceBackend, loadFaceModels } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { Point2 } from '../face/types';
 import { isImagePath, listImages, readImage } from '../media/images';
@@ -130,7 +130,9 @@ export async function runEvaluate(
       o.swapped,
     );
   }
-  const models = await loadFaceModels();
+  // `auto` is resolved once, here: the workers get the backend by name.
+  const backend = await faceBackend(o.backend);
+  const models = await loadFaceModels(backend);
   const detector = new FaceDetector(models);
 
   ctx.progress({ stage: 'evaluate', fraction: 0, title: 'Reading the identities' });
@@ -186,7 +188,7 @@ export async function runEvaluate(
     });
   };
   const results = await measureAll(
-    { original: o.original, swapped: o.swapped, srcMean, tgtMean, identityEvery: o.identityEvery },
+    { original: o.original, swapped: o.swapped, srcMean, tgtMean, identityEvery: o.identityEvery, backend },
     planRanges(total, o.everyN, hooks.chunkFrames ?? measureChunk(Math.ceil(total / o.everyN))),
     hooks.workers ?? defaultWorkers(),
     onFrame,
