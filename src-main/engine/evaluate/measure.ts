@@ -4,6 +4,8 @@
  * and the frame-to-frame flicker. A range starts one measured frame early (not reported) so that its first frame
  * is tracked and has a previous frame, as it would in one pass; ranges are fixed by the clip alone, so any number
  * of workers (measure-worker.ts) reports what one does. The running statistics are summed in run.ts, in order.
+ * The same threads first read the identities' images (`describe`), whose mean descriptors run.ts hands back to
+ * every thread (`identities`) before the frames are measured.
  */
 import { convexHull, fillConvexPolygon } from '../image/raster';
 import { DEFAULT_DETECT, FaceDetector, overlapOfSmaller, roiFromMesh, type MeshFace, type Roi } from '../face/detector';
@@ -11,6 +13,7 @@ import { loadFaceModels, type FaceBackend } from '../face/human';
 import { ImagePyramid } from '../face/image';
 import type { BoxXYWH, Point2, RgbImage } from '../face/types';
 import { decodeFrames, type Frame } from '../media/decode';
+import { readImage } from '../media/images';
 import { throwIfCancelled } from '../stage';
 import { angleDiff, cosine, expressionRatios, laplacianVariance } from './metrics';
 import { poseFromLandmarks } from './pose';
@@ -38,8 +41,6 @@ function identityFrame(index: number, every: number, identityEvery: number): boo
 export interface MeasureSetup {
   original: string;
   swapped: string;
-  srcMean: number[];
-  tgtMean: number[];
   /** Identity and detector scores on one measured frame in this many (`identityFrame`). */
   identityEvery: number;
   /** Where the face models run (the stage resolved `auto`). */
@@ -68,9 +69,16 @@ export interface FrameMeasure {
   };
 }
 
+/** The mean descriptors of the identity replaced (source, A) and the one swapped in (target, B). */
+export interface IdentityMeans {
+  srcMean: number[];
+  tgtMean: number[];
+}
+
 export class Measurer {
   private detector: FaceDetector | null = null;
   private setup: MeasureSetup | null = null;
+  private means: IdentityMeans | null = null;
 
   constructor(
     private readonly onFrame: () => void,
@@ -82,10 +90,31 @@ export class Measurer {
     this.detector = new FaceDetector(await loadFaceModels(setup.backend));
   }
 
+  /** The descriptor of each identity image's face (null: none found), in order. */
+  async describe(files: string[]): Promise<Array<number[] | null>> {
+    const detector = this.detector;
+    if (!detector) throw new Error('measurer used before init');
+    const out: Array<number[] | null> = [];
+    for (const f of files) {
+      if (this.signal) throwIfCancelled(this.signal);
+      const img = await readImage(f);
+      const pyr = new ImagePyramid({ width: img.width, height: img.height, data: img.data });
+      const face = await identityFace(detector, pyr);
+      out.push(face ? Array.from(await detector.descriptor(pyr, face)) : null);
+    }
+    return out;
+  }
+
+  identities(means: IdentityMeans): Promise<void> {
+    this.means = means;
+    return Promise.resolve();
+  }
+
   async measure(r: MeasureRange): Promise<FrameMeasure[]> {
     const detector = this.detector,
-      s = this.setup;
-    if (!detector || !s) throw new Error('measurer used before init');
+      s = this.setup,
+      means = this.means;
+    if (!detector || !s || !means) throw new Error('measurer used before init and identities');
     // One decoder thread each: two decoders per worker and a worker per core keep every core busy anyway. Each
     // frame is done with before the next is asked for (the flicker keeps a crop): decoded into one buffer each.
     const o = {
@@ -145,7 +174,7 @@ export class Measurer {
           };
           if (idFrame) {
             const d = await detector.descriptor(pyrS, fs);
-            m.both.sim = [cosine(d, s.tgtMean), cosine(d, s.srcMean)];
+            m.both.sim = [cosine(d, means.tgtMean), cosine(d, means.srcMean)];
           }
           if (r.every === 1) {
             if (prevFrames) {
@@ -283,4 +312,19 @@ function boxFlicker(prev: Uint8Array, next: Frame, b: PixelBox): number {
   }
   const n = row * (b.y1 - b.y0);
   return n ? s / n : 0;
+}
+
+/**
+ * The face of an identity image. An aligned face (square, as extract writes them) has its face in the middle: the
+ * mesh from the whole image, refined once, at detection's bar, skips the detector (descriptor within 0.997 cosine
+ * of the detected face's on the 720p clip's faces); anything else (a photo, a face the mesh rejects) is detected.
+ */
+async function identityFace(detector: FaceDetector, pyr: ImagePyramid): Promise<MeshFace | undefined> {
+  if (pyr.width === pyr.height) {
+    const roi = { cx: pyr.width / 2, cy: pyr.height / 2, size: pyr.width, angle: 0 };
+    const r = await detector.meshFrom(pyr, roi, DEFAULT_DETECT.refinePasses, DEFAULT_DETECT.minMeshScore);
+    if (r) return detector.toFace(r.mesh, 1, r.score, r.roi);
+  }
+  const faces = await detector.detect(pyr, DEFAULT_DETECT);
+  return faces.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
 }

@@ -14,9 +14,7 @@ import { QUALITY_VERSION, qualityVerdict, type QualityReport } from '../../../sr
 import { RateMeter } from '../../../src-shared/progress';
 import type { EvaluateOptions } from '../../../src-shared/stages/evaluate';
 import { configDir } from '../app-info';
-import { DEFAULT_DETECT, FaceDetector, type MeshFace } from '../face/detector';
-import { faceBackend, loadFaceModels } from '../face/human';
-import { ImagePyramid } from '../face/image';
+import { faceBackend } from '../face/human';
 import type { Point2 } from '../face/types';
 import { isImagePath, listImages, readImage } from '../media/images';
 import { probeVideo } from '../media/probe';
@@ -62,54 +60,56 @@ export function planRanges(total: number, every: number, chunk: number): Measure
   return out;
 }
 
-/** Measures every range on `workers` threads (one: this thread); the frames come back in order. */
-async function measureAll(
-  setup: MeasureSetup,
-  ranges: MeasureRange[],
-  workers: number,
-  onFrame: () => void,
-  signal: AbortSignal,
-): Promise<FrameMeasure[]> {
-  const n = Math.max(1, Math.min(workers, ranges.length));
-  const apis = await openPool<
-    { measure(r: MeasureRange): Promise<FrameMeasure[]> },
-    MeasureWorkerApi,
-    MeasureWorkerEvents
-  >({
-    n,
+type Measurers = Awaited<ReturnType<typeof openMeasurers>>;
+
+/** `workers` measuring threads (one: this thread), each with the face models. */
+function openMeasurers(setup: MeasureSetup, workers: number, onFrame: () => void, signal: AbortSignal) {
+  return openPool<MeasureWorkerApi, MeasureWorkerApi, MeasureWorkerEvents>({
+    n: workers,
     entry: new URL('./measure-worker.ts', import.meta.url),
     name: 'quality report worker',
     onFrame,
     local: async () => {
       const m = new Measurer(onFrame, signal);
       await m.init(setup);
-      return { measure: (r) => m.measure(r) };
+      return m;
     },
-    remote: (w) => ({ measure: (r) => w.call('measure', r) }),
+    remote: (w) => ({
+      init: (s) => w.call('init', s),
+      describe: (files) => w.call('describe', files),
+      identities: (means) => w.call('identities', means),
+      measure: (r) => w.call('measure', r),
+    }),
     init: (w) => w.call('init', setup),
   });
-  const abort = () => void Promise.all(apis.map((a) => a.close()));
-  signal.addEventListener('abort', abort, { once: true });
+}
+
+/**
+ * The descriptors of `files` (null: no face), in order: the files are cut into one run per thread, so the
+ * means summed from them in this order are the same for any number of threads.
+ */
+function describeOn(apis: Measurers): Describe {
+  return async (files) => {
+    const per = Math.ceil(files.length / apis.length);
+    const parts = await Promise.all(apis.map((a, i) => a.api.describe(files.slice(i * per, (i + 1) * per))));
+    return parts.flat();
+  };
+}
+
+/** Measures every range on the threads; the frames come back in order. */
+async function measureAll(apis: Measurers, ranges: MeasureRange[], signal: AbortSignal): Promise<FrameMeasure[]> {
   const out: FrameMeasure[][] = [];
   let next = 0;
-  try {
-    await Promise.all(
-      apis.map(async (a) => {
-        for (;;) {
-          throwIfCancelled(signal);
-          const r = ranges[next++];
-          if (!r) return;
-          out[r.chunk] = await a.api.measure(r);
-        }
-      }),
-    );
-  } catch (e) {
-    throwIfCancelled(signal);
-    throw e;
-  } finally {
-    signal.removeEventListener('abort', abort);
-    await Promise.all(apis.map((a) => a.close()));
-  }
+  await Promise.all(
+    apis.map(async (a) => {
+      for (;;) {
+        throwIfCancelled(signal);
+        const r = ranges[next++];
+        if (!r) return;
+        out[r.chunk] = await a.api.measure(r);
+      }
+    }),
+  );
   return out.flat();
 }
 
@@ -130,15 +130,11 @@ export async function runEvaluate(
       o.swapped,
     );
   }
+  // The identity images are checked before any model loads (a bad path is a one-line error at once).
+  const srcImages = await identityImages(o.sourceFaces);
+  const tgtImages = await identityImages(o.targetFaces);
   // `auto` is resolved once, here: the workers get the backend by name.
   const backend = await faceBackend(o.backend);
-  const models = await loadFaceModels(backend);
-  const detector = new FaceDetector(models);
-
-  ctx.progress({ stage: 'evaluate', fraction: 0, title: 'Reading the identities' });
-  const srcMean = await identityMean(detector, o.sourceFaces, ctx);
-  const tgtMean = await identityMean(detector, o.targetFaces, ctx);
-
   const total = Math.min(origInfo.frameCount, swapInfo.frameCount);
   const meter = new RateMeter();
   const perFrame: QualityReport['perFrame'] = [];
@@ -187,13 +183,28 @@ export async function runEvaluate(
       etaMs: meter.etaMs(total - at),
     });
   };
-  const results = await measureAll(
-    { original: o.original, swapped: o.swapped, srcMean, tgtMean, identityEvery: o.identityEvery, backend },
-    planRanges(total, o.everyN, hooks.chunkFrames ?? measureChunk(Math.ceil(total / o.everyN))),
-    hooks.workers ?? defaultWorkers(),
-    onFrame,
-    ctx.signal,
-  );
+  const ranges = planRanges(total, o.everyN, hooks.chunkFrames ?? measureChunk(Math.ceil(total / o.everyN)));
+  const setup = { original: o.original, swapped: o.swapped, identityEvery: o.identityEvery, backend };
+  // The same threads read the identities (their descriptors split between them), then measure the frames.
+  const workers = Math.max(1, Math.min(hooks.workers ?? defaultWorkers(), ranges.length));
+  const apis = await openMeasurers(setup, workers, onFrame, ctx.signal);
+  const abort = () => void Promise.all(apis.map((a) => a.close()));
+  ctx.signal.addEventListener('abort', abort, { once: true });
+  let results: FrameMeasure[];
+  try {
+    ctx.progress({ stage: 'evaluate', fraction: 0, title: 'Reading the identities' });
+    const describe = describeOn(apis);
+    const srcMean = await identityMean(describe, srcImages, ctx);
+    const tgtMean = await identityMean(describe, tgtImages, ctx);
+    await Promise.all(apis.map((a) => a.api.identities({ srcMean, tgtMean })));
+    results = await measureAll(apis, ranges, ctx.signal);
+  } catch (e) {
+    throwIfCancelled(ctx.signal);
+    throw e;
+  } finally {
+    ctx.signal.removeEventListener('abort', abort);
+    await Promise.all(apis.map((a) => a.close()));
+  }
   for (const m of results) {
     measured++;
     const row: QualityReport['perFrame'][number] = {
@@ -358,23 +369,11 @@ async function identityCachePath(files: readonly string[]): Promise<string> {
   return join(configDir(), 'cache', 'identity', `${hash}.json`);
 }
 
-/**
- * The face of an identity image. An aligned face (square, as extract writes them) has its face in the middle: the
- * mesh from the whole image, refined once, at detection's bar, skips the detector (descriptor within 0.997 cosine
- * of the detected face's on the 720p clip's faces); anything else (a photo, a face the mesh rejects) is detected.
- */
-async function identityFace(detector: FaceDetector, pyr: ImagePyramid): Promise<MeshFace | undefined> {
-  if (pyr.width === pyr.height) {
-    const roi = { cx: pyr.width / 2, cy: pyr.height / 2, size: pyr.width, angle: 0 };
-    const r = await detector.meshFrom(pyr, roi, DEFAULT_DETECT.refinePasses, DEFAULT_DETECT.minMeshScore);
-    if (r) return detector.toFace(r.mesh, 1, r.score, r.roi);
-  }
-  const faces = await detector.detect(pyr, DEFAULT_DETECT);
-  return faces.sort((x, y) => y.box[2] * y.box[3] - x.box[2] * x.box[3])[0];
-}
+/** Descriptors of identity images, in order; null where no face was found. */
+export type Describe = (files: string[]) => Promise<Array<number[] | null>>;
 
-/** Mean descriptor of an identity from photos or aligned faces (files or folders); cached across runs. */
-export async function identityMean(detector: FaceDetector, paths: string[], ctx: StageContext): Promise<number[]> {
+/** The images an identity's mean is read from: up to MAX_REFERENCES, evenly spread, of its files and folders. */
+export async function identityImages(paths: string[]): Promise<{ paths: string[]; picked: string[] }> {
   const files: string[] = [];
   for (const p of paths) {
     const st = await stat(p).catch(() => undefined);
@@ -389,6 +388,16 @@ export async function identityMean(detector: FaceDetector, paths: string[], ctx:
     { length: Math.min(files.length, MAX_REFERENCES) },
     (_, k) => files[Math.floor(k * step)] as string,
   );
+  return { paths, picked };
+}
+
+/** Mean descriptor of an identity's picked images (identityImages); cached across runs. */
+export async function identityMean(
+  describe: Describe,
+  images: { paths: string[]; picked: string[] },
+  ctx: StageContext,
+): Promise<number[]> {
+  const { paths, picked } = images;
   const names = paths.map((p) => basename(p)).join(', ');
   const cache = await identityCachePath(picked);
   const hit = identityCacheEntry.safeParse(
@@ -401,14 +410,8 @@ export async function identityMean(detector: FaceDetector, paths: string[], ctx:
     ctx.log('info', `identity from ${hit.data.used} of ${hit.data.picked} images (${names}; cached)`);
     return hit.data.mean;
   }
-  const ds: Float32Array[] = [];
-  for (const f of picked) {
-    throwIfCancelled(ctx.signal);
-    const img = await readImage(f);
-    const pyr = new ImagePyramid({ width: img.width, height: img.height, data: img.data });
-    const face = await identityFace(detector, pyr);
-    if (face) ds.push(await detector.descriptor(pyr, face));
-  }
+  throwIfCancelled(ctx.signal);
+  const ds = (await describe(picked)).filter((d) => d !== null).map((d) => Float32Array.from(d));
   if (ds.length === 0) throw new UserError('no-faces', `${paths.join(', ')}: no face found in the identity images`);
   ctx.log('info', `identity from ${ds.length} of ${picked.length} images (${names})`);
   const mean = meanDescriptor(ds);
