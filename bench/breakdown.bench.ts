@@ -98,7 +98,8 @@ async function extractAt(clip: Clip): Promise<Record<string, unknown>> {
 
 /**
  * The quality report caches each identity's mean descriptor in the config folder (evaluate/run.ts): every timed
- * run starts without it (a first conversion with a model); `warm` runs once more with it (the next ones).
+ * run starts without it (a first conversion with a model); `warm` runs once more with it (the next ones), at the
+ * default number of workers.
  */
 async function clearIdentityCache(): Promise<void> {
   const { configDir } = await import('../src-main/engine/app-info');
@@ -127,8 +128,9 @@ async function convertAt(
   const { convertOptions } = await import('../src-shared/stages/convert');
   const { quietContext } = await import('../src-main/engine/stage');
   const out: Record<string, unknown> = {};
-  const runs: Array<[string, number]> = workerCounts.map((w) => [`workers${w}`, w]);
-  if (qualityReport) runs.push(['warm', Math.max(...workerCounts)]);
+  // `warm`: the default number of frame workers (every core but one), the identity cache kept.
+  const runs: Array<[string, number | undefined]> = workerCounts.map((w) => [`workers${w}`, w]);
+  if (qualityReport) runs.push(['warm', undefined]);
   for (const [name, workers] of runs) {
     if (name !== 'warm') await clearIdentityCache();
     const t0 = performance.now();
@@ -145,7 +147,7 @@ async function convertAt(
           qualityReport,
         }),
         quietContext(),
-        { workers },
+        workers ? { workers } : {},
       ),
     );
     const ms = performance.now() - t0;
