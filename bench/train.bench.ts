@@ -20,7 +20,7 @@ import { Adam } from '../src-main/engine/train/adam';
 import { makeBatch, type Batch, type CachedFace } from '../src-main/engine/train/augment';
 import {
   buildAutoencoder,
-  saeFlopsPerFace,
+  forwardFlops,
   trainerConfig,
   trainers,
   type AutoencoderConfig,
@@ -219,7 +219,7 @@ async function makeBenches(): Promise<Bench[]> {
           const r: Record<string, unknown> = {
             backend: p.name,
             gpu: p.gpu ?? null,
-            forwardGflopPerFace: +(buildFlops(cfg) / 1e9).toFixed(3),
+            forwardGflopPerFace: +(forwardFlops(cfg) / 1e9).toFixed(3),
           };
           // cpu (pure JS) only at batch 8, one thread: one point takes minutes there. GPU backends: one thread.
           const cpuBackend = p.name === 'wasm' || p.name === 'cpu';
@@ -240,30 +240,6 @@ async function makeBenches(): Promise<Bench[]> {
     }
   }
   return out;
-}
-
-function buildFlops(cfg: AutoencoderConfig): number {
-  // Same count as the model's flopsPerFace, without allocating the model.
-  if (cfg.sae) return saeFlopsPerFace(cfg.sae);
-  let f = 0;
-  let ch = 3;
-  let s = cfg.size;
-  for (const w of cfg.encoder) {
-    s /= 2;
-    f += 2 * s * s * 25 * ch * w;
-    ch = w;
-  }
-  f += 2 * s * s * ch * cfg.dense + 2 * cfg.dense * cfg.latent * cfg.latent * cfg.latentChannels;
-  f += 2 * cfg.latent * cfg.latent * 9 * cfg.latentChannels * cfg.encoderUpscale * 4;
-  let c = cfg.encoderUpscale;
-  let hs = cfg.latent * 2;
-  for (const w of cfg.decoder) {
-    f += 2 * hs * hs * 9 * c * w * 4;
-    c = w;
-    hs *= 2;
-  }
-  f += 2 * hs * hs * 25 * c * (cfg.mask ? 4 : 3);
-  return f;
 }
 
 const childArgs = process.argv.indexOf(CHILD_FLAG);

@@ -2,6 +2,7 @@
  * Trainer pieces: registry and shapes, augmentation, no tensor leak over 100 steps, model save/load with
  * backup fallback, exact resume, NaN stop + restore.
  */
+import { availableParallelism } from 'node:os';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,7 +15,13 @@ import { loadTf, type Tf } from '../../src-main/engine/tf/backend';
 import { Adam } from '../../src-main/engine/train/adam';
 import { augmentInto, makeBatch, type CachedFace } from '../../src-main/engine/train/augment';
 import { readModelFiles, saveModel } from '../../src-main/engine/train/model-io';
-import { buildAutoencoder, trainers, type AutoencoderConfig } from '../../src-main/engine/train/models/index';
+import {
+  buildAutoencoder,
+  forwardFlops,
+  trainers,
+  type AutoencoderConfig,
+} from '../../src-main/engine/train/models/index';
+import { defaultFrameWorkers } from '../../src-main/engine/convert/frame-pool';
 import { Rng } from '../../src-main/engine/train/rng';
 import { trainLoop, trainStep } from '../../src-main/engine/train/trainer';
 
@@ -85,6 +92,23 @@ describe('trainer registry', () => {
       if (cfg.mask) expect(out.mask).toEqual([1, cfg.size, cfg.size, 1]);
       m.dispose();
     }
+  });
+
+  it('forwardFlops counts each model from its config (the count the built model reports)', () => {
+    // Pinned: the counts the train bench printed before the count moved to forwardFlops (GFLOP per face).
+    expect(forwardFlops(trainers.lightweight) / 1e9).toBeCloseTo(0.143, 3);
+    expect(forwardFlops(trainers.masked128) / 1e9).toBeCloseTo(3.567, 3);
+    expect(forwardFlops(trainers.original) / 1e9).toBeCloseTo(3.8, 3);
+    const m = buildAutoencoder(tf, trainers.masked128, 1);
+    expect(m.flopsPerFace).toBe(forwardFlops(trainers.masked128));
+    m.dispose();
+  });
+
+  it('convert keeps a frame worker on every core for a heavy model, a core for ffmpeg for a light one', () => {
+    const heavy = defaultFrameWorkers(forwardFlops(trainers.masked128));
+    const light = defaultFrameWorkers(forwardFlops(trainers.lightweight));
+    expect(heavy).toBeGreaterThanOrEqual(1);
+    expect(light).toBe(Math.max(1, Math.min(availableParallelism() - 1, heavy)));
   });
 
   it('original is the classic model', () => {

@@ -12,14 +12,19 @@ import type { LoadedSwapper } from './model-swapper';
 /** Memory one frame worker may take (tfjs wasm heap, the swap model, frames in flight). */
 const WORKER_BYTES = 700 * 2 ** 20;
 
+/** A model at least this heavy (forward FLOPs per face) keeps a frame worker on every core. */
+const HEAVY_MODEL_FLOPS = 1e9;
+
 /**
- * A core for the decoder and x264 (their own processes), one frame worker on every other core, as many as memory
- * allows. Measured on 2 cores (720p, 64 px model, report off, idle): one frame worker in the calling thread keeps
- * ~1.7 cores busy (its ~45 ms and ffmpeg's ~42 ms of CPU per frame at 19.2 frames/s), and a second worker thread
- * made it slower (15.6 frames/s: its start-up and the frames' hand-offs on cores that are already taken).
+ * Frame workers, as many as memory allows: for a light model a core is left to the decoder and x264 (their own
+ * processes), a heavy model (>= 1 GFLOP a face) gets every core. Measured on 2 cores, 720p, report off, idle:
+ * `lightweight` (0.14 GFLOP): one frame worker in the calling thread keeps ~1.7 cores busy (its ~44 ms and ffmpeg's
+ * ~43 ms of CPU per frame) at 19.5 frames/s, two worker threads 16.1 (their start-up and the frames' hand-offs on
+ * cores already taken); `masked128` (3.57 GFLOP, ~170 ms of model a frame): one 4.8 frames/s, two 6.75.
  */
-export function defaultFrameWorkers(): number {
-  return Math.max(1, Math.min(availableParallelism() - 1, Math.floor(freemem() / WORKER_BYTES)));
+export function defaultFrameWorkers(modelFlops?: number): number {
+  const cores = availableParallelism() - (modelFlops !== undefined && modelFlops >= HEAVY_MODEL_FLOPS ? 0 : 1);
+  return Math.max(1, Math.min(cores, Math.floor(freemem() / WORKER_BYTES)));
 }
 
 export class FramePool {

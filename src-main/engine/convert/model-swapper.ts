@@ -4,13 +4,13 @@
  * Errors are one line naming the folder: missing folder, a folder without a Faceswap Studio model (for example
  * a Python faceswap model), a trainer this app does not know, or weights that do not fit the trainer.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../../src-shared/errors';
-import { MODEL_STATE_FILE, type ModelState } from '../../../src-shared/formats/model-state';
+import { MODEL_STATE_FILE, modelStateSchema, type ModelState } from '../../../src-shared/formats/model-state';
 import type { TfBackendChoice, TfBackendName } from '../tf/backend';
 import { hasModel, readModelWeights } from '../train/model-io';
-import { trainers } from '../train/models/index';
+import { forwardFlops, trainerConfig, trainers } from '../train/models/index';
 import { loadFaceModel, type Direction } from '../train/predict';
 import type { FaceSwapper } from './swapper';
 
@@ -37,6 +37,16 @@ export interface LoadedSwapper extends FaceSwapper {
 /** `{ backend }` of a loaded model (the face models of its thread go there too); `{}` for another swapper. */
 export function backendOf(s: FaceSwapper): { backend?: TfBackendName } {
   return 'backend' in s && typeof s.backend === 'string' ? { backend: s.backend as TfBackendName } : {};
+}
+
+/** The model's forward FLOPs per face, from its state file alone (no weights read); undefined when unreadable. */
+export async function modelForwardFlops(dir: string): Promise<number | undefined> {
+  try {
+    const state = modelStateSchema.parse(JSON.parse(await readFile(join(dir, MODEL_STATE_FILE), 'utf8')));
+    return forwardFlops(trainerConfig(state.trainer, state.options));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Checks a model folder without loading tfjs (used before any heavy work). */

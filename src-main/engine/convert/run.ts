@@ -32,7 +32,14 @@ import {
 import { convertJob } from './frame';
 import { defaultFrameWorkers, FramePool } from './frame-pool';
 import { addSteps, timed, timedIterator, type StepTimes } from '../util/step-times';
-import { backendOf, checkModelFolder, loadSwapper, swapDirection, type LoadedSwapper } from './model-swapper';
+import {
+  backendOf,
+  checkModelFolder,
+  loadSwapper,
+  modelForwardFlops,
+  swapDirection,
+  type LoadedSwapper,
+} from './model-swapper';
 import {
   checkOutputWritable,
   commitOutput,
@@ -147,7 +154,9 @@ export async function runConvert(
   }
   ctx.progress({ stage: 'convert', fraction: 0, title: 'Loading the model' });
   const blend = blendOptionsOf(options);
-  const wantWorkers = hooks.swapper ? 1 : Math.max(1, hooks.workers ?? defaultFrameWorkers());
+  const wantWorkers = hooks.swapper
+    ? 1
+    : Math.max(1, hooks.workers ?? defaultFrameWorkers(await modelForwardFlops(resolve(options.model))));
   // One worker converts in this thread; more each load the model in a worker thread (frame-pool.ts).
   const pool =
     wantWorkers > 1

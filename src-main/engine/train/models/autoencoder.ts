@@ -10,7 +10,7 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import type { Side as IdentitySide } from '../../../../src-shared/formats/project';
 import { Rng } from '../rng';
 import { Params, conv, convFlops, dense, upscale, type T4 } from './layers';
-import { buildSae, type SaeSpec } from './sae';
+import { buildSae, saeFlopsPerFace, type SaeSpec } from './sae';
 
 type Tf = typeof TfCore;
 
@@ -47,45 +47,58 @@ export interface FaceModel {
   dispose(): void;
 }
 
+/** Forward FLOPs per face (the encoder and one decoder), from the config alone: no weights are allocated. */
+export function forwardFlops(cfg: AutoencoderConfig): number {
+  if (cfg.sae) return saeFlopsPerFace(cfg.sae);
+  let f = 0;
+  let ch = 3;
+  let s = cfg.size;
+  for (const w of cfg.encoder) {
+    s /= 2;
+    f += convFlops(s, s, 5, ch, w);
+    ch = w;
+  }
+  f += 2 * s * s * ch * cfg.dense + 2 * cfg.dense * cfg.latent * cfg.latent * cfg.latentChannels;
+  f += convFlops(cfg.latent, cfg.latent, 3, cfg.latentChannels, cfg.encoderUpscale * 4);
+  let c = cfg.encoderUpscale;
+  let hs = cfg.latent * 2;
+  for (const w of cfg.decoder) {
+    f += convFlops(hs, hs, 3, c, w * 4);
+    c = w;
+    hs *= 2;
+  }
+  f += convFlops(hs, hs, 5, c, 3);
+  if (cfg.mask) f += convFlops(hs, hs, 5, c, 1);
+  return f;
+}
+
 export function buildAutoencoder(tf: Tf, cfg: AutoencoderConfig, seed: number): FaceModel {
   if (cfg.sae) return buildSae(tf, cfg, seed);
   const p = new Params(tf, new Rng(seed));
-  let flops = 0;
   let ch = 3;
   let s = cfg.size;
   cfg.encoder.forEach((w, i) => {
     p.conv(`encoder/conv${i + 1}`, 5, ch, w);
     s /= 2;
-    flops += convFlops(s, s, 5, ch, w);
     ch = w;
   });
   if (s !== cfg.latent) throw new Error(`${cfg.name}: encoder ends at ${s}px, latent is ${cfg.latent}px`);
   const flat = s * s * ch;
   p.dense('encoder/dense1', flat, cfg.dense);
-  flops += 2 * flat * cfg.dense;
   const latentSize = cfg.latent * cfg.latent * cfg.latentChannels;
   p.dense('encoder/dense2', cfg.dense, latentSize);
-  flops += 2 * cfg.dense * latentSize;
   p.conv('encoder/upscale', 3, cfg.latentChannels, cfg.encoderUpscale * 4);
-  flops += convFlops(cfg.latent, cfg.latent, 3, cfg.latentChannels, cfg.encoderUpscale * 4);
-  let decFlops = 0;
   for (const side of ['a', 'b'] as const) {
     let c = cfg.encoderUpscale;
     let hs = cfg.latent * 2;
-    decFlops = 0;
     cfg.decoder.forEach((w, i) => {
       p.conv(`decoder_${side}/upscale${i + 1}`, 3, c, w * 4);
-      decFlops += convFlops(hs, hs, 3, c, w * 4);
       c = w;
       hs *= 2;
     });
     if (hs !== cfg.size) throw new Error(`${cfg.name}: decoder ends at ${hs}px, size is ${cfg.size}px`);
     p.conv(`decoder_${side}/face`, 5, c, 3, 'glorot');
-    decFlops += convFlops(hs, hs, 5, c, 3);
-    if (cfg.mask) {
-      p.conv(`decoder_${side}/mask`, 5, c, 1, 'glorot');
-      decFlops += convFlops(hs, hs, 5, c, 1);
-    }
+    if (cfg.mask) p.conv(`decoder_${side}/mask`, 5, c, 1, 'glorot');
   }
   const forward = (x: T4, side: Side) => {
     let h: T4 = x;
@@ -103,5 +116,5 @@ export function buildAutoencoder(tf: Tf, cfg: AutoencoderConfig, seed: number): 
     if (!cfg.mask) return { face };
     return { face, mask: conv(p, `decoder_${side}/mask`, h, 1, 'sigmoid') };
   };
-  return { config: cfg, params: p, forward, flopsPerFace: flops + decFlops, dispose: () => p.dispose() };
+  return { config: cfg, params: p, forward, flopsPerFace: forwardFlops(cfg), dispose: () => p.dispose() };
 }

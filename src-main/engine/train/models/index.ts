@@ -27,4 +27,4 @@ export function modelOptions(cfg: AutoencoderConfig): Record<string, unknown> {
 }
 
 export { saeFlopsPerFace, type SaeSpec } from './sae';
-export { buildAutoencoder, type FaceModel, type AutoencoderConfig } from './autoencoder';
+export { buildAutoencoder, forwardFlops, type FaceModel, type AutoencoderConfig } from './autoencoder';
