@@ -128,7 +128,7 @@ async function convertAt(
   const { convertOptions } = await import('../src-shared/stages/convert');
   const { quietContext } = await import('../src-main/engine/stage');
   const out: Record<string, unknown> = {};
-  // `warm`: the default number of frame workers (every core but one), the identity cache kept.
+  // `warm`: the default number of frame workers (by the model: convert/frame-pool.ts), the identity cache kept.
   const runs: Array<[string, number | undefined]> = workerCounts.map((w) => [`workers${w}`, w]);
   if (qualityReport) runs.push(['warm', undefined]);
   for (const [name, workers] of runs) {
