@@ -102,8 +102,8 @@ async function extractAt(clip: Clip): Promise<Record<string, unknown>> {
  * default number of workers.
  */
 async function clearIdentityCache(): Promise<void> {
-  const { configDir } = await import('../src-main/engine/app-info');
-  await rm(join(configDir(), 'cache', 'identity'), { recursive: true, force: true });
+  const { identityCacheDir } = await import('../src-main/engine/evaluate/run');
+  await rm(identityCacheDir(), { recursive: true, force: true });
 }
 
 function withSpeedup(out: Record<string, unknown>): Record<string, unknown> {

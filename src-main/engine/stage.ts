@@ -39,3 +39,26 @@ export function recordingContext(signal?: AbortSignal): StageContext & {
 export function throwIfCancelled(signal: AbortSignal): void {
   if (signal.aborted) throw new UserError('cancelled', 'cancelled by the user');
 }
+
+/**
+ * Runs `work` on `members` (a pool of workers, util/worker-rpc.ts `openPool`): a cancel closes them at once (their
+ * pending calls fail) and is what this throws then; they are closed when the work ends, whichever way.
+ */
+export async function runClosing<R>(
+  members: ReadonlyArray<{ close(): Promise<void> }>,
+  signal: AbortSignal,
+  work: () => Promise<R>,
+): Promise<R> {
+  const closeAll = () => Promise.all(members.map((m) => m.close()));
+  const abort = () => void closeAll();
+  signal.addEventListener('abort', abort, { once: true });
+  try {
+    return await work();
+  } catch (e) {
+    throwIfCancelled(signal);
+    throw e;
+  } finally {
+    signal.removeEventListener('abort', abort);
+    await closeAll();
+  }
+}

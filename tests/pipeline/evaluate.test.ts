@@ -15,6 +15,11 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
   let dir: string;
   let report: QualityReport;
   let blurred: QualityReport;
+  /** A (person A's photo) replaced by B (B's frames, extracted below): every report here. */
+  const identities = () => ({
+    sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
+    targetFaces: [join(dir, 'B')],
+  });
 
   beforeAll(async () => {
     dir = await scratchDir('evaluate');
@@ -29,8 +34,7 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
       {
         original: videos.personA,
         swapped: videos.personA,
-        sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
-        targetFaces: [join(dir, 'B')],
+        ...identities(),
         everyN: 1,
         identityEvery: 4,
         backend: 'auto',
@@ -62,8 +66,7 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
       {
         original: videos.personA,
         swapped: blur,
-        sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
-        targetFaces: [join(dir, 'B')],
+        ...identities(),
         everyN: 6,
         identityEvery: 1,
         backend: 'auto',
@@ -112,8 +115,7 @@ describe.skipIf(!hasTestdata)('evaluate on real media', () => {
         {
           original: clip,
           swapped: clip,
-          sourceFaces: [td('identity', 'liveportrait_personA', 'personA_still.jpg')],
-          targetFaces: [join(dir, 'B')],
+          ...identities(),
           everyN: 2,
           identityEvery: 3,
           backend: 'auto',

@@ -18,7 +18,7 @@ import { faceBackend } from '../face/human';
 import type { Point2 } from '../face/types';
 import { isImagePath, listImages, readImage } from '../media/images';
 import { probeVideo } from '../media/probe';
-import { throwIfCancelled, type StageContext } from '../stage';
+import { runClosing, throwIfCancelled, type StageContext } from '../stage';
 import { writeJsonAtomic } from '../util/atomic-write';
 import { openPool } from '../util/worker-rpc';
 import { Measurer, type FrameMeasure, type MeasureRange, type MeasureSetup } from './measure';
@@ -188,23 +188,14 @@ export async function runEvaluate(
   // The same threads read the identities (their descriptors split between them), then measure the frames.
   const workers = Math.max(1, Math.min(hooks.workers ?? defaultWorkers(), ranges.length));
   const apis = await openMeasurers(setup, workers, onFrame, ctx.signal);
-  const abort = () => void Promise.all(apis.map((a) => a.close()));
-  ctx.signal.addEventListener('abort', abort, { once: true });
-  let results: FrameMeasure[];
-  try {
+  const results = await runClosing(apis, ctx.signal, async () => {
     ctx.progress({ stage: 'evaluate', fraction: 0, title: 'Reading the identities' });
     const describe = describeOn(apis);
     const srcMean = await identityMean(describe, srcImages, ctx);
     const tgtMean = await identityMean(describe, tgtImages, ctx);
     await Promise.all(apis.map((a) => a.api.identities({ srcMean, tgtMean })));
-    results = await measureAll(apis, ranges, ctx.signal);
-  } catch (e) {
-    throwIfCancelled(ctx.signal);
-    throw e;
-  } finally {
-    ctx.signal.removeEventListener('abort', abort);
-    await Promise.all(apis.map((a) => a.close()));
-  }
+    return measureAll(apis, ranges, ctx.signal);
+  });
   for (const m of results) {
     measured++;
     const row: QualityReport['perFrame'][number] = {
@@ -352,6 +343,11 @@ const identityCacheEntry = z.object({
   mean: z.array(z.number()).min(1),
 });
 
+/** The folder of the cached identity means. */
+export function identityCacheDir(): string {
+  return join(configDir(), 'cache', 'identity');
+}
+
 /**
  * Where an identity's mean is kept between runs (a conversion's report reads the same training faces every time):
  * named by the hash of every picked image's absolute path, size and modification time.
@@ -366,7 +362,7 @@ async function identityCachePath(files: readonly string[]): Promise<string> {
   const hash = createHash('sha256')
     .update(JSON.stringify([IDENTITY_CACHE_VERSION, keys]))
     .digest('hex');
-  return join(configDir(), 'cache', 'identity', `${hash}.json`);
+  return join(identityCacheDir(), `${hash}.json`);
 }
 
 /** Descriptors of identity images, in order; null where no face was found. */

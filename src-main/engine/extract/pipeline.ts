@@ -18,7 +18,7 @@ import type { AlignedFace, AlignmentsFrame } from '../../../src-shared/formats/a
 import type { ExtractOptions } from '../../../src-shared/stages/extract';
 import { boxIou } from '../face/detector';
 import { OneEuroFilter } from '../face/one-euro';
-import { throwIfCancelled } from '../stage';
+import { runClosing, throwIfCancelled } from '../stage';
 import { openPool } from '../util/worker-rpc';
 import type { ChunkWorkerApi, ChunkWorkerEvents } from './chunk-worker';
 import { ChunkRunner, WARM_UP, type ChunkApi, type ChunkRange, type ChunkSetup, type PlannedFrame } from './chunks';
@@ -122,10 +122,6 @@ export async function runVideoPipeline(o: VideoPipelineOptions): Promise<VideoPi
       write: (r) => w.call('write', r),
     }),
   });
-  // A cancel stops the workers at once (a face PNG cut short is a temporary file, swept by the next run).
-  const abort = () => void Promise.all(apis.map((a) => a.close()));
-  o.signal.addEventListener('abort', abort, { once: true });
-
   // The in-order stage: smoothing state and track ids carried from chunk to chunk.
   const filters = new Map<number, OneEuroFilter>();
   let prev: Array<{ box: AlignedFace['box']; track: number }> = [];
@@ -242,18 +238,13 @@ export async function runVideoPipeline(o: VideoPipelineOptions): Promise<VideoPi
       );
     }
   };
-  try {
+  // A cancel stops the workers at once (a face PNG cut short is a temporary file, swept by the next run).
+  await runClosing(apis, o.signal, async () => {
     const info = await Promise.all(apis.map((a) => a.api.init(o.setup)));
     res.humanVersion = info[0]!.humanVersion;
     res.backend = info[0]!.backend;
     await Promise.all(apis.map((a) => loop(a.api)));
     await committing;
-  } catch (e) {
-    throwIfCancelled(o.signal);
-    throw e;
-  } finally {
-    o.signal.removeEventListener('abort', abort);
-    await Promise.all(apis.map((a) => a.close()));
-  }
+  });
   return res;
 }
